@@ -1,0 +1,134 @@
+# cgfence build.  `make V=1` shows the full commands.
+#
+#   make deps     install Debian packages that are missing (needs root)
+#   make          build ./cgfence
+#   make demo     deps + build + run the demo on a shipped example
+#   make check    deps + build + every test; ends with "N passed, N failed"
+#   make bench    deps + build + benchmarks (not part of check)
+#   make check-sanitize   unit + integration tests built with ASan and UBSan
+
+OUTPUT  ?= .output
+CC      ?= gcc
+CLANG   ?= clang
+BPFTOOL ?= bpftool
+ARCH    := $(shell uname -m | sed 's/x86_64/x86/;s/aarch64/arm64/')
+VERSION := 0.1.0
+
+DEB_PKGS := clang llvm bpftool libbpf-dev libelf-dev zlib1g-dev libyaml-dev \
+	    libcmocka-dev libjson-c-dev pkg-config iproute2 nftables util-linux \
+	    valgrind make gcc
+
+CFLAGS  ?= -O2 -g
+CFLAGS  += -std=gnu11 -Wall -Wextra -Werror -Wshadow -Wno-missing-field-initializers -Wno-format-truncation \
+	   -Iinclude -Isrc -I$(OUTPUT) -DCGF_VERSION='"$(VERSION)"'
+LDLIBS  += -lbpf -lelf -lz -lyaml -ljson-c
+
+BPF_CFLAGS := -g -O2 -target bpf -D__TARGET_ARCH_$(ARCH) -D__bpf__ \
+	      -Wall -Werror -Iinclude -I$(OUTPUT)
+
+LIB_SRCS := src/yamltree.c src/addr.c src/policy.c src/compile.c src/eval.c \
+	    src/util.c src/cgroup.c src/loader.c src/jsonout.c
+LIB_OBJS := $(patsubst src/%.c,$(OUTPUT)/%.o,$(LIB_SRCS))
+CLI_OBJS := $(OUTPUT)/main.o $(OUTPUT)/cmd_run.o
+
+UNIT_TESTS := $(patsubst tests/unit/%.c,$(OUTPUT)/tests/%,$(wildcard tests/unit/test_*.c))
+HELPERS    := $(OUTPUT)/netprobe $(OUTPUT)/difftest
+
+ifeq ($(V),1)
+Q =
+msg =
+else
+Q = @
+msg = @printf '  %-8s %s\n' "$(1)" "$(2)";
+endif
+
+.DELETE_ON_ERROR:
+.SECONDARY:
+.PHONY: all deps demo check check-unit check-kernel check-sanitize bench clean
+
+all: cgfence
+
+deps:
+	@missing=""; for p in $(DEB_PKGS); do \
+		dpkg-query -W -f='$${Status}' $$p 2>/dev/null | grep -q 'ok installed' || missing="$$missing $$p"; \
+	done; \
+	if [ -n "$$missing" ]; then \
+		echo "installing:$$missing"; \
+		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $$missing >/dev/null; \
+	fi
+
+$(OUTPUT) $(OUTPUT)/tests:
+	$(Q)mkdir -p $@
+
+$(OUTPUT)/vmlinux.h: | $(OUTPUT)
+	$(call msg,GEN,$@)
+	$(Q)$(BPFTOOL) btf dump file /sys/kernel/btf/vmlinux format c > $@
+
+$(OUTPUT)/%.bpf.o: bpf/%.bpf.c include/cgfence/abi.h $(OUTPUT)/vmlinux.h | $(OUTPUT)
+	$(call msg,BPF,$@)
+	$(Q)$(CLANG) $(BPF_CFLAGS) -c $< -o $(OUTPUT)/$*.tmp.bpf.o
+	$(Q)$(BPFTOOL) gen object $@ $(OUTPUT)/$*.tmp.bpf.o
+
+$(OUTPUT)/%.skel.h: $(OUTPUT)/%.bpf.o
+	$(call msg,GEN-SKEL,$@)
+	$(Q)$(BPFTOOL) gen skeleton $< > $@
+
+$(OUTPUT)/loader.o: $(OUTPUT)/cgfence.skel.h
+
+$(OUTPUT)/%.o: src/%.c $(wildcard src/*.h) include/cgfence/abi.h | $(OUTPUT)
+	$(call msg,CC,$@)
+	$(Q)$(CC) $(CFLAGS) -c $< -o $@
+
+$(OUTPUT)/libcgfence.a: $(LIB_OBJS)
+	$(call msg,AR,$@)
+	$(Q)$(AR) rcs $@ $^
+
+cgfence: $(CLI_OBJS) $(OUTPUT)/libcgfence.a
+	$(call msg,LINK,$@)
+	$(Q)$(CC) $(CFLAGS) $(LDFLAGS) $^ $(LDLIBS) -o $@
+
+# test programs
+$(OUTPUT)/tests/%: tests/unit/%.c $(OUTPUT)/libcgfence.a | $(OUTPUT)/tests
+	$(call msg,CC,$@)
+	$(Q)$(CC) $(CFLAGS) $(LDFLAGS) $^ $(LDLIBS) -lcmocka -o $@
+
+$(OUTPUT)/netprobe: tests/helpers/netprobe.c | $(OUTPUT)
+	$(call msg,CC,$@)
+	$(Q)$(CC) $(CFLAGS) $(LDFLAGS) $< -o $@
+
+$(OUTPUT)/difftest: tests/helpers/difftest.c $(OUTPUT)/libcgfence.a | $(OUTPUT)
+	$(call msg,CC,$@)
+	$(Q)$(CC) $(CFLAGS) $(LDFLAGS) $^ $(LDLIBS) -o $@
+
+demo: deps
+	$(Q)$(MAKE) --no-print-directory cgfence $(OUTPUT)/netprobe
+	$(Q)./examples/demo.sh
+
+check: deps
+	$(Q)$(MAKE) --no-print-directory cgfence $(UNIT_TESTS) $(HELPERS)
+	$(Q)tests/run-all.sh
+
+check-sanitize: deps
+	$(Q)$(MAKE) --no-print-directory clean
+	$(Q)$(MAKE) --no-print-directory CFLAGS='-O1 -g -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=all' \
+		cgfence $(UNIT_TESTS) $(HELPERS)
+	$(Q)ASAN_OPTIONS=detect_leaks=1 tests/run-all.sh
+	$(Q)$(MAKE) --no-print-directory clean
+
+# benchmarks
+$(OUTPUT)/bench_egress: bench/bench_egress.c $(OUTPUT)/ref.skel.h $(OUTPUT)/libcgfence.a | $(OUTPUT)
+	$(call msg,CC,$@)
+	$(Q)$(CC) $(CFLAGS) -Ibench $(LDFLAGS) $< $(OUTPUT)/libcgfence.a $(LDLIBS) -o $@
+
+$(OUTPUT)/ref.bpf.o: bench/ref.bpf.c include/cgfence/abi.h $(OUTPUT)/vmlinux.h | $(OUTPUT)
+	$(call msg,BPF,$@)
+	$(Q)$(CLANG) $(BPF_CFLAGS) -c $< -o $(OUTPUT)/ref.tmp.bpf.o
+	$(Q)$(BPFTOOL) gen object $@ $(OUTPUT)/ref.tmp.bpf.o
+
+bench: deps
+	$(Q)$(MAKE) --no-print-directory cgfence $(OUTPUT)/bench_egress $(OUTPUT)/netprobe
+	$(Q)bench/run.sh
+
+clean:
+	$(call msg,CLEAN,)
+	$(Q)rm -rf $(OUTPUT) cgfence

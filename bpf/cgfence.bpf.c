@@ -1,0 +1,276 @@
+// SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
+/*
+ * cgfence: per-cgroup network policy.
+ *
+ * One object holds every hook of a policy; user space loads one copy per
+ * policy, fills its maps from the compiled policy and attaches the programs
+ * with links (multi-attach), so the kernel runs every policy on the path from
+ * a process's cgroup to the root and any of them can deny.
+ *
+ * Thin entry points (cgf_<hook>) call shared inline code that returns
+ * CGF_ALLOW or CGF_DENY; only the entry point turns that into the hook's
+ * return value, and only there does audit mode turn a deny into an allow.
+ */
+#include "vmlinux.h"
+#include <bpf/bpf_helpers.h>
+#include <bpf/bpf_endian.h>
+#include "cgfence/abi.h"
+
+#define ETH_P_IP	0x0800
+#define ETH_P_IPV6	0x86DD
+#define IPPROTO_FRAGMENT 44
+#define IPPROTO_ICMPV6	58
+#define IP_OFFSET_MASK	0x1fff
+#define IP6_OFFSET_MASK	0xfff8
+
+char LICENSE[] SEC("license") = "Dual BSD/GPL";
+
+/* Set by user space before load. */
+const volatile __u8 cfg_audit = 0;
+
+struct {
+	__uint(type, BPF_MAP_TYPE_LPM_TRIE);
+	__type(key, struct cgf_key4);
+	__type(value, struct cgf_addr_val);
+	__uint(map_flags, BPF_F_NO_PREALLOC);
+	__uint(max_entries, 1);		/* sized by user space */
+} cgf_addr4 SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_LPM_TRIE);
+	__type(key, struct cgf_key6);
+	__type(value, struct cgf_addr_val);
+	__uint(map_flags, BPF_F_NO_PREALLOC);
+	__uint(max_entries, 1);
+} cgf_addr6 SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_LPM_TRIE);
+	__type(key, struct cgf_port_key);
+	__type(value, struct cgf_verdict);
+	__uint(map_flags, BPF_F_NO_PREALLOC);
+	__uint(max_entries, 1);
+} cgf_ports SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__type(key, __u32);
+	__type(value, __u64);
+	__uint(max_entries, CGF_STATS_ENTRIES);
+} cgf_stats SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__type(key, __u32);
+	__type(value, struct cgf_meta);
+	__uint(max_entries, 1);
+} cgf_meta SEC(".maps");
+
+static __always_inline __u8 proto_class(__u32 ipproto)
+{
+	switch (ipproto) {
+	case IPPROTO_TCP:
+		return CGF_P_TCP;
+	case IPPROTO_UDP:
+		return CGF_P_UDP;
+	case IPPROTO_ICMP:
+	case IPPROTO_ICMPV6:
+		return CGF_P_ICMP;
+	default:
+		return CGF_P_OTHER;
+	}
+}
+
+/* Second stage: only for addresses whose answer depends on proto/port. */
+static __always_inline int resolve(const struct cgf_addr_val *av, __u8 proto,
+				   __u16 port)
+{
+	struct cgf_port_key pk = {
+		.prefixlen = CGF_PORT_KEY_FULL,
+		.proto = proto,
+	};
+	struct cgf_verdict *v;
+
+	if (!av)
+		return CGF_DENY; /* the compiler always inserts /0: fail closed */
+	if (!(av->flags & CGF_AV_CLASS))
+		return av->verdict;
+
+	pk.cls[0] = av->ref >> 24;
+	pk.cls[1] = av->ref >> 16;
+	pk.cls[2] = av->ref >> 8;
+	pk.cls[3] = av->ref;
+	/* only TCP and UDP carry ports a rule can name */
+	if (proto == CGF_P_TCP || proto == CGF_P_UDP) {
+		pk.port[0] = port >> 8;
+		pk.port[1] = port;
+	}
+	v = bpf_map_lookup_elem(&cgf_ports, &pk);
+	return v ? v->verdict : CGF_DENY;
+}
+
+/* ip: network byte order; port: host byte order. */
+static __always_inline int decide4(__u8 dir, __u32 ip, __u8 proto, __u16 port)
+{
+	struct cgf_key4 k = {
+		.prefixlen = 8 + 32,
+		.dir = dir,
+	};
+
+	__builtin_memcpy(k.addr, &ip, 4);
+	return resolve(bpf_map_lookup_elem(&cgf_addr4, &k), proto, port);
+}
+
+static __always_inline int decide6(__u8 dir, const __u32 ip[4], __u8 proto,
+				   __u16 port)
+{
+	struct cgf_key6 k = {
+		.prefixlen = 8 + 128,
+		.dir = dir,
+	};
+
+	/* IPv4-mapped addresses (::ffff:a.b.c.d) are judged as IPv4. */
+	if (ip[0] == 0 && ip[1] == 0 && ip[2] == bpf_htonl(0xffff))
+		return decide4(dir, ip[3], proto, port);
+	__builtin_memcpy(k.addr, ip, 16);
+	return resolve(bpf_map_lookup_elem(&cgf_addr6, &k), proto, port);
+}
+
+static __always_inline void count(enum cgf_hook hook, enum cgf_counter c)
+{
+	__u32 idx = hook * CGF_C_MAX + c;
+	__u64 *val = bpf_map_lookup_elem(&cgf_stats, &idx);
+
+	if (val)
+		*val += 1;
+}
+
+/* The only place a verdict becomes a hook return value. */
+static __always_inline int finish(enum cgf_hook hook, int verdict)
+{
+	if (verdict == CGF_ALLOW)
+		return 1;
+	if (cfg_audit) {
+		count(hook, CGF_C_AUDIT);
+		return 1;
+	}
+	count(hook, CGF_C_DENIED);
+	return 0;
+}
+
+static __always_inline int sock_addr4(struct bpf_sock_addr *ctx,
+				      enum cgf_hook hook)
+{
+	__u16 port = bpf_ntohs((__u16)ctx->user_port);
+
+	return finish(hook, decide4(CGF_DIR_EGRESS, ctx->user_ip4,
+				    proto_class(ctx->protocol), port));
+}
+
+static __always_inline int sock_addr6(struct bpf_sock_addr *ctx,
+				      enum cgf_hook hook)
+{
+	__u16 port = bpf_ntohs((__u16)ctx->user_port);
+	__u32 ip[4];
+
+	ip[0] = ctx->user_ip6[0];
+	ip[1] = ctx->user_ip6[1];
+	ip[2] = ctx->user_ip6[2];
+	ip[3] = ctx->user_ip6[3];
+	return finish(hook, decide6(CGF_DIR_EGRESS, ip,
+				    proto_class(ctx->protocol), port));
+}
+
+SEC("cgroup/connect4")
+int cgf_connect4(struct bpf_sock_addr *ctx)
+{
+	return sock_addr4(ctx, CGF_H_CONNECT4);
+}
+
+SEC("cgroup/connect6")
+int cgf_connect6(struct bpf_sock_addr *ctx)
+{
+	return sock_addr6(ctx, CGF_H_CONNECT6);
+}
+
+SEC("cgroup/sendmsg4")
+int cgf_sendmsg4(struct bpf_sock_addr *ctx)
+{
+	return sock_addr4(ctx, CGF_H_SENDMSG4);
+}
+
+SEC("cgroup/sendmsg6")
+int cgf_sendmsg6(struct bpf_sock_addr *ctx)
+{
+	return sock_addr6(ctx, CGF_H_SENDMSG6);
+}
+
+/*
+ * Packets: the remote address is the destination on egress and the source on
+ * ingress; the port a rule names is the destination port either way (the
+ * remote service on egress, the local service on ingress). Non-first
+ * fragments carry no ports and are let through: the first fragment, which
+ * the receiver needs to reassemble anything, was judged with its ports.
+ */
+static __always_inline int skb_decide(struct __sk_buff *skb, __u8 dir)
+{
+	__u16 ports[2] = {};
+	__u32 l4off;
+	__u8 proto;
+
+	if (skb->protocol == bpf_htons(ETH_P_IP)) {
+		struct iphdr iph;
+
+		if (bpf_skb_load_bytes(skb, 0, &iph, sizeof(iph)))
+			return CGF_ALLOW; /* not a packet we can judge */
+		if (iph.frag_off & bpf_htons(IP_OFFSET_MASK))
+			return CGF_ALLOW;
+		proto = proto_class(iph.protocol);
+		l4off = iph.ihl * 4;
+		if (proto == CGF_P_TCP || proto == CGF_P_UDP)
+			bpf_skb_load_bytes(skb, l4off, ports, sizeof(ports));
+		return decide4(dir, dir == CGF_DIR_EGRESS ? iph.daddr : iph.saddr,
+			       proto, bpf_ntohs(ports[1]));
+	}
+	if (skb->protocol == bpf_htons(ETH_P_IPV6)) {
+		struct ipv6hdr ip6h;
+		__u32 addr[4];
+		__u8 nexthdr;
+
+		if (bpf_skb_load_bytes(skb, 0, &ip6h, sizeof(ip6h)))
+			return CGF_ALLOW;
+		nexthdr = ip6h.nexthdr;
+		l4off = sizeof(ip6h);
+		if (nexthdr == IPPROTO_FRAGMENT) {
+			struct frag_hdr fh;
+
+			if (bpf_skb_load_bytes(skb, l4off, &fh, sizeof(fh)))
+				return CGF_ALLOW;
+			if (fh.frag_off & bpf_htons(IP6_OFFSET_MASK))
+				return CGF_ALLOW;
+			nexthdr = fh.nexthdr;
+			l4off += sizeof(fh);
+		}
+		proto = proto_class(nexthdr);
+		if (proto == CGF_P_TCP || proto == CGF_P_UDP)
+			bpf_skb_load_bytes(skb, l4off, ports, sizeof(ports));
+		if (dir == CGF_DIR_EGRESS)
+			__builtin_memcpy(addr, &ip6h.daddr, 16);
+		else
+			__builtin_memcpy(addr, &ip6h.saddr, 16);
+		return decide6(dir, addr, proto, bpf_ntohs(ports[1]));
+	}
+	return CGF_ALLOW; /* neither IPv4 nor IPv6 */
+}
+
+SEC("cgroup_skb/egress")
+int cgf_egress(struct __sk_buff *skb)
+{
+	return finish(CGF_H_EGRESS, skb_decide(skb, CGF_DIR_EGRESS));
+}
+
+SEC("cgroup_skb/ingress")
+int cgf_ingress(struct __sk_buff *skb)
+{
+	return finish(CGF_H_INGRESS, skb_decide(skb, CGF_DIR_INGRESS));
+}

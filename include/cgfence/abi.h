@@ -1,0 +1,135 @@
+/* SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause) */
+/*
+ * The ABI shared by the BPF programs and user space: map keys, values and
+ * counter indexes. Only fixed-width __u types, explicit padding, and a size
+ * assertion next to every struct.
+ *
+ * How a verdict is found (see docs/design.md):
+ *   1. addr4/addr6: one LPM-trie lookup keyed by (direction, address). Its
+ *      value is either final (verdict + deciding rule) or, when the answer for
+ *      that address depends on protocol or port, a class id.
+ *   2. ports: only for such classes, one LPM-trie lookup keyed by
+ *      (class, protocol, port); port ranges were split into prefixes by the
+ *      compiler. The compiler resolved "most specific rule wins" and except:
+ *      no program ever loops over rules.
+ */
+#ifndef CGFENCE_ABI_H
+#define CGFENCE_ABI_H
+
+#ifndef __VMLINUX_H__
+#include <linux/types.h>
+#endif
+
+#define CGF_DENY  0
+#define CGF_ALLOW 1
+
+/* Directions: the first byte of every address key. */
+enum cgf_dir {
+	CGF_DIR_EGRESS = 0,
+	CGF_DIR_INGRESS = 1,
+	CGF_DIR_MAX,
+};
+
+/* Protocol classes a rule can name; everything else is OTHER. */
+enum cgf_proto {
+	CGF_P_OTHER = 0,
+	CGF_P_TCP = 1,
+	CGF_P_UDP = 2,
+	CGF_P_ICMP = 3, /* ICMP and ICMPv6 */
+	CGF_P_MAX,
+};
+
+/* Rule id when no rule matched and the section's default decided. */
+#define CGF_RULE_DEFAULT 0xffffffffu
+
+struct cgf_key4 {
+	__u32 prefixlen; /* 8 (direction) + address bits */
+	__u8 dir;
+	__u8 addr[4];
+	__u8 pad[3];     /* never part of a prefix; always zero */
+};
+
+struct cgf_key6 {
+	__u32 prefixlen; /* 8 (direction) + address bits */
+	__u8 dir;
+	__u8 addr[16];
+	__u8 pad[3];
+};
+
+/* CGF_AV_CLASS: ref is a class id, look up the ports trie. */
+#define CGF_AV_CLASS 0x1
+
+struct cgf_addr_val {
+	__u32 ref;     /* rule id (final) or class id (CGF_AV_CLASS) */
+	__u8 verdict;  /* CGF_ALLOW / CGF_DENY when final */
+	__u8 flags;
+	__u8 pad[2];
+};
+
+struct cgf_port_key {
+	__u32 prefixlen; /* 32 (class) + 8 (proto) + port bits */
+	__u8 cls[4];     /* big endian */
+	__u8 proto;      /* enum cgf_proto */
+	__u8 port[2];    /* big endian */
+	__u8 pad;
+};
+
+#define CGF_PORT_KEY_FULL (32 + 8 + 16)
+
+struct cgf_verdict {
+	__u32 rule;
+	__u8 verdict;
+	__u8 pad[3];
+};
+
+/* Hooks, as indexes of counters and bits of cgf_meta.hooks. */
+enum cgf_hook {
+	CGF_H_CONNECT4 = 0,
+	CGF_H_CONNECT6,
+	CGF_H_SENDMSG4,
+	CGF_H_SENDMSG6,
+	CGF_H_EGRESS,
+	CGF_H_INGRESS,
+	CGF_H_MAX,
+};
+
+/* stats map (per-CPU array): index = hook * CGF_C_MAX + counter. */
+enum cgf_counter {
+	CGF_C_DENIED = 0,      /* denied (enforce mode) */
+	CGF_C_AUDIT = 1,       /* would have been denied (audit mode) */
+	CGF_C_MAX,
+};
+#define CGF_STATS_ENTRIES (CGF_H_MAX * CGF_C_MAX)
+
+enum cgf_mode {
+	CGF_MODE_ENFORCE = 0,
+	CGF_MODE_AUDIT = 1,
+};
+
+/* meta map: one entry, written by user space, describes the policy. */
+#define CGF_NAME_MAX 48
+#define CGF_PATH_MAX 512
+struct cgf_meta {
+	__u32 magic;        /* CGF_META_MAGIC */
+	__u32 mode;         /* enum cgf_mode */
+	__u32 hooks;        /* bit per enum cgf_hook */
+	__u32 generation;   /* incremented by every apply */
+	__u64 applied_at;   /* CLOCK_REALTIME, seconds */
+	__u64 n_prefixes;
+	__u32 n_rules;
+	__u32 pad;
+	char name[CGF_NAME_MAX + 8];
+	char source[CGF_PATH_MAX];
+};
+#define CGF_META_MAGIC 0x63676631u /* "cgf1" */
+
+#ifndef __bpf__
+_Static_assert(sizeof(struct cgf_key4) == 12, "cgf_key4 layout");
+_Static_assert(sizeof(struct cgf_key6) == 24, "cgf_key6 layout");
+_Static_assert(sizeof(struct cgf_addr_val) == 8, "cgf_addr_val layout");
+_Static_assert(sizeof(struct cgf_port_key) == 12, "cgf_port_key layout");
+_Static_assert(sizeof(struct cgf_verdict) == 8, "cgf_verdict layout");
+_Static_assert(sizeof(struct cgf_meta) == 608, "cgf_meta layout");
+#endif
+
+#endif /* CGFENCE_ABI_H */

@@ -1,0 +1,135 @@
+// SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
+#define _GNU_SOURCE
+#include <fcntl.h>
+#include <ftw.h>
+#include <linux/magic.h>
+#include <mntent.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/vfs.h>
+
+#include "cgroup.h"
+#include "util.h"
+
+int cgf_cgroup2_mount(char *buf, size_t len)
+{
+	FILE *f = setmntent("/proc/mounts", "re");
+	struct mntent *m;
+	int err = -ENOENT;
+
+	if (!f)
+		return cgf_error(-errno, "cannot read /proc/mounts: %m");
+	while ((m = getmntent(f)))
+		if (!strcmp(m->mnt_type, "cgroup2")) {
+			snprintf(buf, len, "%s", m->mnt_dir);
+			err = 0;
+			break;
+		}
+	endmntent(f);
+	if (err)
+		return cgf_error(err, "no cgroup2 file system is mounted "
+				 "(mount -t cgroup2 none /sys/fs/cgroup/unified)");
+	return 0;
+}
+
+static bool is_cgroup2_dir(const char *path)
+{
+	struct statfs sfs;
+	struct stat st;
+
+	return !statfs(path, &sfs) && sfs.f_type == CGROUP2_SUPER_MAGIC && !stat(path, &st) &&
+	       S_ISDIR(st.st_mode);
+}
+
+int cgf_cgroup_resolve(const char *arg, char *abs, size_t len)
+{
+	char mnt[512];
+	size_t ml;
+	int err;
+
+	if (!*arg)
+		return cgf_error(-EINVAL, "cgroup path is empty");
+	if (strstr(arg, "/../") || !strncmp(arg, "../", 3) || !strcmp(arg, "..") ||
+	    (strlen(arg) >= 3 && !strcmp(arg + strlen(arg) - 3, "/..")))
+		return cgf_error(-EINVAL, "cgroup '%s': '..' is not allowed in a cgroup path", arg);
+	err = cgf_cgroup2_mount(mnt, sizeof(mnt));
+	if (err)
+		return err;
+	ml = strlen(mnt);
+	if (!strncmp(arg, mnt, ml) && (arg[ml] == '/' || arg[ml] == '\0'))
+		snprintf(abs, len, "%s", arg);
+	else
+		snprintf(abs, len, "%s%s%s", mnt, arg[0] == '/' ? "" : "/", arg);
+	/* strip trailing slashes */
+	for (size_t n = strlen(abs); n > 1 && abs[n - 1] == '/'; n--)
+		abs[n - 1] = '\0';
+	if (!is_cgroup2_dir(abs))
+		return cgf_error(-ENOENT, "cgroup '%s': no such cgroup (looked for %s)", arg, abs);
+	return 0;
+}
+
+int cgf_cgroup_of_pid(int pid, char *abs, size_t len)
+{
+	char path[64], *buf = NULL, *line, *save = NULL;
+	int err;
+
+	snprintf(path, sizeof(path), "/proc/%d/cgroup", pid);
+	err = read_file(path, &buf, NULL);
+	if (err)
+		return cgf_error(err, "pid %d: no such process", pid);
+	err = cgf_error(-ENOENT, "pid %d: not in a cgroup2 cgroup", pid);
+	for (line = strtok_r(buf, "\n", &save); line; line = strtok_r(NULL, "\n", &save))
+		if (!strncmp(line, "0::", 3)) {
+			cgf_clear_error();
+			err = cgf_cgroup_resolve(line + 3, abs, len);
+			break;
+		}
+	free(buf);
+	return err;
+}
+
+int cgf_cgroup_id(const char *abs, uint64_t *id)
+{
+	struct {
+		struct file_handle fh;
+		uint64_t id;
+	} h = { .fh.handle_bytes = sizeof(uint64_t) };
+	int mount_id;
+
+	if (name_to_handle_at(AT_FDCWD, abs, &h.fh, &mount_id, 0))
+		return cgf_error(-errno, "cgroup %s: cannot get its id: %m", abs);
+	memcpy(id, h.fh.f_handle, sizeof(*id));
+	return 0;
+}
+
+static uint64_t walk_id;
+static char *walk_out;
+static size_t walk_len;
+static bool walk_found;
+
+static int walk_fn(const char *p, const struct stat *st, int type, struct FTW *ftw)
+{
+	(void)ftw;
+	if (type == FTW_D && (uint64_t)st->st_ino == walk_id) {
+		snprintf(walk_out, walk_len, "%s", p);
+		walk_found = true;
+		return 1;
+	}
+	return 0;
+}
+
+int cgf_cgroup_path_by_id(uint64_t id, char *abs, size_t len)
+{
+	char mnt[512];
+	int err = cgf_cgroup2_mount(mnt, sizeof(mnt));
+
+	if (err)
+		return err;
+	walk_id = id;
+	walk_out = abs;
+	walk_len = len;
+	walk_found = false;
+	nftw(mnt, walk_fn, 32, FTW_PHYS | FTW_MOUNT);
+	return walk_found ? 0 : -ENOENT;
+}

@@ -1,0 +1,25 @@
+/* SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause) */
+#ifndef CGF_CGROUP_H
+#define CGF_CGROUP_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+/* The cgroup2 mount point from /proc/mounts (e.g. /sys/fs/cgroup/unified). */
+int cgf_cgroup2_mount(char *buf, size_t len);
+
+/*
+ * A user's cgroup argument -> absolute path of an existing cgroup2 directory.
+ * Accepted: a path under the mount, a cgroup path as /proc/PID/cgroup shows
+ * it ("/system.slice/x"), or a path relative to the mount. ".." is refused.
+ */
+int cgf_cgroup_resolve(const char *arg, char *abs, size_t len);
+
+/* The cgroup a process is in (cgroup2 entry of /proc/PID/cgroup). */
+int cgf_cgroup_of_pid(int pid, char *abs, size_t len);
+
+int cgf_cgroup_id(const char *abs, uint64_t *id);
+/* Path of the live cgroup with this id; -ENOENT when it is gone. */
+int cgf_cgroup_path_by_id(uint64_t id, char *abs, size_t len);
+
+#endif

@@ -1,0 +1,19 @@
+/* SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause) */
+#ifndef CGF_CLI_H
+#define CGF_CLI_H
+
+#include <stddef.h>
+
+#include "compile.h"
+#include "policy.h"
+
+#define EXIT_OK    0
+#define EXIT_FAIL  1
+#define EXIT_USAGE 2
+
+int cgf_usage_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+int cgf_load_compile(const char *path, struct cgf_policy **p, struct cgf_compiled **c);
+int cgf_target_cgroup(const struct cgf_policy *p, const char *arg, char *abs, size_t len);
+int cgf_do_run(int argc, char **argv);
+
+#endif

@@ -1,0 +1,519 @@
+// SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
+#include <string.h>
+
+#include "compile.h"
+#include "util.h"
+
+enum { ITEM_ROOT = 0, ITEM_TO = 1, ITEM_EXCEPT = 2 };
+
+struct item {
+	struct cgf_prefix pf;
+	uint32_t rule;
+	uint8_t kind;
+};
+
+/* A rule's state at a node: its longest matching prefix, or excluded. */
+struct cand {
+	uint32_t rule;
+	int16_t matchlen;
+	uint8_t excluded;
+};
+
+struct frame {
+	struct cgf_prefix pf;
+	struct cand *c;
+	size_t n;
+	struct cgf_addr_val val;
+};
+
+/* Interned candidate sets: (rule, matchlen) lists -> node value. */
+struct klass {
+	uint64_t hash;
+	struct cand *c;
+	size_t n;
+	struct cgf_addr_val val;
+};
+
+struct ctx {
+	const struct cgf_policy *p;
+	struct cgf_compiled *out;
+	int dir;
+	struct klass *tab;
+	size_t tab_cap, tab_n;
+	struct cand *scratch;
+	size_t scratch_cap;
+};
+
+static int item_cmp(const void *a, const void *b)
+{
+	const struct item *x = a, *y = b;
+	int r = memcmp(x->pf.addr, y->pf.addr, 16);
+
+	if (r)
+		return r;
+	if (x->pf.len != y->pf.len)
+		return x->pf.len < y->pf.len ? -1 : 1;
+	if (x->kind != y->kind)
+		return x->kind < y->kind ? -1 : 1;
+	return x->rule < y->rule ? -1 : x->rule > y->rule;
+}
+
+static bool same_prefix(const struct cgf_prefix *a, const struct cgf_prefix *b)
+{
+	return a->len == b->len && !memcmp(a->addr, b->addr, 16);
+}
+
+int cgf_range_prefixes(uint32_t lo, uint32_t hi, uint16_t start[32], uint8_t plen[32])
+{
+	int n = 0;
+
+	while (lo <= hi) {
+		uint32_t size = 1, bits = 0;
+
+		while (bits < 16 && (lo & (size * 2 - 1)) == 0 && lo + size * 2 - 1 <= hi) {
+			size *= 2;
+			bits++;
+		}
+		start[n] = (uint16_t)lo;
+		plen[n] = (uint8_t)(16 - bits);
+		n++;
+		lo += size;
+	}
+	return n;
+}
+
+/* The verdict for (proto, port) given the candidate rules of a node. */
+static struct cgf_verdict decide(struct ctx *x, const struct cand *c, size_t n, int proto,
+				 uint16_t port)
+{
+	struct cgf_spec best = { 0 };
+	bool found = false;
+
+	for (size_t i = 0; i < n; i++) {
+		const struct cgf_rule *r = &x->p->rules[c[i].rule];
+		struct cgf_spec sp = { .matchlen = c[i].matchlen };
+
+		if (!cgf_rule_l4(r, proto, port, &sp.width))
+			continue;
+		sp.proto_named = r->proto >= 0;
+		sp.action = r->action;
+		sp.rule = r->id;
+		if (!found || cgf_spec_cmp(&sp, &best) < 0) {
+			best = sp;
+			found = true;
+		}
+	}
+	if (!found)
+		return (struct cgf_verdict){ .verdict = (uint8_t)x->p->sec[x->dir].def,
+					     .rule = CGF_RULE_DEFAULT };
+	return (struct cgf_verdict){ .verdict = (uint8_t)best.action, .rule = best.rule };
+}
+
+static bool same_verdict(struct cgf_verdict a, struct cgf_verdict b)
+{
+	return a.verdict == b.verdict && a.rule == b.rule;
+}
+
+static int u32_cmp(const void *a, const void *b)
+{
+	uint32_t x = *(const uint32_t *)a, y = *(const uint32_t *)b;
+
+	return x < y ? -1 : x > y;
+}
+
+/* Port segments of one protocol: starts[i] .. starts[i+1]-1 has verdict v[i]. */
+struct segs {
+	uint32_t *starts;
+	struct cgf_verdict *v;
+	size_t n;
+};
+
+static void segment(struct ctx *x, const struct cand *c, size_t n, int proto, struct segs *s)
+{
+	size_t nb = 0, cap = 0;
+	uint32_t *b = NULL;
+
+	s->starts = NULL;
+	s->v = NULL;
+	s->n = 0;
+	GROW(b, cap, 2);
+	b[nb++] = 0;
+	if (proto == CGF_P_TCP || proto == CGF_P_UDP) {
+		for (size_t i = 0; i < n; i++) {
+			const struct cgf_rule *r = &x->p->rules[c[i].rule];
+
+			if (r->proto >= 0 && r->proto != proto)
+				continue;
+			for (size_t j = 0; j < r->n_ports; j++) {
+				GROW(b, cap, nb + 2);
+				b[nb++] = r->ports[j].lo;
+				if (r->ports[j].hi < 65535)
+					b[nb++] = (uint32_t)r->ports[j].hi + 1;
+			}
+		}
+		qsort(b, nb, sizeof(*b), u32_cmp);
+	}
+	s->starts = xcalloc(nb, sizeof(*s->starts));
+	s->v = xcalloc(nb, sizeof(*s->v));
+	for (size_t i = 0; i < nb; i++) {
+		struct cgf_verdict v;
+
+		if (i && b[i] == b[i - 1])
+			continue;
+		v = decide(x, c, n, proto, (uint16_t)b[i]);
+		if (s->n && same_verdict(s->v[s->n - 1], v))
+			continue;
+		s->starts[s->n] = b[i];
+		s->v[s->n++] = v;
+	}
+	free(b);
+}
+
+static void emit_ports(struct ctx *x, uint32_t cls, int proto, const struct segs *s)
+{
+	struct cgf_compiled *o = x->out;
+
+	for (size_t i = 0; i < s->n; i++) {
+		uint32_t hi = i + 1 < s->n ? s->starts[i + 1] - 1 : 65535;
+		uint16_t start[32];
+		uint8_t plen[32];
+		int k;
+
+		if (proto != CGF_P_TCP && proto != CGF_P_UDP)
+			k = 1, start[0] = 0, plen[0] = 0;	/* port is not looked at */
+		else
+			k = cgf_range_prefixes(s->starts[i], hi, start, plen);
+		for (int j = 0; j < k; j++) {
+			struct cgf_port_entry *e;
+
+			GROW(o->ports, o->cap_ports, o->n_ports + 1);
+			e = &o->ports[o->n_ports++];
+			memset(e, 0, sizeof(*e));
+			e->key.prefixlen = 32 + 8 + plen[j];
+			e->key.cls[0] = cls >> 24;
+			e->key.cls[1] = cls >> 16;
+			e->key.cls[2] = cls >> 8;
+			e->key.cls[3] = cls;
+			e->key.proto = (uint8_t)proto;
+			e->key.port[0] = start[j] >> 8;
+			e->key.port[1] = start[j] & 0xff;
+			e->val = s->v[i];
+		}
+	}
+}
+
+/* The node value for a candidate set: final verdict, or a new class. */
+static struct cgf_addr_val classify(struct ctx *x, const struct cand *c, size_t n)
+{
+	struct segs s[CGF_P_MAX];
+	struct cgf_addr_val val = { 0 };
+	bool uniform = true;
+
+	for (int pr = 0; pr < CGF_P_MAX; pr++) {
+		segment(x, c, n, pr, &s[pr]);
+		if (s[pr].n != 1 || !same_verdict(s[pr].v[0], s[0].v[0]))
+			uniform = false;
+	}
+	if (uniform) {
+		val.verdict = s[0].v[0].verdict;
+		val.ref = s[0].v[0].rule;
+	} else {
+		val.flags = CGF_AV_CLASS;
+		val.ref = x->out->n_classes++;
+		for (int pr = 0; pr < CGF_P_MAX; pr++)
+			emit_ports(x, val.ref, pr, &s[pr]);
+	}
+	for (int pr = 0; pr < CGF_P_MAX; pr++) {
+		free(s[pr].starts);
+		free(s[pr].v);
+	}
+	return val;
+}
+
+static uint64_t hash_cands(int dir, const struct cand *c, size_t n)
+{
+	uint64_t h = 1469598103934665603ull ^ (uint64_t)dir;
+
+	for (size_t i = 0; i < n; i++) {
+		h = (h ^ c[i].rule) * 1099511628211ull;
+		h = (h ^ (uint64_t)(uint16_t)c[i].matchlen) * 1099511628211ull;
+	}
+	return h ? h : 1;
+}
+
+static void tab_grow(struct ctx *x)
+{
+	size_t cap = x->tab_cap ? x->tab_cap * 2 : 64;
+	struct klass *t = xcalloc(cap, sizeof(*t));
+
+	for (size_t i = 0; i < x->tab_cap; i++) {
+		size_t j;
+
+		if (!x->tab[i].hash)
+			continue;
+		for (j = x->tab[i].hash & (cap - 1); t[j].hash; j = (j + 1) & (cap - 1))
+			;
+		t[j] = x->tab[i];
+	}
+	free(x->tab);
+	x->tab = t;
+	x->tab_cap = cap;
+}
+
+static bool cands_equal(const struct cand *a, size_t na, const struct cand *b, size_t nb)
+{
+	if (na != nb)
+		return false;
+	for (size_t i = 0; i < na; i++)
+		if (a[i].rule != b[i].rule || a[i].matchlen != b[i].matchlen)
+			return false;
+	return true;
+}
+
+/* The value of a node whose rule states are st[0..n). */
+static struct cgf_addr_val node_value(struct ctx *x, const struct cand *st, size_t n)
+{
+	size_t k = 0, j;
+	uint64_t h;
+
+	GROW(x->scratch, x->scratch_cap, n + 1);
+	for (size_t i = 0; i < n; i++)
+		if (!st[i].excluded)
+			x->scratch[k++] = (struct cand){ st[i].rule, st[i].matchlen, 0 };
+	h = hash_cands(x->dir, x->scratch, k);
+	if ((x->tab_n + 1) * 2 > x->tab_cap)
+		tab_grow(x);
+	for (j = h & (x->tab_cap - 1); x->tab[j].hash; j = (j + 1) & (x->tab_cap - 1))
+		if (x->tab[j].hash == h && cands_equal(x->tab[j].c, x->tab[j].n, x->scratch, k))
+			return x->tab[j].val;
+	x->tab[j].hash = h;
+	x->tab[j].n = k;
+	x->tab[j].c = xcalloc(k + 1, sizeof(struct cand));
+	memcpy(x->tab[j].c, x->scratch, k * sizeof(struct cand));
+	x->tab[j].val = classify(x, x->scratch, k);
+	x->tab_n++;
+	return x->tab[j].val;
+}
+
+/* Rule states at a node: the parent's, updated by the node's own items. */
+static void node_state(const struct frame *parent, const struct item *it, size_t nit,
+		       struct cand **out, size_t *nout)
+{
+	size_t n = parent ? parent->n : 0, cap = n + nit + 1;
+	struct cand *c = xcalloc(cap, sizeof(*c));
+
+	if (n)
+		memcpy(c, parent->c, n * sizeof(*c));
+	for (size_t i = 0; i < nit; i++) {
+		size_t lo = 0, hi = n;
+
+		if (it[i].kind == ITEM_ROOT)
+			continue;
+		while (lo < hi) {	/* c is sorted by rule */
+			size_t mid = (lo + hi) / 2;
+
+			if (c[mid].rule < it[i].rule)
+				lo = mid + 1;
+			else
+				hi = mid;
+		}
+		if (lo == n || c[lo].rule != it[i].rule) {
+			memmove(c + lo + 1, c + lo, (n - lo) * sizeof(*c));
+			c[lo] = (struct cand){ .rule = it[i].rule, .matchlen = -1 };
+			n++;
+		}
+		if (it[i].kind == ITEM_EXCEPT)
+			c[lo].excluded = 1;
+		else
+			c[lo].matchlen = it[i].pf.len; /* deeper node: longer prefix */
+	}
+	/* a rule present only through an except of an ancestor never matches here */
+	*out = c;
+	*nout = n;
+}
+
+static void emit_node(struct ctx *x, const struct cgf_prefix *pf, struct cgf_addr_val val)
+{
+	struct cgf_compiled *o = x->out;
+
+	if (pf->family == 4) {
+		struct cgf_entry4 *e;
+
+		GROW(o->v4, o->cap_v4, o->n_v4 + 1);
+		e = &o->v4[o->n_v4++];
+		memset(e, 0, sizeof(*e));
+		e->key.prefixlen = 8 + pf->len;
+		e->key.dir = (uint8_t)x->dir;
+		memcpy(e->key.addr, pf->addr, 4);
+		e->val = val;
+	} else {
+		struct cgf_entry6 *e;
+
+		GROW(o->v6, o->cap_v6, o->n_v6 + 1);
+		e = &o->v6[o->n_v6++];
+		memset(e, 0, sizeof(*e));
+		e->key.prefixlen = 8 + pf->len;
+		e->key.dir = (uint8_t)x->dir;
+		memcpy(e->key.addr, pf->addr, 16);
+		e->val = val;
+	}
+}
+
+static bool same_val(struct cgf_addr_val a, struct cgf_addr_val b)
+{
+	return a.ref == b.ref && a.verdict == b.verdict && a.flags == b.flags;
+}
+
+static void compile_family(struct ctx *x, int family)
+{
+	const struct cgf_section *s = &x->p->sec[x->dir];
+	struct item *items = NULL;
+	size_t n = 0, cap = 0, depth = 0;
+	struct frame stack[130];
+
+	GROW(items, cap, 1);
+	memset(&items[0], 0, sizeof(items[0]));
+	items[n++].pf.family = (uint8_t)family;
+	for (size_t i = s->first; i < s->first + s->n; i++) {
+		const struct cgf_rule *r = &x->p->rules[i];
+
+		for (size_t j = 0; j < r->n_to + r->n_except; j++) {
+			const struct cgf_prefix *pf =
+				j < r->n_to ? &r->to[j] : &r->except[j - r->n_to];
+
+			if (pf->family != family)
+				continue;
+			GROW(items, cap, n + 1);
+			items[n++] = (struct item){ *pf, r->id,
+						    j < r->n_to ? ITEM_TO : ITEM_EXCEPT };
+		}
+	}
+	qsort(items, n, sizeof(*items), item_cmp);
+
+	for (size_t i = 0; i < n;) {
+		size_t g = i + 1;
+		struct frame *parent;
+		struct frame f = { .pf = items[i].pf };
+		struct cand *st;
+		size_t nst;
+
+		while (g < n && same_prefix(&items[g].pf, &items[i].pf))
+			g++;
+		while (depth && !cgf_prefix_contains(&stack[depth - 1].pf, &f.pf))
+			free(stack[--depth].c);
+		parent = depth ? &stack[depth - 1] : NULL;
+		node_state(parent, items + i, g - i, &st, &nst);
+		f.c = st;
+		f.n = nst;
+		f.val = node_value(x, st, nst);
+		if (!parent || !same_val(parent->val, f.val))
+			emit_node(x, &f.pf, f.val);
+		stack[depth++] = f;
+		i = g;
+	}
+	while (depth)
+		free(stack[--depth].c);
+	free(items);
+}
+
+int cgf_compile(const struct cgf_policy *p, struct cgf_compiled **out)
+{
+	struct cgf_compiled *o = xcalloc(1, sizeof(*o));
+	struct ctx x = { .p = p, .out = o };
+
+	for (int dir = 0; dir < CGF_DIR_MAX; dir++) {
+		if (!p->sec[dir].present)
+			continue;
+		x.dir = dir;
+		compile_family(&x, 4);
+		compile_family(&x, 6);
+		for (size_t i = 0; i < x.tab_cap; i++)
+			free(x.tab[i].c);
+		free(x.tab);
+		x.tab = NULL;
+		x.tab_cap = x.tab_n = 0;
+	}
+	free(x.scratch);
+	if (p->sec[CGF_DIR_EGRESS].present)
+		o->hooks |= 1u << CGF_H_CONNECT4 | 1u << CGF_H_CONNECT6 | 1u << CGF_H_SENDMSG4 |
+			    1u << CGF_H_SENDMSG6 | 1u << CGF_H_EGRESS;
+	if (p->sec[CGF_DIR_INGRESS].present)
+		o->hooks |= 1u << CGF_H_INGRESS;
+	*out = o;
+	return 0;
+}
+
+void cgf_compiled_free(struct cgf_compiled *c)
+{
+	if (!c)
+		return;
+	free(c->v4);
+	free(c->v6);
+	free(c->ports);
+	free(c);
+}
+
+static bool key_bits_match(const uint8_t *a, const uint8_t *b, uint32_t bits)
+{
+	uint32_t full = bits / 8, rest = bits % 8;
+
+	if (memcmp(a, b, full))
+		return false;
+	return !rest || ((a[full] ^ b[full]) & (uint8_t)(0xff << (8 - rest))) == 0;
+}
+
+void cgf_compiled_lookup(const struct cgf_compiled *c, const struct cgf_query *q,
+			 struct cgf_decision *d)
+{
+	struct cgf_prefix a = q->addr;
+	const struct cgf_addr_val *best = NULL;
+	uint32_t bestlen = 0;
+	uint8_t key[17];
+
+	cgf_prefix_unmap(&a);
+	key[0] = (uint8_t)q->dir;
+	memcpy(key + 1, a.addr, 16);
+	if (a.family == 4) {
+		for (size_t i = 0; i < c->n_v4; i++)
+			if ((!best || c->v4[i].key.prefixlen > bestlen) &&
+			    key_bits_match(&c->v4[i].key.dir, key, c->v4[i].key.prefixlen)) {
+				best = &c->v4[i].val;
+				bestlen = c->v4[i].key.prefixlen;
+			}
+	} else {
+		for (size_t i = 0; i < c->n_v6; i++)
+			if ((!best || c->v6[i].key.prefixlen > bestlen) &&
+			    key_bits_match(&c->v6[i].key.dir, key, c->v6[i].key.prefixlen)) {
+				best = &c->v6[i].val;
+				bestlen = c->v6[i].key.prefixlen;
+			}
+	}
+	d->verdict = CGF_DENY;
+	d->rule = CGF_RULE_DEFAULT;
+	if (!best)
+		return;
+	if (!(best->flags & CGF_AV_CLASS)) {
+		d->verdict = best->verdict;
+		d->rule = best->ref;
+		return;
+	}
+	uint8_t pk[7] = { best->ref >> 24, best->ref >> 16, best->ref >> 8, best->ref,
+			  (uint8_t)q->proto, 0, 0 };
+	if (q->proto == CGF_P_TCP || q->proto == CGF_P_UDP) {
+		pk[5] = q->port >> 8;
+		pk[6] = q->port & 0xff;
+	}
+	const struct cgf_verdict *bv = NULL;
+
+	bestlen = 0;
+	for (size_t i = 0; i < c->n_ports; i++)
+		if ((!bv || c->ports[i].key.prefixlen > bestlen) &&
+		    key_bits_match(c->ports[i].key.cls, pk, c->ports[i].key.prefixlen)) {
+			bv = &c->ports[i].val;
+			bestlen = c->ports[i].key.prefixlen;
+		}
+	if (bv) {
+		d->verdict = bv->verdict;
+		d->rule = bv->rule;
+	}
+}

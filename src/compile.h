@@ -1,0 +1,58 @@
+/* SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause) */
+/*
+ * Policy -> map contents. Pure user space.
+ *
+ * Every distinct prefix of a section (from to/from and except lists, plus /0)
+ * becomes a node. The rules that match an address are decided by the longest
+ * node containing it, so the compiler works out per node which rules match
+ * and with which prefix length (a "candidate set"), and from that the verdict
+ * for every (protocol, port). Nodes whose verdict does not depend on protocol
+ * or port store it directly; the others share a class id per distinct
+ * candidate set, whose port ranges become prefixes of the ports trie. Nodes
+ * that would store the same value as their parent are left out.
+ */
+#ifndef CGF_COMPILE_H
+#define CGF_COMPILE_H
+
+#include "cgfence/abi.h"
+#include "eval.h"
+#include "policy.h"
+
+struct cgf_entry4 {
+	struct cgf_key4 key;
+	struct cgf_addr_val val;
+};
+
+struct cgf_entry6 {
+	struct cgf_key6 key;
+	struct cgf_addr_val val;
+};
+
+struct cgf_port_entry {
+	struct cgf_port_key key;
+	struct cgf_verdict val;
+};
+
+struct cgf_compiled {
+	struct cgf_entry4 *v4;
+	size_t n_v4, cap_v4;
+	struct cgf_entry6 *v6;
+	size_t n_v6, cap_v6;
+	struct cgf_port_entry *ports;
+	size_t n_ports, cap_ports;
+	uint32_t n_classes;
+	uint32_t hooks;		/* bit per enum cgf_hook */
+};
+
+int cgf_compile(const struct cgf_policy *p, struct cgf_compiled **out);
+void cgf_compiled_free(struct cgf_compiled *c);
+
+/* What the kernel programs would answer, by a linear longest-prefix search
+ * over the compiled entries: slow, for tests. */
+void cgf_compiled_lookup(const struct cgf_compiled *c, const struct cgf_query *q,
+			 struct cgf_decision *d);
+
+/* Split [lo, hi] into aligned prefixes over 16 bits; returns the count. */
+int cgf_range_prefixes(uint32_t lo, uint32_t hi, uint16_t start[32], uint8_t plen[32]);
+
+#endif

@@ -1,0 +1,80 @@
+// SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
+#include "eval.h"
+
+int cgf_spec_cmp(const struct cgf_spec *a, const struct cgf_spec *b)
+{
+	if (a->matchlen != b->matchlen)
+		return a->matchlen > b->matchlen ? -1 : 1;
+	if (a->width != b->width)
+		return a->width < b->width ? -1 : 1;
+	if (a->proto_named != b->proto_named)
+		return a->proto_named ? -1 : 1;
+	if (a->action != b->action)
+		return a->action == CGF_DENY ? -1 : 1;
+	if (a->rule != b->rule)
+		return a->rule < b->rule ? -1 : 1;
+	return 0;
+}
+
+bool cgf_rule_l4(const struct cgf_rule *r, int proto, uint16_t port, uint32_t *width)
+{
+	uint32_t best = UINT32_MAX;
+
+	if (r->proto >= 0 && r->proto != proto)
+		return false;
+	if (!r->n_ports) {
+		*width = 65536;
+		return true;
+	}
+	if (proto != CGF_P_TCP && proto != CGF_P_UDP)
+		return false;	/* a rule naming ports never matches a portless protocol */
+	for (size_t i = 0; i < r->n_ports; i++) {
+		uint32_t w = (uint32_t)r->ports[i].hi - r->ports[i].lo + 1;
+
+		if (port >= r->ports[i].lo && port <= r->ports[i].hi && w < best)
+			best = w;
+	}
+	if (best == UINT32_MAX)
+		return false;
+	*width = best;
+	return true;
+}
+
+void cgf_eval(const struct cgf_policy *p, const struct cgf_query *q, struct cgf_decision *d)
+{
+	const struct cgf_section *s = &p->sec[q->dir];
+	struct cgf_prefix a = q->addr;
+	struct cgf_spec best = { 0 };
+	bool found = false;
+
+	cgf_prefix_unmap(&a);
+	if (!s->present) {
+		d->verdict = CGF_ALLOW;
+		d->rule = CGF_RULE_DEFAULT;
+		return;
+	}
+	for (size_t i = s->first; i < s->first + s->n; i++) {
+		const struct cgf_rule *r = &p->rules[i];
+		struct cgf_spec sp = { .matchlen = -1 };
+		bool excluded = false;
+
+		for (size_t j = 0; j < r->n_except && !excluded; j++)
+			excluded = cgf_prefix_contains(&r->except[j], &a);
+		if (excluded)
+			continue;
+		for (size_t j = 0; j < r->n_to; j++)
+			if (r->to[j].len > sp.matchlen && cgf_prefix_contains(&r->to[j], &a))
+				sp.matchlen = r->to[j].len;
+		if (sp.matchlen < 0 || !cgf_rule_l4(r, q->proto, q->port, &sp.width))
+			continue;
+		sp.proto_named = r->proto >= 0;
+		sp.action = r->action;
+		sp.rule = r->id;
+		if (!found || cgf_spec_cmp(&sp, &best) < 0) {
+			best = sp;
+			found = true;
+		}
+	}
+	d->verdict = found ? best.action : s->def;
+	d->rule = found ? best.rule : CGF_RULE_DEFAULT;
+}

@@ -1,0 +1,46 @@
+/* SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause) */
+/*
+ * The policy semantics, written directly: which rule decides a packet or a
+ * call. `explain` uses it; the compiler must agree with it (unit and
+ * differential tests check that), though it reaches the answer differently.
+ */
+#ifndef CGF_EVAL_H
+#define CGF_EVAL_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "policy.h"
+
+struct cgf_query {
+	int dir;			/* enum cgf_dir */
+	struct cgf_prefix addr;		/* full-length address (v4-mapped allowed) */
+	int proto;			/* enum cgf_proto */
+	uint16_t port;
+};
+
+struct cgf_decision {
+	int verdict;			/* CGF_ALLOW / CGF_DENY */
+	uint32_t rule;			/* rule id or CGF_RULE_DEFAULT */
+};
+
+/* How specific a matching rule is; the most specific decides. */
+struct cgf_spec {
+	int matchlen;			/* longest matching prefix */
+	uint32_t width;			/* ports covered by the matching entry; 65536 = no ports */
+	bool proto_named;
+	int action;
+	uint32_t rule;
+};
+
+/* < 0 when a beats b. Order: longer prefix, narrower ports, named protocol,
+ * deny over allow, then the earlier rule (only to name one at a full tie). */
+int cgf_spec_cmp(const struct cgf_spec *a, const struct cgf_spec *b);
+
+/* Does r match proto/port? On a match *width is its narrowest matching entry. */
+bool cgf_rule_l4(const struct cgf_rule *r, int proto, uint16_t port, uint32_t *width);
+
+/* A section that is absent allows everything (no hook is attached for it). */
+void cgf_eval(const struct cgf_policy *p, const struct cgf_query *q, struct cgf_decision *d);
+
+#endif

@@ -1,0 +1,689 @@
+// SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
+#define _GNU_SOURCE
+#include <dirent.h>
+#include <fcntl.h>
+#include <linux/capability.h>
+#include <linux/magic.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/file.h>
+#include <sys/mount.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <sys/vfs.h>
+#include <time.h>
+
+#include <bpf/bpf.h>
+#include <bpf/libbpf.h>
+
+#include "cgfence.skel.h"
+#include "cgroup.h"
+#include "loader.h"
+#include "util.h"
+
+#define PATH_LEN 640
+
+const char *const cgf_hook_names[CGF_H_MAX] = {
+	[CGF_H_CONNECT4] = "connect4", [CGF_H_CONNECT6] = "connect6",
+	[CGF_H_SENDMSG4] = "sendmsg4", [CGF_H_SENDMSG6] = "sendmsg6",
+	[CGF_H_EGRESS] = "egress",     [CGF_H_INGRESS] = "ingress",
+};
+
+/* ---- libbpf output ---- */
+
+static bool verbose;
+static char liblog[8192];
+static size_t liblog_len;
+
+static int print_fn(enum libbpf_print_level level, const char *fmt, va_list ap)
+{
+	va_list aq;
+	int n;
+
+	if (verbose) {
+		va_copy(aq, ap);
+		vfprintf(stderr, fmt, aq);
+		va_end(aq);
+	}
+	if (level == LIBBPF_DEBUG)
+		return 0;
+	if (liblog_len > sizeof(liblog) / 2)	/* keep the most recent half */
+		liblog_len = 0;
+	n = vsnprintf(liblog + liblog_len, sizeof(liblog) - liblog_len, fmt, ap);
+	if (n > 0)
+		liblog_len += (size_t)n < sizeof(liblog) - liblog_len ? (size_t)n
+								  : sizeof(liblog) - liblog_len - 1;
+	return 0;
+}
+
+void cgf_libbpf_setup(bool v)
+{
+	verbose = v;
+	libbpf_set_print(print_fn);
+}
+
+const char *cgf_libbpf_log(void)
+{
+	return liblog;
+}
+
+/* ---- environment ---- */
+
+static bool have_cap(const struct __user_cap_data_struct d[2], int cap)
+{
+	return d[cap / 32].effective & (1u << (cap % 32));
+}
+
+int cgf_env_check(void)
+{
+	struct __user_cap_header_struct h = { .version = _LINUX_CAPABILITY_VERSION_3 };
+	struct __user_cap_data_struct d[2] = {};
+	char mnt[512];
+	struct statfs sfs;
+	int err;
+
+	if (syscall(SYS_capget, &h, d))
+		return cgf_error(-errno, "cannot read capabilities: %m");
+	if (!have_cap(d, CAP_SYS_ADMIN) && !(have_cap(d, 39 /* CAP_BPF */) &&
+					     have_cap(d, CAP_NET_ADMIN)))
+		return cgf_error(-EPERM, "needs root (CAP_BPF, CAP_NET_ADMIN and CAP_SYS_ADMIN) "
+				 "to load and attach BPF programs");
+	err = cgf_cgroup2_mount(mnt, sizeof(mnt));
+	if (err)
+		return err;
+	if (statfs("/sys/fs/bpf", &sfs) || sfs.f_type != BPF_FS_MAGIC) {
+		mkdir("/sys/fs/bpf", 0700);
+		if (mount("bpf", "/sys/fs/bpf", "bpf", 0, "mode=0700"))
+			return cgf_error(-errno, "bpffs is not mounted at /sys/fs/bpf and mounting "
+					 "it failed: %m");
+	}
+	if (libbpf_probe_bpf_prog_type(BPF_PROG_TYPE_CGROUP_SOCK_ADDR, NULL) != 1)
+		return cgf_error(-EOPNOTSUPP, "this kernel lacks the cgroup sock_addr hooks "
+				 "(connect4/6, sendmsg4/6); Linux 4.18 or newer is needed");
+	if (libbpf_probe_bpf_prog_type(BPF_PROG_TYPE_CGROUP_SKB, NULL) != 1)
+		return cgf_error(-EOPNOTSUPP, "this kernel lacks the cgroup_skb hooks");
+	return 0;
+}
+
+static int lock_fd = -1;
+
+int cgf_lock(void)
+{
+	if (lock_fd >= 0)
+		return 0;
+	if (mkdir(CGF_PIN_ROOT, 0700) && errno != EEXIST)
+		return cgf_error(-errno, "cannot create %s: %m", CGF_PIN_ROOT);
+	lock_fd = open(CGF_PIN_ROOT, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (lock_fd < 0)
+		return cgf_error(-errno, "cannot open %s: %m", CGF_PIN_ROOT);
+	if (flock(lock_fd, LOCK_EX))
+		return cgf_error(-errno, "cannot lock %s: %m", CGF_PIN_ROOT);
+	return 0;
+}
+
+void cgf_unlock(void)
+{
+	if (lock_fd >= 0)
+		close(lock_fd);
+	lock_fd = -1;
+}
+
+/* ---- pins ---- */
+
+static int remove_tree(const char *path)
+{
+	DIR *d = opendir(path);
+	struct dirent *e;
+	int err = 0;
+
+	if (!d)
+		return errno == ENOENT ? 0 : -errno;
+	while ((e = readdir(d))) {
+		char p[PATH_LEN];
+
+		if (!strcmp(e->d_name, ".") || !strcmp(e->d_name, ".."))
+			continue;
+		snprintf(p, sizeof(p), "%s/%s", path, e->d_name);
+		if (e->d_type == DT_DIR)
+			err = remove_tree(p) ?: err;
+		else if (unlink(p))
+			err = -errno;
+	}
+	closedir(d);
+	if (rmdir(path))
+		err = -errno;
+	return err;
+}
+
+static struct bpf_program *hook_prog(struct cgfence_bpf *s, int h)
+{
+	switch (h) {
+	case CGF_H_CONNECT4:
+		return s->progs.cgf_connect4;
+	case CGF_H_CONNECT6:
+		return s->progs.cgf_connect6;
+	case CGF_H_SENDMSG4:
+		return s->progs.cgf_sendmsg4;
+	case CGF_H_SENDMSG6:
+		return s->progs.cgf_sendmsg6;
+	case CGF_H_EGRESS:
+		return s->progs.cgf_egress;
+	default:
+		return s->progs.cgf_ingress;
+	}
+}
+
+static uint32_t hooks_in(const char *cgdir)
+{
+	uint32_t hooks = 0;
+	char p[PATH_LEN];
+
+	for (int h = 0; h < CGF_H_MAX; h++) {
+		snprintf(p, sizeof(p), "%s/%s", cgdir, cgf_hook_names[h]);
+		if (!access(p, F_OK))
+			hooks |= 1u << h;
+	}
+	return hooks;
+}
+
+static int fill_maps(struct cgfence_bpf *s, const struct cgf_compiled *c)
+{
+	int fd4 = bpf_map__fd(s->maps.cgf_addr4), fd6 = bpf_map__fd(s->maps.cgf_addr6);
+	int fdp = bpf_map__fd(s->maps.cgf_ports);
+
+	for (size_t i = 0; i < c->n_v4; i++)
+		if (bpf_map_update_elem(fd4, &c->v4[i].key, &c->v4[i].val, BPF_NOEXIST))
+			return cgf_error(-errno, "bpf: failed to fill map cgf_addr4 (entry %zu): %m",
+					 i);
+	for (size_t i = 0; i < c->n_v6; i++)
+		if (bpf_map_update_elem(fd6, &c->v6[i].key, &c->v6[i].val, BPF_NOEXIST))
+			return cgf_error(-errno, "bpf: failed to fill map cgf_addr6 (entry %zu): %m",
+					 i);
+	for (size_t i = 0; i < c->n_ports; i++)
+		if (bpf_map_update_elem(fdp, &c->ports[i].key, &c->ports[i].val, BPF_NOEXIST))
+			return cgf_error(-errno, "bpf: failed to fill map cgf_ports (entry %zu): %m",
+					 i);
+	return 0;
+}
+
+static int read_meta(const char *dir, struct cgf_meta *m)
+{
+	char p[PATH_LEN];
+	_cleanup_close_ int fd = -1;
+	uint32_t zero = 0;
+
+	snprintf(p, sizeof(p), "%s/meta", dir);
+	fd = bpf_obj_get(p);
+	if (fd < 0)
+		return -errno;
+	if (bpf_map_lookup_elem(fd, &zero, m))
+		return -errno;
+	return m->magic == CGF_META_MAGIC ? 0 : -EINVAL;
+}
+
+/* What was changed, to undo it if a later step fails. */
+struct undo {
+	int link_fd[CGF_H_MAX];	/* updated links ... */
+	int old_prog_fd[CGF_H_MAX];	/* ... and what they ran before */
+	char new_pin[CGF_H_MAX][PATH_LEN];	/* links attached by this apply */
+};
+
+static void undo_attach(struct undo *u)
+{
+	for (int h = CGF_H_MAX - 1; h >= 0; h--) {
+		if (u->link_fd[h] >= 0 && u->old_prog_fd[h] >= 0)
+			bpf_link_update(u->link_fd[h], u->old_prog_fd[h], NULL);
+		if (u->new_pin[h][0])
+			unlink(u->new_pin[h]);
+	}
+}
+
+static void undo_close(struct undo *u)
+{
+	for (int h = 0; h < CGF_H_MAX; h++) {
+		if (u->link_fd[h] >= 0)
+			close(u->link_fd[h]);
+		if (u->old_prog_fd[h] >= 0)
+			close(u->old_prog_fd[h]);
+	}
+}
+
+static int attach_hook(struct cgfence_bpf *s, int h, int cgfd, const char *cgdir, bool exists,
+		       struct undo *u)
+{
+	struct bpf_program *prog = hook_prog(s, h);
+	char p[PATH_LEN];
+
+	snprintf(p, sizeof(p), "%s/%s", cgdir, cgf_hook_names[h]);
+	if (exists) {
+		struct bpf_link_info info = {};
+		uint32_t len = sizeof(info);
+
+		u->link_fd[h] = bpf_obj_get(p);
+		if (u->link_fd[h] < 0)
+			return cgf_error(-errno, "bpf: failed to open link '%s': %m", p);
+		if (bpf_obj_get_info_by_fd(u->link_fd[h], &info, &len))
+			return cgf_error(-errno, "bpf: failed to read link '%s': %m", p);
+		u->old_prog_fd[h] = bpf_prog_get_fd_by_id(info.prog_id);
+		if (u->old_prog_fd[h] < 0)
+			return cgf_error(-errno, "bpf: failed to open the program of link '%s': %m",
+					 p);
+		if (bpf_link_update(u->link_fd[h], bpf_program__fd(prog), NULL)) {
+			int err = -errno;
+
+			close(u->old_prog_fd[h]);
+			u->old_prog_fd[h] = -1; /* nothing to restore */
+			return cgf_error(err, "bpf: failed to replace the program of link '%s': %s",
+					 p, strerror(-err));
+		}
+		return 0;
+	}
+
+	struct bpf_link *link = bpf_program__attach_cgroup(prog, cgfd);
+	int err;
+
+	if (!link)
+		return cgf_error(-errno, "bpf: failed to attach %s to the cgroup: %m",
+				 cgf_hook_names[h]);
+	err = bpf_link__pin(link, p);
+	if (err) {
+		bpf_link__destroy(link);
+		return cgf_error(err, "bpf: failed to pin link '%s': %s", p, strerror(-err));
+	}
+	snprintf(u->new_pin[h], PATH_LEN, "%s", p);
+	bpf_link__destroy(link);	/* closes our fd; the pin keeps it attached */
+	return 0;
+}
+
+static int pin_map(struct bpf_map *m, const char *dir, const char *name)
+{
+	char p[PATH_LEN];
+	int err;
+
+	snprintf(p, sizeof(p), "%s/%s", dir, name);
+	if (!access(p, F_OK))
+		return 0;
+	err = bpf_map__pin(m, p);
+	if (err)
+		return cgf_error(err, "bpf: failed to pin map '%s': %s", p, strerror(-err));
+	return 0;
+}
+
+static int reuse_pinned(struct bpf_map *m, const char *dir, const char *name)
+{
+	char p[PATH_LEN];
+	_cleanup_close_ int fd = -1;
+	int err;
+
+	snprintf(p, sizeof(p), "%s/%s", dir, name);
+	fd = bpf_obj_get(p);
+	if (fd < 0)
+		return errno == ENOENT ? 0 : cgf_error(-errno, "bpf: failed to open '%s': %m", p);
+	err = bpf_map__reuse_fd(m, fd);
+	if (err)
+		return cgf_error(err, "bpf: failed to reuse map '%s': %s", p, strerror(-err));
+	return 0;
+}
+
+/* Remove the cg-* directories of a policy except keep_id (0: remove all). */
+static void remove_other_cgroups(const char *dir, uint64_t keep_id)
+{
+	DIR *d = opendir(dir);
+	struct dirent *e;
+	char keep[64], p[PATH_LEN];
+
+	if (!d)
+		return;
+	snprintf(keep, sizeof(keep), "cg-%llu", (unsigned long long)keep_id);
+	while ((e = readdir(d)))
+		if (!strncmp(e->d_name, "cg-", 3) && strcmp(e->d_name, keep)) {
+			snprintf(p, sizeof(p), "%s/%s", dir, e->d_name);
+			remove_tree(p);
+		}
+	closedir(d);
+}
+
+static size_t at_least_one(size_t n)
+{
+	return n ? n : 1;
+}
+
+int cgf_apply(const struct cgf_policy *p, const struct cgf_compiled *c,
+	      const struct cgf_apply_opts *o, struct cgf_apply_result *res)
+{
+	const char *name = o->name ? o->name : p->name;
+	char dir[PATH_LEN], cgdir[PATH_LEN];
+	struct cgfence_bpf *s = NULL;
+	struct cgf_meta meta = {}, old = {};
+	struct undo u;
+	bool dir_created = false, cgdir_created = false;
+	_cleanup_close_ int cgfd = -1;
+	uint32_t old_hooks, zero = 0;
+	uint64_t cgid;
+	int err;
+
+	memset(res, 0, sizeof(*res));
+	memset(&u, 0, sizeof(u));
+	for (int h = 0; h < CGF_H_MAX; h++)
+		u.link_fd[h] = u.old_prog_fd[h] = -1;
+
+	err = cgf_lock();
+	if (err)
+		return err;
+	err = cgf_cgroup_id(o->cgroup, &cgid);
+	if (err)
+		return err;
+	cgfd = open(o->cgroup, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (cgfd < 0)
+		return cgf_error(-errno, "cgroup %s: cannot open: %m", o->cgroup);
+	snprintf(dir, sizeof(dir), "%s/%s", CGF_PIN_ROOT, name);
+	snprintf(cgdir, sizeof(cgdir), "%s/cg-%llu", dir, (unsigned long long)cgid);
+	res->replaced = !read_meta(dir, &old);
+
+	/* open -> size maps, set rodata -> load -> fill: nothing attached yet */
+	s = cgfence_bpf__open();
+	if (!s) {
+		err = cgf_error(-errno, "bpf: failed to open the BPF object: %m");
+		goto out;
+	}
+	s->rodata->cfg_audit = o->mode == CGF_MODE_AUDIT;
+	bpf_map__set_max_entries(s->maps.cgf_addr4, (uint32_t)at_least_one(c->n_v4));
+	bpf_map__set_max_entries(s->maps.cgf_addr6, (uint32_t)at_least_one(c->n_v6));
+	bpf_map__set_max_entries(s->maps.cgf_ports, (uint32_t)at_least_one(c->n_ports));
+	for (int h = 0; h < CGF_H_MAX; h++)
+		bpf_program__set_autoload(hook_prog(s, h), !!(c->hooks & (1u << h)));
+	err = reuse_pinned(s->maps.cgf_stats, dir, "stats");
+	if (!err)
+		err = reuse_pinned(s->maps.cgf_meta, dir, "meta");
+	if (err)
+		goto out;
+	err = cgfence_bpf__load(s);
+	if (err) {
+		err = cgf_error(err, "bpf: failed to load the programs: %s\n%s", strerror(-err),
+				cgf_libbpf_log());
+		goto out;
+	}
+	err = fill_maps(s, c);
+	if (err)
+		goto out;
+
+	/* attach: new hooks get links, existing links get the new programs */
+	if (mkdir(dir, 0700) == 0)
+		dir_created = true;
+	else if (errno != EEXIST) {
+		err = cgf_error(-errno, "cannot create %s: %m", dir);
+		goto out;
+	}
+	if (mkdir(cgdir, 0700) == 0)
+		cgdir_created = true;
+	else if (errno != EEXIST) {
+		err = cgf_error(-errno, "cannot create %s: %m", cgdir);
+		goto out;
+	}
+	err = pin_map(s->maps.cgf_stats, dir, "stats");
+	if (!err)
+		err = pin_map(s->maps.cgf_meta, dir, "meta");
+	if (err)
+		goto out;
+	old_hooks = hooks_in(cgdir);
+	for (int h = 0; h < CGF_H_MAX && !err; h++)
+		if (c->hooks & (1u << h))
+			err = attach_hook(s, h, cgfd, cgdir, old_hooks & (1u << h), &u);
+	if (!err && getenv("CGF_TEST_FAIL_AFTER_ATTACH"))	/* tests: a late failure */
+		err = cgf_error(-EIO, "failing after attach (CGF_TEST_FAIL_AFTER_ATTACH)");
+	if (err) {
+		undo_attach(&u);
+		goto out;
+	}
+
+	/* the new version is in force: drop what it no longer has */
+	for (int h = 0; h < CGF_H_MAX; h++)
+		if ((old_hooks & (1u << h)) && !(c->hooks & (1u << h))) {
+			char lp[PATH_LEN];
+
+			snprintf(lp, sizeof(lp), "%s/%s", cgdir, cgf_hook_names[h]);
+			unlink(lp);
+		}
+	remove_other_cgroups(dir, cgid);
+
+	meta.magic = CGF_META_MAGIC;
+	meta.mode = (uint32_t)o->mode;
+	meta.hooks = c->hooks;
+	meta.generation = res->replaced ? old.generation + 1 : 1;
+	meta.applied_at = (uint64_t)time(NULL);
+	meta.n_prefixes = p->n_prefixes;
+	meta.n_rules = (uint32_t)p->n_rules;
+	snprintf(meta.name, sizeof(meta.name), "%s", name);
+	snprintf(meta.source, sizeof(meta.source), "%s", o->source ? o->source : "");
+	if (bpf_map_update_elem(bpf_map__fd(s->maps.cgf_meta), &zero, &meta, BPF_ANY))
+		fprintf(stderr, "cgfence: warning: failed to record the policy's metadata: %m\n");
+	res->cgroup_id = cgid;
+	res->generation = meta.generation;
+	res->hooks = c->hooks;
+	dir_created = cgdir_created = false;
+out:
+	undo_close(&u);
+	if (cgdir_created)
+		remove_tree(cgdir);
+	if (dir_created)
+		remove_tree(dir);
+	cgfence_bpf__destroy(s);
+	return err;
+}
+
+int cgf_detach(const char *name)
+{
+	char dir[PATH_LEN];
+	int err;
+
+	if (!valid_name(name))
+		return cgf_error(-EINVAL, "'%s' is not a policy name", name);
+	err = cgf_lock();
+	if (err)
+		return err;
+	snprintf(dir, sizeof(dir), "%s/%s", CGF_PIN_ROOT, name);
+	if (access(dir, F_OK))
+		return cgf_error(-ENOENT, "no policy named '%s' is applied", name);
+	err = remove_tree(dir);
+	if (err)
+		return cgf_error(err, "failed to remove %s: %s", dir, strerror(-err));
+	return 0;
+}
+
+int cgf_detach_all(int *count)
+{
+	DIR *d;
+	struct dirent *e;
+	int err = cgf_lock(), n = 0;
+
+	if (err)
+		return err;
+	d = opendir(CGF_PIN_ROOT);
+	if (!d)
+		return cgf_error(-errno, "cannot open %s: %m", CGF_PIN_ROOT);
+	while ((e = readdir(d))) {
+		char p[PATH_LEN];
+
+		if (e->d_name[0] == '.' || e->d_type != DT_DIR)
+			continue;
+		snprintf(p, sizeof(p), "%s/%s", CGF_PIN_ROOT, e->d_name);
+		if (remove_tree(p))
+			err = cgf_error(-EIO, "failed to remove %s", p);
+		else
+			n++;
+	}
+	closedir(d);
+	*count = n;
+	return err;
+}
+
+/* Is the cgroup a link is attached to still there? */
+static bool cg_alive(const char *cgdir, uint64_t id)
+{
+	char p[PATH_LEN], path[512];
+
+	for (int h = 0; h < CGF_H_MAX; h++) {
+		struct bpf_link_info info = {};
+		uint32_t len = sizeof(info);
+		int fd;
+
+		snprintf(p, sizeof(p), "%s/%s", cgdir, cgf_hook_names[h]);
+		fd = bpf_obj_get(p);
+		if (fd < 0)
+			continue;
+		if (!bpf_obj_get_info_by_fd(fd, &info, &len) && info.cgroup.cgroup_id == 0) {
+			close(fd);
+			return false;	/* auto-detached: its cgroup was removed */
+		}
+		close(fd);
+	}
+	return cgf_cgroup_path_by_id(id, path, sizeof(path)) == 0;
+}
+
+static int gc_policy(const char *dir, bool *empty)
+{
+	DIR *d = opendir(dir);
+	struct dirent *e;
+	int left = 0;
+
+	if (!d)
+		return -errno;
+	while ((e = readdir(d))) {
+		char p[PATH_LEN];
+		unsigned long long id;
+
+		if (strncmp(e->d_name, "cg-", 3) || sscanf(e->d_name + 3, "%llu", &id) != 1)
+			continue;
+		snprintf(p, sizeof(p), "%s/%s", dir, e->d_name);
+		if (cg_alive(p, id) && hooks_in(p))
+			left++;
+		else
+			remove_tree(p);
+	}
+	closedir(d);
+	*empty = left == 0;
+	return 0;
+}
+
+int cgf_gc(void)
+{
+	DIR *d;
+	struct dirent *e;
+	int err = cgf_lock();
+
+	if (err)
+		return err;
+	d = opendir(CGF_PIN_ROOT);
+	if (!d)
+		return 0;
+	while ((e = readdir(d))) {
+		char p[PATH_LEN];
+		bool empty = false;
+
+		if (e->d_name[0] == '.' || e->d_type != DT_DIR)
+			continue;
+		snprintf(p, sizeof(p), "%s/%s", CGF_PIN_ROOT, e->d_name);
+		if (!gc_policy(p, &empty) && empty)
+			remove_tree(p);
+	}
+	closedir(d);
+	return 0;
+}
+
+static void read_stats(const char *dir, struct cgf_applied *a)
+{
+	char p[PATH_LEN];
+	int ncpu = libbpf_num_possible_cpus(), fd;
+	uint64_t *vals;
+
+	snprintf(p, sizeof(p), "%s/stats", dir);
+	fd = bpf_obj_get(p);
+	if (fd < 0 || ncpu <= 0)
+		return;
+	vals = xcalloc((size_t)ncpu, sizeof(*vals));
+	for (uint32_t h = 0; h < CGF_H_MAX; h++)
+		for (uint32_t k = 0; k < CGF_C_MAX; k++) {
+			uint32_t idx = h * CGF_C_MAX + k;
+			uint64_t sum = 0;
+
+			if (bpf_map_lookup_elem(fd, &idx, vals))
+				continue;
+			for (int i = 0; i < ncpu; i++)
+				sum += vals[i];
+			if (k == CGF_C_DENIED)
+				a->denied[h] = sum;
+			else
+				a->audit[h] = sum;
+		}
+	free(vals);
+	close(fd);
+}
+
+static int name_cmp(const void *a, const void *b)
+{
+	return strcmp(((const struct cgf_applied *)a)->name, ((const struct cgf_applied *)b)->name);
+}
+
+int cgf_list(struct cgf_applied **out, size_t *n)
+{
+	struct cgf_applied *arr = NULL;
+	size_t cnt = 0, cap = 0;
+	DIR *d;
+	struct dirent *e;
+	int err = cgf_gc();
+
+	if (err)
+		return err;
+	*out = NULL;
+	*n = 0;
+	d = opendir(CGF_PIN_ROOT);
+	if (!d)
+		return 0;
+	while ((e = readdir(d))) {
+		char p[PATH_LEN];
+		struct cgf_applied *a;
+		DIR *cd;
+		struct dirent *ce;
+
+		if (e->d_name[0] == '.' || e->d_type != DT_DIR)
+			continue;
+		GROW(arr, cap, cnt + 1);
+		a = &arr[cnt++];
+		memset(a, 0, sizeof(*a));
+		snprintf(a->name, sizeof(a->name), "%s", e->d_name);
+		snprintf(p, sizeof(p), "%s/%s", CGF_PIN_ROOT, e->d_name);
+		read_meta(p, &a->meta);
+		read_stats(p, a);
+		cd = opendir(p);
+		while (cd && (ce = readdir(cd))) {
+			unsigned long long id;
+			char cp[PATH_LEN];
+			struct cgf_applied_cg *cg;
+
+			if (strncmp(ce->d_name, "cg-", 3) || sscanf(ce->d_name + 3, "%llu", &id) != 1)
+				continue;
+			a->cgs = xrealloc(a->cgs, (a->n_cgs + 1) * sizeof(*a->cgs));
+			cg = &a->cgs[a->n_cgs++];
+			memset(cg, 0, sizeof(*cg));
+			cg->id = id;
+			snprintf(cp, sizeof(cp), "%s/%s", p, ce->d_name);
+			cg->hooks = hooks_in(cp);
+			if (cgf_cgroup_path_by_id(id, cg->path, sizeof(cg->path)))
+				cg->path[0] = '\0';
+		}
+		if (cd)
+			closedir(cd);
+	}
+	closedir(d);
+	qsort(arr, cnt, sizeof(*arr), name_cmp);
+	*out = arr;
+	*n = cnt;
+	return 0;
+}
+
+void cgf_applied_free(struct cgf_applied *a, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		free(a[i].cgs);
+	free(a);
+}

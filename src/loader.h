@@ -1,0 +1,80 @@
+/* SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause) */
+/*
+ * Load, attach, pin, replace, detach and list policies.
+ *
+ * Pins (bpffs), one directory per policy:
+ *   /sys/fs/bpf/cgfence/<name>/meta          array map: struct cgf_meta
+ *   /sys/fs/bpf/cgfence/<name>/stats         per-CPU counters (kept across re-applies)
+ *   /sys/fs/bpf/cgfence/<name>/cg-<id>/<hook>  one bpf_link per hook and cgroup
+ * A re-apply swaps the program behind each existing link (BPF_LINK_UPDATE),
+ * so some version of the policy is in force at every moment.
+ */
+#ifndef CGF_LOADER_H
+#define CGF_LOADER_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "cgfence/abi.h"
+#include "compile.h"
+#include "policy.h"
+
+#define CGF_PIN_ROOT "/sys/fs/bpf/cgfence"
+
+extern const char *const cgf_hook_names[CGF_H_MAX];
+
+/* Root/capabilities, cgroup2, bpffs (mounted if missing), kernel hooks. */
+int cgf_env_check(void);
+
+/* Exclusive lock over the pin tree for the life of the process. */
+int cgf_lock(void);
+void cgf_unlock(void);
+
+struct cgf_apply_opts {
+	const char *cgroup;	/* absolute cgroup path */
+	int mode;		/* enum cgf_mode (policy mode or --audit) */
+	const char *name;	/* overrides the policy's name (run) */
+	const char *source;	/* file the policy came from */
+};
+
+struct cgf_apply_result {
+	bool replaced;		/* an earlier version was in force */
+	uint64_t cgroup_id;
+	uint32_t generation;
+	uint32_t hooks;
+};
+
+int cgf_apply(const struct cgf_policy *p, const struct cgf_compiled *c,
+	      const struct cgf_apply_opts *o, struct cgf_apply_result *res);
+
+int cgf_detach(const char *name);
+int cgf_detach_all(int *count);
+
+struct cgf_applied_cg {
+	uint64_t id;
+	char path[512];		/* empty when the cgroup is gone */
+	uint32_t hooks;
+};
+
+struct cgf_applied {
+	char name[CGF_NAME_MAX + 1];
+	struct cgf_meta meta;
+	struct cgf_applied_cg *cgs;
+	size_t n_cgs;
+	uint64_t denied[CGF_H_MAX];
+	uint64_t audit[CGF_H_MAX];
+};
+
+/* Every applied policy, sorted by name; removes pins of removed cgroups first. */
+int cgf_list(struct cgf_applied **out, size_t *n);
+void cgf_applied_free(struct cgf_applied *a, size_t n);
+
+/* Remove pins whose cgroup is gone. */
+int cgf_gc(void);
+
+/* libbpf's messages: debug output only with verbose; the last warnings are
+ * kept for error messages (e.g. the verifier log). */
+void cgf_libbpf_setup(bool verbose);
+const char *cgf_libbpf_log(void);
+
+#endif

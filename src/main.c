@@ -1,0 +1,606 @@
+// SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
+/*
+ * cgfence command line: a table of commands matched by unique prefix, as
+ * bpftool does; every command prints plain text or, with --json, one JSON
+ * document. Exit status: 0 success, 1 failure or invalid policy, 2 usage.
+ */
+#include <stdio.h>
+#include <string.h>
+#include <time.h>
+
+#include <bpf/libbpf.h>
+
+#include "cgroup.h"
+#include "cli.h"
+#include "compile.h"
+#include "eval.h"
+#include "jsonout.h"
+#include "loader.h"
+#include "policy.h"
+#include "util.h"
+
+static int fail(void)
+{
+	cgf_report_error(cgf_last_error());
+	return EXIT_FAIL;
+}
+
+int cgf_usage_error(const char *fmt, ...)
+{
+	char msg[1024];
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	va_end(ap);
+	cgf_report_error(msg);
+	if (!cgf_json)
+		fputs("Try 'cgfence help'.\n", stderr);
+	return EXIT_USAGE;
+}
+
+/* Parse POLICY and compile it; errors are reported. */
+int cgf_load_compile(const char *path, struct cgf_policy **p, struct cgf_compiled **c)
+{
+	if (cgf_policy_load(path, p))
+		return fail();
+	if (cgf_compile(*p, c)) {
+		cgf_policy_free(*p);
+		*p = NULL;
+		return fail();
+	}
+	return 0;
+}
+
+static json_object *apply_json(const char *name, const char *cgroup, int mode,
+			       const struct cgf_apply_result *r, const struct cgf_compiled *c)
+{
+	json_object *o = json_object_new_object(), *e = json_object_new_object();
+
+	json_object_object_add(o, "name", json_object_new_string(name));
+	json_object_object_add(o, "cgroup", json_object_new_string(cgroup));
+	json_object_object_add(o, "cgroup_id", json_object_new_uint64(r->cgroup_id));
+	json_object_object_add(o, "mode", json_object_new_string(mode ? "audit" : "enforce"));
+	json_object_object_add(o, "hooks", cgf_json_hooks(r->hooks));
+	json_object_object_add(o, "replaced", json_object_new_boolean(r->replaced));
+	json_object_object_add(o, "generation", json_object_new_int64(r->generation));
+	json_object_object_add(e, "addr4", json_object_new_int64((int64_t)c->n_v4));
+	json_object_object_add(e, "addr6", json_object_new_int64((int64_t)c->n_v6));
+	json_object_object_add(e, "ports", json_object_new_int64((int64_t)c->n_ports));
+	json_object_object_add(o, "map_entries", e);
+	return o;
+}
+
+static void print_hooks(unsigned int hooks)
+{
+	bool first = true;
+
+	for (int h = 0; h < CGF_H_MAX; h++)
+		if (hooks & (1u << h)) {
+			printf("%s%s", first ? "" : ",", cgf_hook_names[h]);
+			first = false;
+		}
+	if (first)
+		printf("-");
+}
+
+/* The cgroup a policy goes to: --cgroup, else the policy's target. */
+int cgf_target_cgroup(const struct cgf_policy *p, const char *arg, char *abs, size_t len)
+{
+	if (arg)
+		return cgf_cgroup_resolve(arg, abs, len) ? fail() : 0;
+	switch (p->target_kind) {
+	case CGF_TARGET_CGROUP:
+		if (cgf_cgroup_resolve(p->target_cgroup, abs, len)) {
+			char msg[1200];
+
+			snprintf(msg, sizeof(msg), "%s", cgf_last_error());
+			cgf_clear_error();
+			cgf_error_at(-ENOENT, p->file, p->target_line, p->target_col, "%s", msg);
+			return fail();
+		}
+		return 0;
+	case CGF_TARGET_PID:
+		return cgf_cgroup_of_pid(p->target_pid, abs, len) ? fail() : 0;
+	default:
+		return cgf_usage_error("%s: no target: give --cgroup PATH or write target: in the "
+				       "policy", p->file);
+	}
+}
+
+static int do_apply(int argc, char **argv)
+{
+	const char *file = NULL, *cg = NULL;
+	struct cgf_policy *p = NULL;
+	struct cgf_compiled *c = NULL;
+	struct cgf_apply_result r;
+	char abs[512];
+	int ret;
+
+	for (int i = 0; i < argc; i++) {
+		if (!strcmp(argv[i], "--cgroup")) {
+			if (++i >= argc)
+				return cgf_usage_error("--cgroup needs a PATH");
+			cg = argv[i];
+		} else if (argv[i][0] == '-' && argv[i][1]) {
+			return cgf_usage_error("apply: unknown option '%s'", argv[i]);
+		} else if (!file) {
+			file = argv[i];
+		} else {
+			return cgf_usage_error("apply: one POLICY file at a time ('%s')", argv[i]);
+		}
+	}
+	if (!file)
+		return cgf_usage_error("apply: which POLICY file?");
+	if (cg && !*cg)
+		return cgf_usage_error("--cgroup: empty path");
+	ret = cgf_load_compile(file, &p, &c);
+	if (ret)
+		return ret;
+	ret = cgf_target_cgroup(p, cg, abs, sizeof(abs));
+	if (!ret && cgf_env_check())
+		ret = fail();
+	if (!ret) {
+		struct cgf_apply_opts o = { .cgroup = abs, .mode = p->mode, .source = file };
+
+		cgf_gc();
+		if (cgf_apply(p, c, &o, &r))
+			ret = fail();
+	}
+	if (!ret) {
+		if (cgf_json) {
+			cgf_json_emit(apply_json(p->name, abs, p->mode, &r, c));
+		} else {
+			printf("%s %s to %s (%s; hooks ", r.replaced ? "replaced" : "applied", p->name,
+			       abs, p->mode ? "audit" : "enforce");
+			print_hooks(r.hooks);
+			printf("; %zu rules, %zu prefixes)\n", p->n_rules, p->n_prefixes);
+		}
+	}
+	cgf_compiled_free(c);
+	cgf_policy_free(p);
+	return ret;
+}
+
+static int do_detach(int argc, char **argv)
+{
+	bool all = false;
+	const char *name = NULL;
+	json_object *arr;
+	int n = 0;
+
+	for (int i = 0; i < argc; i++) {
+		if (!strcmp(argv[i], "--all"))
+			all = true;
+		else if (argv[i][0] == '-' && argv[i][1])
+			return cgf_usage_error("detach: unknown option '%s'", argv[i]);
+		else if (!name)
+			name = argv[i];
+		else
+			return cgf_usage_error("detach: one NAME at a time ('%s')", argv[i]);
+	}
+	if (all == !!name)
+		return cgf_usage_error("detach: give a policy NAME or --all");
+	if (!valid_name(all ? "x" : name))
+		return cgf_usage_error("detach: '%s' is not a policy name", name);
+	if (cgf_env_check())
+		return fail();
+	if (all ? cgf_detach_all(&n) : cgf_detach(name))
+		return fail();
+	cgf_gc();
+	if (cgf_json) {
+		arr = json_object_new_object();
+		if (all)
+			json_object_object_add(arr, "detached", json_object_new_int(n));
+		else
+			json_object_object_add(arr, "detached", json_object_new_string(name));
+		cgf_json_emit(arr);
+	} else if (all) {
+		printf("detached %d polic%s\n", n, n == 1 ? "y" : "ies");
+	} else {
+		printf("detached %s\n", name);
+	}
+	return 0;
+}
+
+static int no_args(const char *cmd, int argc, char **argv)
+{
+	for (int i = 0; i < argc; i++)
+		return cgf_usage_error("%s: unexpected argument '%s'", cmd, argv[i]);
+	return 0;
+}
+
+static json_object *counters_json(const uint64_t v[CGF_H_MAX], unsigned int hooks)
+{
+	json_object *o = json_object_new_object();
+
+	for (int h = 0; h < CGF_H_MAX; h++)
+		if (hooks & (1u << h))
+			json_object_object_add(o, cgf_hook_names[h], json_object_new_uint64(v[h]));
+	return o;
+}
+
+static uint64_t total(const uint64_t v[CGF_H_MAX])
+{
+	uint64_t t = 0;
+
+	for (int h = 0; h < CGF_H_MAX; h++)
+		t += v[h];
+	return t;
+}
+
+static json_object *applied_json(const struct cgf_applied *a, bool counters)
+{
+	json_object *o = json_object_new_object(), *cgs = json_object_new_array();
+
+	json_object_object_add(o, "name", json_object_new_string(a->name));
+	json_object_object_add(o, "mode",
+			       json_object_new_string(a->meta.mode ? "audit" : "enforce"));
+	json_object_object_add(o, "generation", json_object_new_int64(a->meta.generation));
+	json_object_object_add(o, "applied_at", json_object_new_int64((int64_t)a->meta.applied_at));
+	json_object_object_add(o, "source", json_object_new_string(a->meta.source));
+	json_object_object_add(o, "rules", json_object_new_int64(a->meta.n_rules));
+	json_object_object_add(o, "prefixes", json_object_new_int64((int64_t)a->meta.n_prefixes));
+	for (size_t i = 0; i < a->n_cgs; i++) {
+		json_object *cg = json_object_new_object();
+
+		json_object_object_add(cg, "id", json_object_new_uint64(a->cgs[i].id));
+		json_object_object_add(cg, "path", a->cgs[i].path[0]
+							   ? json_object_new_string(a->cgs[i].path)
+							   : NULL);
+		json_object_object_add(cg, "hooks", cgf_json_hooks(a->cgs[i].hooks));
+		json_object_array_add(cgs, cg);
+	}
+	json_object_object_add(o, "cgroups", cgs);
+	json_object_object_add(o, "denied", json_object_new_uint64(total(a->denied)));
+	json_object_object_add(o, "audit_would_deny", json_object_new_uint64(total(a->audit)));
+	if (counters) {
+		json_object *h = json_object_new_object();
+
+		json_object_object_add(h, "denied", counters_json(a->denied, a->meta.hooks));
+		json_object_object_add(h, "audit_would_deny", counters_json(a->audit, a->meta.hooks));
+		json_object_object_add(o, "by_hook", h);
+	}
+	return o;
+}
+
+static int do_list(int argc, char **argv)
+{
+	struct cgf_applied *a;
+	size_t n;
+	int ret = no_args("list", argc, argv);
+
+	if (ret)
+		return ret;
+	if (cgf_env_check() || cgf_list(&a, &n))
+		return fail();
+	if (cgf_json) {
+		json_object *arr = json_object_new_array();
+
+		for (size_t i = 0; i < n; i++)
+			json_object_array_add(arr, applied_json(&a[i], false));
+		cgf_json_emit(arr);
+	} else {
+		printf("%-24s %-8s %-5s %s\n", "NAME", "MODE", "GEN", "CGROUP / HOOKS");
+		for (size_t i = 0; i < n; i++) {
+			printf("%-24s %-8s %-5u", a[i].name, a[i].meta.mode ? "audit" : "enforce",
+			       a[i].meta.generation);
+			for (size_t j = 0; j < a[i].n_cgs; j++) {
+				printf("%s%s ", j ? "\n                                        " : " ",
+				       a[i].cgs[j].path[0] ? a[i].cgs[j].path : "(removed)");
+				print_hooks(a[i].cgs[j].hooks);
+			}
+			printf("\n");
+		}
+	}
+	cgf_applied_free(a, n);
+	return 0;
+}
+
+static int do_stats(int argc, char **argv)
+{
+	const char *name = NULL;
+	struct cgf_applied *a;
+	size_t n;
+	bool found = false;
+	json_object *arr = NULL;
+
+	for (int i = 0; i < argc; i++) {
+		if (argv[i][0] == '-')
+			return cgf_usage_error("stats: unknown option '%s'", argv[i]);
+		if (name)
+			return cgf_usage_error("stats: one NAME at a time");
+		name = argv[i];
+	}
+	if (cgf_env_check() || cgf_list(&a, &n))
+		return fail();
+	if (cgf_json)
+		arr = json_object_new_array();
+	else
+		printf("%-24s %-10s %12s %12s\n", "NAME", "HOOK", "DENIED", "AUDIT");
+	for (size_t i = 0; i < n; i++) {
+		if (name && strcmp(name, a[i].name))
+			continue;
+		found = true;
+		if (cgf_json) {
+			json_object_array_add(arr, applied_json(&a[i], true));
+			continue;
+		}
+		for (int h = 0; h < CGF_H_MAX; h++)
+			if (a[i].meta.hooks & (1u << h))
+				printf("%-24s %-10s %12llu %12llu\n", a[i].name, cgf_hook_names[h],
+				       (unsigned long long)a[i].denied[h],
+				       (unsigned long long)a[i].audit[h]);
+	}
+	cgf_applied_free(a, n);
+	if (name && !found) {
+		json_object_put(arr);
+		cgf_error(-ENOENT, "no policy named '%s' is applied", name);
+		return fail();
+	}
+	if (cgf_json)
+		cgf_json_emit(arr);
+	return 0;
+}
+
+static int do_check(int argc, char **argv)
+{
+	struct cgf_policy *p;
+	struct cgf_compiled *c;
+	int ret;
+
+	if (argc != 1 || argv[0][0] == '-')
+		return cgf_usage_error("check: give one POLICY file");
+	ret = cgf_load_compile(argv[0], &p, &c);
+	if (ret)
+		return ret;
+	if (cgf_json) {
+		json_object *o = json_object_new_object(), *e = json_object_new_object();
+
+		json_object_object_add(o, "name", json_object_new_string(p->name));
+		json_object_object_add(o, "valid", json_object_new_boolean(true));
+		json_object_object_add(o, "mode", json_object_new_string(p->mode ? "audit" : "enforce"));
+		json_object_object_add(o, "rules", json_object_new_int64((int64_t)p->n_rules));
+		json_object_object_add(o, "prefixes", json_object_new_int64((int64_t)p->n_prefixes));
+		json_object_object_add(o, "hooks", cgf_json_hooks(c->hooks));
+		json_object_object_add(e, "addr4", json_object_new_int64((int64_t)c->n_v4));
+		json_object_object_add(e, "addr6", json_object_new_int64((int64_t)c->n_v6));
+		json_object_object_add(e, "ports", json_object_new_int64((int64_t)c->n_ports));
+		json_object_object_add(o, "map_entries", e);
+		cgf_json_emit(o);
+	} else {
+		printf("%s: policy %s is valid (%s; %zu rules, %zu prefixes; map entries: "
+		       "%zu IPv4, %zu IPv6, %zu port)\n", argv[0], p->name,
+		       p->mode ? "audit" : "enforce", p->n_rules, p->n_prefixes, c->n_v4, c->n_v6,
+		       c->n_ports);
+	}
+	cgf_compiled_free(c);
+	cgf_policy_free(p);
+	return 0;
+}
+
+static int do_explain(int argc, char **argv)
+{
+	const char *file = NULL, *hook = NULL, *ep = NULL, *why = NULL;
+	struct cgf_policy *p;
+	struct cgf_compiled *c;
+	struct cgf_query q = { 0 };
+	struct cgf_decision d;
+	char addr[64], text[512];
+	int proto, ret;
+
+	for (int i = 0; i < argc; i++) {
+		if (argv[i][0] == '-' && argv[i][1])
+			return cgf_usage_error("explain: unknown option '%s'", argv[i]);
+		if (!file)
+			file = argv[i];
+		else if (!hook)
+			hook = argv[i];
+		else if (!ep)
+			ep = argv[i];
+		else
+			return cgf_usage_error("explain: unexpected argument '%s'", argv[i]);
+	}
+	if (!ep)
+		return cgf_usage_error("explain: usage: explain POLICY connect|sendmsg|ingress "
+				       "ADDR:PORT[/PROTO]");
+	if (!strcmp(hook, "connect") || !strcmp(hook, "sendmsg")) {
+		q.dir = CGF_DIR_EGRESS;
+	} else if (!strcmp(hook, "ingress")) {
+		q.dir = CGF_DIR_INGRESS;
+	} else if (!strcmp(hook, "bind")) {
+		return cgf_usage_error("explain: 'bind' comes with network.bind, which this version "
+				       "does not support");
+	} else {
+		return cgf_usage_error("explain: '%s' is not a hook (connect, sendmsg, ingress)", hook);
+	}
+	if (cgf_parse_endpoint(ep, &q.addr, &q.port, &proto, &why))
+		return cgf_usage_error("explain: '%s': %s", ep, why);
+	q.proto = proto >= 0 ? proto : !strcmp(hook, "sendmsg") ? CGF_P_UDP : CGF_P_TCP;
+	ret = cgf_load_compile(file, &p, &c);
+	if (ret)
+		return ret;
+	cgf_eval(p, &q, &d);
+	cgf_prefix_str(&q.addr, addr, sizeof(addr));
+	text[0] = '\0';
+	if (d.rule != CGF_RULE_DEFAULT)
+		cgf_rule_text(&p->rules[d.rule], text, sizeof(text));
+	if (cgf_json) {
+		json_object *o = json_object_new_object(), *r = NULL;
+
+		json_object_object_add(o, "verdict",
+				       json_object_new_string(cgf_action_name(d.verdict)));
+		json_object_object_add(o, "enforced", json_object_new_boolean(p->mode == CGF_MODE_ENFORCE));
+		json_object_object_add(o, "hook", json_object_new_string(hook));
+		json_object_object_add(o, "section", json_object_new_string(cgf_dir_name(q.dir)));
+		json_object_object_add(o, "address", json_object_new_string(addr));
+		json_object_object_add(o, "port", json_object_new_int(q.port));
+		json_object_object_add(o, "protocol", json_object_new_string(cgf_proto_name(q.proto)));
+		if (d.rule != CGF_RULE_DEFAULT) {
+			const struct cgf_rule *rule = &p->rules[d.rule];
+
+			r = json_object_new_object();
+			json_object_object_add(r, "file", json_object_new_string(p->file));
+			json_object_object_add(r, "line", json_object_new_int(rule->line));
+			json_object_object_add(r, "column", json_object_new_int(rule->col));
+			json_object_object_add(r, "index", json_object_new_int64(d.rule - p->sec[q.dir].first));
+			json_object_object_add(r, "text", json_object_new_string(text));
+		}
+		json_object_object_add(o, "rule", r);
+		json_object_object_add(o, "default", json_object_new_boolean(d.rule == CGF_RULE_DEFAULT));
+		cgf_json_emit(o);
+	} else {
+		printf("%s\n", cgf_action_name(d.verdict));
+		if (d.rule != CGF_RULE_DEFAULT)
+			printf("rule: %s:%d: %s\n", p->file, p->rules[d.rule].line, text);
+		else if (p->sec[q.dir].present)
+			printf("default (%s default: %s)\n", cgf_dir_name(q.dir),
+			       cgf_action_name(p->sec[q.dir].def));
+		else
+			printf("default (the policy has no %s section)\n", cgf_dir_name(q.dir));
+		if (p->mode == CGF_MODE_AUDIT && d.verdict == CGF_DENY)
+			printf("note: audit mode: counted as would-deny, not enforced\n");
+	}
+	cgf_compiled_free(c);
+	cgf_policy_free(p);
+	return 0;
+}
+
+static int do_version(int argc, char **argv)
+{
+	int ret = no_args("version", argc, argv);
+
+	if (ret)
+		return ret;
+	if (cgf_json) {
+		json_object *o = json_object_new_object();
+
+		json_object_object_add(o, "version", json_object_new_string(CGF_VERSION));
+		json_object_object_add(o, "libbpf", json_object_new_string(libbpf_version_string()));
+		cgf_json_emit(o);
+	} else {
+		printf("cgfence %s (libbpf %s)\n", CGF_VERSION, libbpf_version_string());
+	}
+	return 0;
+}
+
+static int not_yet(int argc, char **argv)
+{
+	(void)argc;
+	(void)argv;
+	return cgf_usage_error("this command is not implemented in cgfence %s", CGF_VERSION);
+}
+
+static int do_help(int argc, char **argv);
+
+static const struct cmd {
+	const char *name;
+	int (*fn)(int argc, char **argv);
+	const char *usage;
+} cmds[] = {
+	{ "apply", do_apply, "apply POLICY.yaml [--cgroup PATH] [--json]" },
+	{ "detach", do_detach, "detach NAME | --all [--json]" },
+	{ "list", do_list, "list [--json]" },
+	{ "run", cgf_do_run, "run -p POLICY.yaml [--audit] [--cgroup-parent PATH] -- CMD [ARG...]" },
+	{ "check", do_check, "check POLICY.yaml [--json]" },
+	{ "explain", do_explain,
+	  "explain POLICY.yaml connect|sendmsg|ingress ADDR:PORT[/tcp|udp|icmp] [--json]" },
+	{ "stats", do_stats, "stats [NAME] [--json]" },
+	{ "events", not_yet, "events [--json] [--follow] [NAME]   (not implemented yet)" },
+	{ "tree", not_yet, "tree [CGROUP] [--json]               (not implemented yet)" },
+	{ "daemon", not_yet, "daemon --policy-dir DIR              (not implemented yet)" },
+	{ "version", do_version, "version [--json]" },
+	{ "help", do_help, "help" },
+};
+
+static int do_help(int argc, char **argv)
+{
+	(void)argc;
+	(void)argv;
+	printf("Usage: cgfence [-j|--json] [-p|--pretty] [-v|--verbose] COMMAND [ARGS]\n\n"
+	       "Commands (any unique prefix works):\n");
+	for (size_t i = 0; i < ARRAY_SIZE(cmds); i++)
+		printf("  cgfence %s\n", cmds[i].usage);
+	printf("\nExit status: 0 success, 1 failure or invalid policy, 2 bad usage.\n"
+	       "See cgfence(8) (docs/cgfence.8.md) and cgfence-policy(5).\n");
+	return 0;
+}
+
+static const struct cmd *find_cmd(const char *word)
+{
+	const struct cmd *found = NULL;
+	size_t n = strlen(word);
+	char alts[256] = "";
+
+	for (size_t i = 0; i < ARRAY_SIZE(cmds); i++) {
+		if (!strcmp(cmds[i].name, word))
+			return &cmds[i];
+		if (!strncmp(cmds[i].name, word, n)) {
+			if (found) {
+				snprintf(alts + strlen(alts), sizeof(alts) - strlen(alts), " %s",
+					 cmds[i].name);
+			} else {
+				found = &cmds[i];
+			}
+		}
+	}
+	if (found && alts[0]) {
+		cgf_usage_error("'%s' is ambiguous: %s%s", word, found->name, alts);
+		return NULL;
+	}
+	if (!found)
+		cgf_usage_error("unknown command '%s'", word);
+	return found;
+}
+
+int main(int argc, char **argv)
+{
+	const struct cmd *cmd;
+	char **args;
+	int n = 0, i = 1;
+	bool verbose = false;
+
+	/* leading global options */
+	for (; i < argc && argv[i][0] == '-'; i++) {
+		if (!strcmp(argv[i], "-j") || !strcmp(argv[i], "--json"))
+			cgf_json = true;
+		else if (!strcmp(argv[i], "-p") || !strcmp(argv[i], "--pretty"))
+			cgf_json = cgf_json_pretty = true;
+		else if (!strcmp(argv[i], "-v") || !strcmp(argv[i], "--verbose"))
+			verbose = true;
+		else if (!strcmp(argv[i], "-h") || !strcmp(argv[i], "--help"))
+			return do_help(0, NULL);
+		else if (!strcmp(argv[i], "-V") || !strcmp(argv[i], "--version"))
+			return do_version(0, NULL);
+		else
+			return cgf_usage_error("unknown option '%s'", argv[i]);
+	}
+	if (i >= argc) {
+		do_help(0, NULL);
+		return EXIT_USAGE;
+	}
+	cgf_libbpf_setup(verbose);
+	setlinebuf(stdout);
+	cmd = find_cmd(argv[i]);
+	if (!cmd)
+		return EXIT_USAGE;
+	/* --json/--pretty anywhere before "--" (run passes the rest on untouched) */
+	args = xcalloc((size_t)argc, sizeof(*args));
+	for (int j = i + 1; j < argc; j++) {
+		if (!strcmp(argv[j], "--")) {
+			while (j < argc)
+				args[n++] = argv[j++];
+			break;
+		}
+		if (!strcmp(argv[j], "--json") || !strcmp(argv[j], "-j"))
+			cgf_json = true;
+		else if (!strcmp(argv[j], "--pretty"))
+			cgf_json = cgf_json_pretty = true;
+		else
+			args[n++] = argv[j];
+	}
+	int ret = cmd->fn(n, args);
+
+	free(args);
+	return ret;
+}

@@ -1,0 +1,468 @@
+// SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
+#include <stdio.h>
+#include <string.h>
+
+#include "policy.h"
+#include "util.h"
+#include "yamltree.h"
+
+struct pctx {
+	const char *file;
+	struct cgf_policy *p;
+	size_t rules_cap;
+};
+
+#define ERR(n, ...) cgf_error_at(-EINVAL, c->file, (n)->line, (n)->col, __VA_ARGS__)
+
+/* Sections of the contract that later versions implement: refused by name. */
+static const char *const later_top[] = { "sockopt", "tcp", "devices", "sysctl",
+					  "accounting", "log", NULL };
+static const char *const later_net[] = { "bind", "sockets", "redirect", "rate_limit", NULL };
+
+static bool in_list(const char *s, const char *const list[])
+{
+	for (; *list; list++)
+		if (!strcmp(s, *list))
+			return true;
+	return false;
+}
+
+static int want(struct pctx *c, const struct yt_node *n, enum yt_type t, const char *what)
+{
+	if (n->type != t)
+		return ERR(n, "%s must be %s, not %s", what, yt_type_name(t), yt_type_name(n->type));
+	return 0;
+}
+
+static int want_scalar(struct pctx *c, const struct yt_node *n, const char *what)
+{
+	return want(c, n, YT_SCALAR, what);
+}
+
+static int parse_action(struct pctx *c, const struct yt_node *n, const char *what, int *out)
+{
+	int err = want_scalar(c, n, what);
+
+	if (err)
+		return err;
+	if (!strcmp(n->str, "allow"))
+		*out = CGF_ALLOW;
+	else if (!strcmp(n->str, "deny"))
+		*out = CGF_DENY;
+	else
+		return ERR(n, "%s must be allow or deny, not '%s'", what, n->str);
+	return 0;
+}
+
+/* A list (or a single scalar) of address words and prefixes. */
+static int parse_prefix_list(struct pctx *c, const struct yt_node *n, const char *what,
+			     struct cgf_prefix **out, size_t *nout)
+{
+	const struct yt_node *const *items = &n;
+	size_t count = 1, cap = 0, k = 0;
+	struct cgf_prefix *arr = NULL;
+
+	if (n->type == YT_SEQ) {
+		items = (const struct yt_node *const *)n->items;
+		count = n->n;
+		if (count == 0)
+			return ERR(n, "%s: empty list (omit the key to mean any)", what);
+	} else if (n->type != YT_SCALAR) {
+		return ERR(n, "%s must be a list of addresses, not %s", what,
+			   yt_type_name(n->type));
+	}
+	for (size_t i = 0; i < count; i++) {
+		const struct yt_node *it = items[i];
+		struct cgf_prefix pf[CGF_WORD_MAX];
+		const char *why = NULL;
+		int np;
+
+		if (it->type != YT_SCALAR) {
+			free(arr);
+			return ERR(it, "%s: each entry must be an address or prefix, not %s", what,
+				   yt_type_name(it->type));
+		}
+		np = cgf_parse_prefixes(it->str, pf, &why);
+		if (np < 0) {
+			free(arr);
+			return ERR(it, "%s: '%s': %s", what, it->str, why);
+		}
+		GROW(arr, cap, k + np);
+		memcpy(arr + k, pf, np * sizeof(*pf));
+		k += np;
+	}
+	*out = arr;
+	*nout = k;
+	c->p->n_prefixes += k;
+	return 0;
+}
+
+static int parse_ports(struct pctx *c, const struct yt_node *n, struct cgf_rule *r)
+{
+	const struct yt_node *const *items = &n;
+	size_t count = 1;
+
+	if (n->type == YT_SEQ) {
+		items = (const struct yt_node *const *)n->items;
+		count = n->n;
+		if (count == 0)
+			return ERR(n, "ports: empty list (omit the key to mean all ports)");
+	} else if (n->type != YT_SCALAR) {
+		return ERR(n, "ports must be a list of ports and ranges, not %s",
+			   yt_type_name(n->type));
+	}
+	r->ports = xcalloc(count, sizeof(*r->ports));
+	for (size_t i = 0; i < count; i++) {
+		const char *why = NULL;
+
+		if (items[i]->type != YT_SCALAR)
+			return ERR(items[i], "ports: each entry must be a port or a range, not %s",
+				   yt_type_name(items[i]->type));
+		if (cgf_parse_port_range(items[i]->str, &r->ports[i], &why))
+			return ERR(items[i], "ports: '%s': %s", items[i]->str, why);
+		r->n_ports++;
+	}
+	return 0;
+}
+
+static int parse_rule(struct pctx *c, const struct yt_node *n, int dir, struct cgf_rule *r)
+{
+	const char *addr_key = dir == CGF_DIR_EGRESS ? "to" : "from";
+	const char *wrong_key = dir == CGF_DIR_EGRESS ? "from" : "to";
+	const struct yt_node *proto_node = NULL;
+	bool have_action = false;
+	int err;
+
+	if (n->type != YT_MAP)
+		return ERR(n, "a rule must be a mapping (action, %s, ports, ...), not %s",
+			   addr_key, yt_type_name(n->type));
+	r->dir = dir;
+	r->proto = -1;
+	r->line = n->line;
+	r->col = n->col;
+	for (size_t i = 0; i < n->n; i++) {
+		const struct yt_node *k = yt_map_key(n, i), *v = yt_map_val(n, i);
+
+		if (!strcmp(k->str, "action")) {
+			err = parse_action(c, v, "action", &r->action);
+			have_action = true;
+		} else if (!strcmp(k->str, addr_key)) {
+			err = parse_prefix_list(c, v, addr_key, &r->to, &r->n_to);
+			r->to_given = true;
+		} else if (!strcmp(k->str, "except")) {
+			err = parse_prefix_list(c, v, "except", &r->except, &r->n_except);
+		} else if (!strcmp(k->str, "ports")) {
+			err = parse_ports(c, v, r);
+		} else if (!strcmp(k->str, "protocol")) {
+			proto_node = v;
+			err = want_scalar(c, v, "protocol");
+			if (!err && cgf_parse_proto(v->str, &r->proto))
+				err = ERR(v, "protocol must be tcp, udp, icmp or any, not '%s'", v->str);
+		} else if (!strcmp(k->str, wrong_key)) {
+			err = ERR(k, "%s rules match by '%s', not '%s'", cgf_dir_name(dir),
+				  addr_key, wrong_key);
+		} else {
+			err = ERR(k, "unknown key '%s' in a rule (expected action, %s, except, "
+				  "ports, protocol)", k->str, addr_key);
+		}
+		if (err)
+			return err;
+	}
+	if (!have_action)
+		return ERR(n, "rule has no 'action' (allow or deny)");
+	if (r->n_ports && proto_node && r->proto == CGF_P_ICMP)
+		return ERR(proto_node, "ports need protocol tcp, udp or any; icmp has no ports");
+	if (!r->to_given) {
+		const char *why;
+
+		r->to = xcalloc(CGF_WORD_MAX, sizeof(*r->to));
+		r->n_to = cgf_parse_prefixes("any", r->to, &why);
+	}
+	return 0;
+}
+
+static int parse_section(struct pctx *c, const struct yt_node *n, int dir)
+{
+	struct cgf_section *s = &c->p->sec[dir];
+	const struct yt_node *rules = NULL;
+	bool have_default = false;
+	int err;
+
+	err = want(c, n, YT_MAP, cgf_dir_name(dir));
+	if (err)
+		return err;
+	s->present = true;
+	s->line = n->line;
+	s->col = n->col;
+	for (size_t i = 0; i < n->n; i++) {
+		const struct yt_node *k = yt_map_key(n, i), *v = yt_map_val(n, i);
+
+		if (!strcmp(k->str, "default")) {
+			err = parse_action(c, v, "default", &s->def);
+			have_default = true;
+		} else if (!strcmp(k->str, "rules")) {
+			rules = v;
+			err = want(c, v, YT_SEQ, "rules");
+		} else {
+			err = ERR(k, "unknown key '%s' in %s (expected default, rules)", k->str,
+				  cgf_dir_name(dir));
+		}
+		if (err)
+			return err;
+	}
+	if (!have_default)
+		return ERR(n, "%s has no 'default' (allow or deny)", cgf_dir_name(dir));
+	s->first = c->p->n_rules;
+	for (size_t i = 0; rules && i < rules->n; i++) {
+		struct cgf_rule *r;
+
+		GROW(c->p->rules, c->rules_cap, c->p->n_rules + 1);
+		r = &c->p->rules[c->p->n_rules];
+		memset(r, 0, sizeof(*r));
+		r->id = (uint32_t)c->p->n_rules++;
+		s->n++;
+		err = parse_rule(c, rules->items[i], dir, r);
+		if (err)
+			return err;
+	}
+	return 0;
+}
+
+static int parse_network(struct pctx *c, const struct yt_node *n)
+{
+	int err = want(c, n, YT_MAP, "network");
+
+	if (err)
+		return err;
+	/* parse egress before ingress so that rule ids follow that order */
+	for (int dir = 0; dir < CGF_DIR_MAX; dir++)
+		for (size_t i = 0; i < n->n; i++)
+			if (!strcmp(yt_map_key(n, i)->str, cgf_dir_name(dir))) {
+				err = parse_section(c, yt_map_val(n, i), dir);
+				if (err)
+					return err;
+			}
+	for (size_t i = 0; i < n->n; i++) {
+		const struct yt_node *k = yt_map_key(n, i);
+
+		if (!strcmp(k->str, "egress") || !strcmp(k->str, "ingress"))
+			continue;
+		if (in_list(k->str, later_net))
+			return ERR(k, "network.%s is not supported by this version of cgfence",
+				   k->str);
+		return ERR(k, "unknown key '%s' in network (expected egress, ingress)", k->str);
+	}
+	return 0;
+}
+
+static int parse_target(struct pctx *c, const struct yt_node *n)
+{
+	struct cgf_policy *p = c->p;
+	int err = want(c, n, YT_MAP, "target");
+
+	if (err)
+		return err;
+	if (n->n != 1)
+		return ERR(n, "target names exactly one of cgroup, pid, unit, container");
+	const struct yt_node *k = yt_map_key(n, 0), *v = yt_map_val(n, 0);
+
+	err = want_scalar(c, v, k->str);
+	if (err)
+		return err;
+	p->target_line = v->line;
+	p->target_col = v->col;
+	if (!strcmp(k->str, "cgroup")) {
+		if (!v->len)
+			return ERR(v, "target.cgroup is empty");
+		p->target_kind = CGF_TARGET_CGROUP;
+		p->target_cgroup = xstrdup(v->str);
+	} else if (!strcmp(k->str, "pid")) {
+		char *end;
+		long pid = strtol(v->str, &end, 10);
+
+		if (!v->len || *end || pid <= 0 || pid > 4194304)
+			return ERR(v, "target.pid must be a process id, not '%s'", v->str);
+		p->target_kind = CGF_TARGET_PID;
+		p->target_pid = (int)pid;
+	} else if (!strcmp(k->str, "unit") || !strcmp(k->str, "container")) {
+		return ERR(k, "target.%s is not supported by this version of cgfence; "
+			   "use target.cgroup or --cgroup", k->str);
+	} else {
+		return ERR(k, "unknown target '%s' (expected cgroup, pid, unit, container)",
+			   k->str);
+	}
+	return 0;
+}
+
+static int parse_top(struct pctx *c, const struct yt_node *root)
+{
+	struct cgf_policy *p = c->p;
+	const struct yt_node *version = NULL, *name = NULL;
+	int err;
+
+	if (!root)
+		return cgf_error_at(-EINVAL, c->file, 1, 1, "empty policy");
+	err = want(c, root, YT_MAP, "a policy");
+	if (err)
+		return err;
+	for (size_t i = 0; i < root->n; i++) {
+		const struct yt_node *k = yt_map_key(root, i), *v = yt_map_val(root, i);
+
+		if (!strcmp(k->str, "version")) {
+			version = v;
+			err = want_scalar(c, v, "version");
+			if (!err && strcmp(v->str, "1"))
+				err = ERR(v, "unsupported policy version '%s' (this cgfence reads 1)",
+					  v->str);
+		} else if (!strcmp(k->str, "name")) {
+			name = v;
+			err = want_scalar(c, v, "name");
+			if (!err && !valid_name(v->str))
+				err = ERR(v, "name '%s' must be 1 to 48 of a-z, 0-9, '_' and '-'",
+					  v->str);
+			if (!err)
+				snprintf(p->name, sizeof(p->name), "%s", v->str);
+		} else if (!strcmp(k->str, "mode")) {
+			err = want_scalar(c, v, "mode");
+			if (!err && !strcmp(v->str, "enforce"))
+				p->mode = CGF_MODE_ENFORCE;
+			else if (!err && !strcmp(v->str, "audit"))
+				p->mode = CGF_MODE_AUDIT;
+			else if (!err)
+				err = ERR(v, "mode must be enforce or audit, not '%s'", v->str);
+		} else if (!strcmp(k->str, "target")) {
+			err = parse_target(c, v);
+		} else if (!strcmp(k->str, "network")) {
+			err = parse_network(c, v);
+		} else if (in_list(k->str, later_top)) {
+			err = ERR(k, "'%s' is not supported by this version of cgfence", k->str);
+		} else {
+			err = ERR(k, "unknown key '%s' (expected version, name, mode, target, network)",
+				  k->str);
+		}
+		if (err)
+			return err;
+	}
+	if (!version)
+		return ERR(root, "missing 'version: 1'");
+	if (!name)
+		return ERR(root, "missing 'name'");
+	return 0;
+}
+
+int cgf_policy_parse_string(const char *name, const char *buf, size_t len,
+			    struct cgf_policy **out)
+{
+	struct yt_doc doc;
+	struct pctx c = { .file = name };
+	int err;
+
+	c.p = xcalloc(1, sizeof(*c.p));
+	c.p->file = xstrdup(name);
+	err = yt_load_string(name, buf, len, &doc);
+	if (!err)
+		err = parse_top(&c, doc.root);
+	yt_free(&doc);
+	if (err) {
+		cgf_policy_free(c.p);
+		return err;
+	}
+	*out = c.p;
+	return 0;
+}
+
+int cgf_policy_load(const char *path, struct cgf_policy **out)
+{
+	_cleanup_free_ char *buf = NULL;
+	size_t len;
+	int err = read_file(path, &buf, &len);
+
+	if (err)
+		return cgf_error(err, "%s: cannot read: %s", path, strerror(-err));
+	return cgf_policy_parse_string(path, buf, len, out);
+}
+
+void cgf_policy_free(struct cgf_policy *p)
+{
+	if (!p)
+		return;
+	for (size_t i = 0; i < p->n_rules; i++) {
+		free(p->rules[i].to);
+		free(p->rules[i].except);
+		free(p->rules[i].ports);
+	}
+	free(p->rules);
+	free(p->target_cgroup);
+	free(p->file);
+	free(p);
+}
+
+const char *cgf_dir_name(int dir)
+{
+	return dir == CGF_DIR_EGRESS ? "egress" : "ingress";
+}
+
+const char *cgf_action_name(int action)
+{
+	return action == CGF_ALLOW ? "allow" : "deny";
+}
+
+static void append(char *buf, size_t len, size_t *off, const char *fmt, ...)
+	__attribute__((format(printf, 4, 5)));
+static void append(char *buf, size_t len, size_t *off, const char *fmt, ...)
+{
+	va_list ap;
+	int n;
+
+	if (*off >= len)
+		return;
+	va_start(ap, fmt);
+	n = vsnprintf(buf + *off, len - *off, fmt, ap);
+	va_end(ap);
+	if (n > 0)
+		*off += (size_t)n;
+}
+
+static void append_prefixes(char *buf, size_t len, size_t *off, const char *key,
+			    const struct cgf_prefix *pf, size_t n)
+{
+	char a[64];
+
+	append(buf, len, off, ", %s: [", key);
+	for (size_t i = 0; i < n && i < 4; i++) {
+		cgf_prefix_str(&pf[i], a, sizeof(a));
+		append(buf, len, off, "%s%s", i ? ", " : "", a);
+	}
+	if (n > 4)
+		append(buf, len, off, ", ... %zu more", n - 4);
+	append(buf, len, off, "]");
+}
+
+void cgf_rule_text(const struct cgf_rule *r, char *buf, size_t len)
+{
+	size_t off = 0;
+
+	buf[0] = '\0';
+	append(buf, len, &off, "{action: %s", cgf_action_name(r->action));
+	if (r->to_given)
+		append_prefixes(buf, len, &off, r->dir == CGF_DIR_EGRESS ? "to" : "from", r->to,
+				r->n_to);
+	if (r->n_except)
+		append_prefixes(buf, len, &off, "except", r->except, r->n_except);
+	if (r->n_ports) {
+		append(buf, len, &off, ", ports: [");
+		for (size_t i = 0; i < r->n_ports && i < 8; i++) {
+			if (r->ports[i].lo == r->ports[i].hi)
+				append(buf, len, &off, "%s%u", i ? ", " : "", r->ports[i].lo);
+			else
+				append(buf, len, &off, "%s%u-%u", i ? ", " : "", r->ports[i].lo,
+				       r->ports[i].hi);
+		}
+		if (r->n_ports > 8)
+			append(buf, len, &off, ", ... %zu more", r->n_ports - 8);
+		append(buf, len, &off, "]");
+	}
+	if (r->proto >= 0)
+		append(buf, len, &off, ", protocol: %s", cgf_proto_name(r->proto));
+	append(buf, len, &off, "}");
+}

@@ -1,0 +1,67 @@
+/* SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause) */
+/*
+ * The policy model: what a policy file says, validated. Pure user space.
+ */
+#ifndef CGF_POLICY_H
+#define CGF_POLICY_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "cgfence/abi.h"
+#include "addr.h"
+
+struct cgf_rule {
+	uint32_t id;		/* index in cgf_policy.rules */
+	int dir;		/* enum cgf_dir: the section it belongs to */
+	int action;		/* CGF_ALLOW / CGF_DENY */
+	int proto;		/* enum cgf_proto, or -1 for any */
+	bool to_given;		/* false: "to"/"from" omitted, i.e. any */
+	struct cgf_prefix *to;	/* never empty: an omitted list is any */
+	size_t n_to;
+	struct cgf_prefix *except;
+	size_t n_except;
+	struct cgf_port_range *ports;	/* empty: all ports */
+	size_t n_ports;
+	int line, col;
+};
+
+struct cgf_section {
+	bool present;
+	int def;		/* CGF_ALLOW / CGF_DENY */
+	size_t first, n;	/* rules[first .. first + n) */
+	int line, col;
+};
+
+enum cgf_target_kind {
+	CGF_TARGET_NONE = 0,
+	CGF_TARGET_CGROUP,
+	CGF_TARGET_PID,
+};
+
+struct cgf_policy {
+	char *file;
+	char name[CGF_NAME_MAX + 1];
+	int mode;		/* enum cgf_mode */
+	int target_kind;
+	char *target_cgroup;
+	int target_pid;
+	int target_line, target_col;
+	struct cgf_section sec[CGF_DIR_MAX];
+	struct cgf_rule *rules;
+	size_t n_rules;
+	size_t n_prefixes;
+};
+
+int cgf_policy_load(const char *path, struct cgf_policy **out);
+int cgf_policy_parse_string(const char *name, const char *buf, size_t len,
+			    struct cgf_policy **out);
+void cgf_policy_free(struct cgf_policy *p);
+
+/* One-line rendering of a rule, lists abbreviated, for explain. */
+void cgf_rule_text(const struct cgf_rule *r, char *buf, size_t len);
+const char *cgf_dir_name(int dir);
+const char *cgf_action_name(int action);
+
+#endif

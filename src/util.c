@@ -1,0 +1,221 @@
+// SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
+#include <fcntl.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#include "util.h"
+
+static char errbuf[4096];
+static bool errset;
+
+static int verror(int err, const char *prefix, const char *fmt, va_list ap)
+{
+	size_t n;
+
+	if (errset)
+		return err;
+	n = snprintf(errbuf, sizeof(errbuf), "%s", prefix);
+	if (n < sizeof(errbuf))
+		vsnprintf(errbuf + n, sizeof(errbuf) - n, fmt, ap);
+	errset = true;
+	return err;
+}
+
+int cgf_error(int err, const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	verror(err, "", fmt, ap);
+	va_end(ap);
+	return err;
+}
+
+int cgf_error_at(int err, const char *file, int line, int col, const char *fmt, ...)
+{
+	char prefix[1024];
+	va_list ap;
+
+	snprintf(prefix, sizeof(prefix), "%s:%d:%d: ", file, line, col);
+	va_start(ap, fmt);
+	verror(err, prefix, fmt, ap);
+	va_end(ap);
+	return err;
+}
+
+const char *cgf_last_error(void)
+{
+	return errset ? errbuf : "unknown error";
+}
+
+void cgf_clear_error(void)
+{
+	errset = false;
+	errbuf[0] = '\0';
+}
+
+static void oom(void)
+{
+	fputs("cgfence: out of memory\n", stderr);
+	abort();
+}
+
+void *xmalloc(size_t n)
+{
+	void *p = malloc(n ? n : 1);
+
+	if (!p)
+		oom();
+	return p;
+}
+
+void *xcalloc(size_t n, size_t sz)
+{
+	void *p = calloc(n ? n : 1, sz ? sz : 1);
+
+	if (!p)
+		oom();
+	return p;
+}
+
+void *xrealloc(void *p, size_t n)
+{
+	p = realloc(p, n ? n : 1);
+	if (!p)
+		oom();
+	return p;
+}
+
+char *xstrdup(const char *s)
+{
+	char *p = strdup(s);
+
+	if (!p)
+		oom();
+	return p;
+}
+
+void grow(void **arr, size_t *cap, size_t need, size_t sz)
+{
+	size_t c = *cap;
+
+	if (need <= c)
+		return;
+	c = c ? c : 8;
+	while (c < need)
+		c *= 2;
+	*arr = xrealloc(*arr, c * sz);
+	*cap = c;
+}
+
+#define ARENA_BLOCK (1u << 20)
+
+struct arena_block {
+	struct arena_block *next;
+	size_t used, size;
+	char data[];
+};
+
+struct arena {
+	struct arena_block *head;
+};
+
+struct arena *arena_new(void)
+{
+	return xcalloc(1, sizeof(struct arena));
+}
+
+void *arena_alloc(struct arena *a, size_t n)
+{
+	struct arena_block *b = a->head;
+
+	n = (n + 7) & ~(size_t)7;
+	if (!b || b->size - b->used < n) {
+		size_t size = n > ARENA_BLOCK ? n : ARENA_BLOCK;
+
+		b = xmalloc(sizeof(*b) + size);
+		b->size = size;
+		b->used = 0;
+		b->next = a->head;
+		a->head = b;
+	}
+	b->used += n;
+	return b->data + b->used - n;
+}
+
+char *arena_strndup(struct arena *a, const char *s, size_t n)
+{
+	char *p = arena_alloc(a, n + 1);
+
+	memcpy(p, s, n);
+	p[n] = '\0';
+	return p;
+}
+
+void arena_free(struct arena *a)
+{
+	struct arena_block *b, *next;
+
+	if (!a)
+		return;
+	for (b = a->head; b; b = next) {
+		next = b->next;
+		free(b);
+	}
+	free(a);
+}
+
+int read_file(const char *path, char **buf, size_t *len)
+{
+	_cleanup_close_ int fd = open(path, O_RDONLY | O_CLOEXEC);
+	_cleanup_free_ char *p = NULL;
+	size_t cap = 0, n = 0;
+	ssize_t r;
+
+	if (fd < 0)
+		return -errno;
+	for (;;) {
+		GROW(p, cap, n + 65536 + 1);
+		r = read(fd, p + n, cap - n - 1);
+		if (r < 0) {
+			if (errno == EINTR)
+				continue;
+			return -errno;
+		}
+		if (r == 0)
+			break;
+		n += r;
+	}
+	p[n] = '\0';
+	*buf = TAKE_PTR(p);
+	if (len)
+		*len = n;
+	return 0;
+}
+
+int write_string(const char *path, const char *s)
+{
+	_cleanup_close_ int fd = open(path, O_WRONLY | O_CLOEXEC);
+	size_t n = strlen(s);
+
+	if (fd < 0)
+		return -errno;
+	if (write(fd, s, n) != (ssize_t)n)
+		return -errno;
+	return 0;
+}
+
+/* [a-z0-9_-]{1,48} */
+bool valid_name(const char *s)
+{
+	size_t n = strlen(s);
+
+	if (n < 1 || n > 48)
+		return false;
+	for (; *s; s++)
+		if (!((*s >= 'a' && *s <= 'z') || (*s >= '0' && *s <= '9') ||
+		      *s == '_' || *s == '-'))
+			return false;
+	return true;
+}

@@ -1,0 +1,60 @@
+/* SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause) */
+#ifndef CGF_UTIL_H
+#define CGF_UTIL_H
+
+#include <errno.h>
+#include <stdarg.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <unistd.h>
+
+#define ARRAY_SIZE(a) (sizeof(a) / sizeof((a)[0]))
+
+/*
+ * Errors: library code records one message (the first one wins until it is
+ * cleared) and returns a negative errno; the CLI prints it once, at the
+ * boundary. Policy errors are formatted "FILE:LINE:COL: message".
+ */
+int cgf_error(int err, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+int cgf_error_at(int err, const char *file, int line, int col, const char *fmt, ...)
+	__attribute__((format(printf, 5, 6)));
+const char *cgf_last_error(void);
+void cgf_clear_error(void);
+
+/* Scope-based cleanup. */
+#define _cleanup_(f) __attribute__((cleanup(f)))
+static inline void freep(void *p) { free(*(void **)p); }
+static inline void closep(int *fd)
+{
+	if (*fd >= 0)
+		close(*fd);
+	*fd = -1;
+}
+#define _cleanup_free_ _cleanup_(freep)
+#define _cleanup_close_ _cleanup_(closep)
+#define TAKE_PTR(p) ({ __typeof__(p) _p = (p); (p) = NULL; _p; })
+#define TAKE_FD(fd) ({ int _fd = (fd); (fd) = -1; _fd; })
+
+void *xmalloc(size_t n);
+void *xcalloc(size_t n, size_t sz);
+void *xrealloc(void *p, size_t n);
+char *xstrdup(const char *s);
+
+/* Grow *arr (of elements sz bytes) so that it holds at least need elements. */
+void grow(void **arr, size_t *cap, size_t need, size_t sz);
+#define GROW(arr, cap, need) grow((void **)&(arr), &(cap), (need), sizeof(*(arr)))
+
+/* A bump allocator: many small objects, freed all at once. */
+struct arena;
+struct arena *arena_new(void);
+void *arena_alloc(struct arena *a, size_t n);
+char *arena_strndup(struct arena *a, const char *s, size_t n);
+void arena_free(struct arena *a);
+
+int read_file(const char *path, char **buf, size_t *len);
+int write_string(const char *path, const char *s);
+bool valid_name(const char *s);
+
+#endif

@@ -1,0 +1,333 @@
+// SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
+/*
+ * netprobe: the sockets side of cgfence's tests. Prints one word per result:
+ * "ok", an errno name (EPERM, ECONNREFUSED, ...) or "timeout".
+ *
+ *   netprobe connect tcp|udp ADDR PORT [--timeout-ms N] [--from ADDR]
+ *   netprobe sendto udp ADDR PORT [--connected] [--from ADDR]
+ *   netprobe recv udp ADDR PORT [--timeout-ms N]     wait for one datagram
+ *   netprobe listen tcp|udp ADDR PORT                serve until killed
+ *   netprobe loop ADDR1 PORT ADDR2 PORT MS           UDP connects alternating
+ *        between two destinations for MS ms; prints "A:ok=N,eperm=M B:..."
+ *   netprobe batch                                  read "ADDR PORT PROTO" lines,
+ *        print one result per line (tcp: connect with 200 ms timeout; udp: connect)
+ *
+ * Addresses may be IPv4 or IPv6 (brackets optional). Only for loopback tests.
+ */
+#define _GNU_SOURCE
+#include <arpa/inet.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <netinet/in.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <time.h>
+#include <unistd.h>
+
+static const char *errname(int e)
+{
+	switch (e) {
+	case 0: return "ok";
+	case EPERM: return "EPERM";
+	case EACCES: return "EACCES";
+	case ECONNREFUSED: return "ECONNREFUSED";
+	case ENETUNREACH: return "ENETUNREACH";
+	case EHOSTUNREACH: return "EHOSTUNREACH";
+	case ETIMEDOUT: return "timeout";
+	case EADDRNOTAVAIL: return "EADDRNOTAVAIL";
+	case EINVAL: return "EINVAL";
+	case EAFNOSUPPORT: return "EAFNOSUPPORT";
+	default: return strerrorname_np(e) ? strerrorname_np(e) : "EOTHER";
+	}
+}
+
+static int parse_sa(const char *addr, int port, struct sockaddr_storage *ss, socklen_t *len)
+{
+	char buf[128];
+	size_t n = strlen(addr);
+
+	memset(ss, 0, sizeof(*ss));
+	if (addr[0] == '[' && n > 2 && n < sizeof(buf)) {
+		memcpy(buf, addr + 1, n - 2);
+		buf[n - 2] = '\0';
+		addr = buf;
+	}
+	struct sockaddr_in *s4 = (void *)ss;
+	struct sockaddr_in6 *s6 = (void *)ss;
+
+	if (inet_pton(AF_INET, addr, &s4->sin_addr) == 1) {
+		s4->sin_family = AF_INET;
+		s4->sin_port = htons(port);
+		*len = sizeof(*s4);
+		return 0;
+	}
+	if (inet_pton(AF_INET6, addr, &s6->sin6_addr) == 1) {
+		s6->sin6_family = AF_INET6;
+		s6->sin6_port = htons(port);
+		*len = sizeof(*s6);
+		return 0;
+	}
+	fprintf(stderr, "netprobe: bad address '%s'\n", addr);
+	exit(2);
+}
+
+static int sock_for(const struct sockaddr_storage *ss, int type)
+{
+	int fd = socket(ss->ss_family, type | SOCK_CLOEXEC, 0);
+
+	if (fd < 0) {
+		printf("%s\n", errname(errno));
+		exit(1);
+	}
+	return fd;
+}
+
+static void bind_from(int fd, const char *from, int family)
+{
+	struct sockaddr_storage ss;
+	socklen_t len;
+
+	if (!from)
+		return;
+	parse_sa(from, 0, &ss, &len);
+	if (ss.ss_family != family) {
+		fprintf(stderr, "netprobe: --from family differs\n");
+		exit(2);
+	}
+	if (bind(fd, (void *)&ss, len)) {
+		printf("bind:%s\n", errname(errno));
+		exit(1);
+	}
+}
+
+/* connect with a timeout; returns 0 or an errno */
+static int do_connect(const char *proto, const char *addr, int port, int timeout_ms,
+		      const char *from)
+{
+	struct sockaddr_storage ss;
+	socklen_t len;
+	int type = strcmp(proto, "tcp") ? SOCK_DGRAM : SOCK_STREAM, fd, err = 0;
+
+	parse_sa(addr, port, &ss, &len);
+	fd = sock_for(&ss, type);
+	bind_from(fd, from, ss.ss_family);
+	if (type == SOCK_STREAM)
+		fcntl(fd, F_SETFL, O_NONBLOCK);
+	if (connect(fd, (void *)&ss, len)) {
+		err = errno;
+		if (err == EINPROGRESS) {
+			struct pollfd p = { .fd = fd, .events = POLLOUT };
+			socklen_t el = sizeof(err);
+
+			if (poll(&p, 1, timeout_ms) <= 0)
+				err = ETIMEDOUT;
+			else
+				getsockopt(fd, SOL_SOCKET, SO_ERROR, &err, &el);
+		}
+	}
+	close(fd);
+	return err;
+}
+
+static int do_sendto(const char *addr, int port, bool connected, const char *from)
+{
+	struct sockaddr_storage ss;
+	socklen_t len;
+	int fd, err = 0;
+	ssize_t r;
+
+	parse_sa(addr, port, &ss, &len);
+	fd = sock_for(&ss, SOCK_DGRAM);
+	bind_from(fd, from, ss.ss_family);
+	if (connected) {
+		if (connect(fd, (void *)&ss, len)) {
+			err = errno;
+			close(fd);
+			return err;
+		}
+		r = send(fd, "ping", 4, 0);
+	} else {
+		r = sendto(fd, "ping", 4, 0, (void *)&ss, len);
+	}
+	if (r < 0)
+		err = errno;
+	close(fd);
+	return err;
+}
+
+static int do_recv(const char *addr, int port, int timeout_ms)
+{
+	struct sockaddr_storage ss, from;
+	socklen_t len, fl = sizeof(from);
+	char buf[2048], a[64];
+	int fd;
+
+	parse_sa(addr, port, &ss, &len);
+	fd = sock_for(&ss, SOCK_DGRAM);
+	if (bind(fd, (void *)&ss, len)) {
+		printf("bind:%s\n", errname(errno));
+		return 1;
+	}
+	printf("ready\n");
+	fflush(stdout);
+	struct pollfd p = { .fd = fd, .events = POLLIN };
+
+	if (poll(&p, 1, timeout_ms) <= 0) {
+		printf("timeout\n");
+		return 1;
+	}
+	if (recvfrom(fd, buf, sizeof(buf), 0, (void *)&from, &fl) < 0) {
+		printf("%s\n", errname(errno));
+		return 1;
+	}
+	if (from.ss_family == AF_INET)
+		inet_ntop(AF_INET, &((struct sockaddr_in *)&from)->sin_addr, a, sizeof(a));
+	else
+		inet_ntop(AF_INET6, &((struct sockaddr_in6 *)&from)->sin6_addr, a, sizeof(a));
+	printf("got %s\n", a);
+	return 0;
+}
+
+static int do_listen(const char *proto, const char *addr, int port)
+{
+	struct sockaddr_storage ss;
+	socklen_t len;
+	int type = strcmp(proto, "tcp") ? SOCK_DGRAM : SOCK_STREAM, fd, one = 1;
+	char buf[2048];
+
+	signal(SIGPIPE, SIG_IGN);
+	parse_sa(addr, port, &ss, &len);
+	fd = sock_for(&ss, type);
+	setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
+	if (bind(fd, (void *)&ss, len) || (type == SOCK_STREAM && listen(fd, 1024))) {
+		printf("%s\n", errname(errno));
+		return 1;
+	}
+	printf("ready\n");
+	fflush(stdout);
+	for (;;) {
+		if (type == SOCK_STREAM) {
+			int c = accept(fd, NULL, NULL);
+
+			if (c >= 0) {
+				ssize_t r = recv(c, buf, sizeof(buf), MSG_DONTWAIT);
+
+				if (r > 0)
+					send(c, buf, r, 0);
+				close(c);
+			}
+		} else {
+			struct sockaddr_storage from;
+			socklen_t fl = sizeof(from);
+			ssize_t r = recvfrom(fd, buf, sizeof(buf), 0, (void *)&from, &fl);
+
+			if (r > 0)
+				sendto(fd, buf, r, 0, (void *)&from, fl);
+		}
+	}
+}
+
+static long now_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+static int do_loop(char **argv)
+{
+	struct sockaddr_storage ss[2];
+	socklen_t len[2];
+	long ok[2] = {0}, eperm[2] = {0}, other[2] = {0}, end;
+
+	parse_sa(argv[0], atoi(argv[1]), &ss[0], &len[0]);
+	parse_sa(argv[2], atoi(argv[3]), &ss[1], &len[1]);
+	end = now_ms() + atol(argv[4]);
+	while (now_ms() < end) {
+		for (int i = 0; i < 2; i++) {
+			int fd = sock_for(&ss[i], SOCK_DGRAM);
+
+			if (!connect(fd, (void *)&ss[i], len[i]))
+				ok[i]++;
+			else if (errno == EPERM)
+				eperm[i]++;
+			else
+				other[i]++;
+			close(fd);
+		}
+	}
+	printf("A:ok=%ld,eperm=%ld,other=%ld B:ok=%ld,eperm=%ld,other=%ld\n", ok[0], eperm[0],
+	       other[0], ok[1], eperm[1], other[1]);
+	return 0;
+}
+
+static int do_batch(void)
+{
+	char line[256], addr[128], proto[8];
+	int port;
+
+	while (fgets(line, sizeof(line), stdin)) {
+		if (sscanf(line, "%127s %d %7s", addr, &port, proto) != 3) {
+			printf("bad-input\n");
+			continue;
+		}
+		printf("%s\n", errname(do_connect(proto, addr, port, 200, NULL)));
+		fflush(stdout);
+	}
+	return 0;
+}
+
+static const char *opt(int argc, char **argv, const char *name)
+{
+	for (int i = 0; i < argc - 1; i++)
+		if (!strcmp(argv[i], name))
+			return argv[i + 1];
+	return NULL;
+}
+
+static bool flag(int argc, char **argv, const char *name)
+{
+	for (int i = 0; i < argc; i++)
+		if (!strcmp(argv[i], name))
+			return true;
+	return false;
+}
+
+int main(int argc, char **argv)
+{
+	const char *t;
+	int timeout, err;
+
+	if (argc >= 2 && !strcmp(argv[1], "batch"))
+		return do_batch();
+	if (argc >= 7 && !strcmp(argv[1], "loop"))
+		return do_loop(argv + 2);
+	if (argc < 5) {
+		fprintf(stderr, "usage: see the comment at the top of netprobe.c\n");
+		return 2;
+	}
+	t = opt(argc, argv, "--timeout-ms");
+	timeout = t ? atoi(t) : 1000;
+	if (!strcmp(argv[1], "connect"))
+		err = do_connect(argv[2], argv[3], atoi(argv[4]), timeout,
+				 opt(argc, argv, "--from"));
+	else if (!strcmp(argv[1], "sendto"))
+		err = do_sendto(argv[3], atoi(argv[4]), flag(argc, argv, "--connected"),
+				opt(argc, argv, "--from"));
+	else if (!strcmp(argv[1], "recv"))
+		return do_recv(argv[3], atoi(argv[4]), timeout);
+	else if (!strcmp(argv[1], "listen"))
+		return do_listen(argv[2], argv[3], atoi(argv[4]));
+	else {
+		fprintf(stderr, "netprobe: unknown command '%s'\n", argv[1]);
+		return 2;
+	}
+	printf("%s\n", errname(err));
+	return err ? 1 : 0;
+}
