@@ -71,10 +71,11 @@ static int remove_cgroup(const char *cg)
 	return cgf_error(-errno, "cannot remove cgroup %s: %m", cg);
 }
 
-static void run_child(const char *cg, char **argv, pid_t parent)
+static void run_child(const char *cg, char **argv, pid_t parent, const sigset_t *mask)
 {
 	char p[600];
 
+	sigprocmask(SIG_SETMASK, mask, NULL);
 	prctl(PR_SET_PDEATHSIG, SIGKILL);
 	if (getppid() != parent)
 		_exit(125);
@@ -98,6 +99,7 @@ int cgf_do_run(int argc, char **argv)
 	char base[512], cg[600], name[CGF_NAME_MAX + 1];
 	struct cgf_apply_result r;
 	struct sigaction sa = { .sa_sigaction = forward, .sa_flags = SA_SIGINFO };
+	sigset_t stopsigs, oldmask;
 	int ret, status = 0;
 	pid_t pid;
 
@@ -126,9 +128,16 @@ int cgf_do_run(int argc, char **argv)
 		return cgf_usage_error("run: -p POLICY is required");
 	if (!cmd || !cmd[0])
 		return cgf_usage_error("run: no command given (run -p POLICY -- CMD [ARG...])");
+	/* a signal during set-up is held until CMD runs, then passed on */
+	sigemptyset(&stopsigs);
+	sigaddset(&stopsigs, SIGTERM);
+	sigaddset(&stopsigs, SIGINT);
+	sigaddset(&stopsigs, SIGHUP);
+	sigaddset(&stopsigs, SIGQUIT);
+	sigprocmask(SIG_BLOCK, &stopsigs, &oldmask);
 	ret = cgf_load_compile(file, &p, &c);
 	if (ret)
-		return ret;
+		goto out;
 	if (cgf_env_check() ||
 	    (parent ? cgf_cgroup_resolve(parent, base, sizeof(base))
 		    : cgf_cgroup2_mount(base, sizeof(base)))) {
@@ -156,23 +165,24 @@ int cgf_do_run(int argc, char **argv)
 	}
 	cgf_unlock();	/* others may apply while CMD runs */
 
-	sigaction(SIGTERM, &sa, NULL);
-	sigaction(SIGINT, &sa, NULL);
-	sigaction(SIGHUP, &sa, NULL);
-	sigaction(SIGQUIT, &sa, NULL);
-	sigaction(SIGALRM, &sa, NULL);
 	fflush(NULL);
 	pid_t me = getpid();
 
 	pid = fork();
 	if (pid == 0)
-		run_child(cg, cmd, me);
+		run_child(cg, cmd, me, &oldmask);
+	child_pid = pid;
+	sigaction(SIGTERM, &sa, NULL);
+	sigaction(SIGINT, &sa, NULL);
+	sigaction(SIGHUP, &sa, NULL);
+	sigaction(SIGQUIT, &sa, NULL);
+	sigaction(SIGALRM, &sa, NULL);
+	sigprocmask(SIG_SETMASK, &oldmask, NULL);
 	if (pid < 0) {
 		cgf_error(-errno, "run: fork: %m");
 		cgf_report_error(cgf_last_error());
 		ret = EXIT_FAIL;
 	} else {
-		child_pid = pid;
 		while (waitpid(pid, &status, 0) < 0) {
 			if (errno != EINTR)
 				break;
@@ -192,5 +202,6 @@ int cgf_do_run(int argc, char **argv)
 out:
 	cgf_compiled_free(c);
 	cgf_policy_free(p);
+	sigprocmask(SIG_SETMASK, &oldmask, NULL);
 	return ret;
 }

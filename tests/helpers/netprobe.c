@@ -8,7 +8,8 @@
  *   netprobe recv udp ADDR PORT [--timeout-ms N]     wait for one datagram
  *   netprobe listen tcp|udp ADDR PORT                serve until killed
  *   netprobe loop ADDR1 PORT ADDR2 PORT MS           UDP connects alternating
- *        between two destinations for MS ms; prints "A:ok=N,eperm=M B:..."
+ *        between two destinations for MS ms or until SIGTERM; then prints
+ *        "A:ok=N,eperm=M,other=K B:..."
  *   netprobe batch                                  read "ADDR PORT PROTO" lines,
  *        print one result per line (tcp: connect with 200 ms timeout; udp: connect)
  *
@@ -240,6 +241,14 @@ static long now_ms(void)
 	return ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
+static volatile sig_atomic_t stop;
+
+static void on_stop(int sig)
+{
+	(void)sig;
+	stop = 1;
+}
+
 static int do_loop(char **argv)
 {
 	struct sockaddr_storage ss[2];
@@ -248,8 +257,10 @@ static int do_loop(char **argv)
 
 	parse_sa(argv[0], atoi(argv[1]), &ss[0], &len[0]);
 	parse_sa(argv[2], atoi(argv[3]), &ss[1], &len[1]);
+	signal(SIGTERM, on_stop);
+	signal(SIGINT, on_stop);
 	end = now_ms() + atol(argv[4]);
-	while (now_ms() < end) {
+	while (!stop && now_ms() < end) {
 		for (int i = 0; i < 2; i++) {
 			int fd = sock_for(&ss[i], SOCK_DGRAM);
 

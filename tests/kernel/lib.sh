@@ -1,0 +1,100 @@
+# Shared helpers for the real-kernel tests. Source it first thing.
+#
+# Every script runs in a network namespace of its own (tests/run-all.sh
+# starts it with `unshare -n`; this file refuses to run otherwise) and talks
+# only to loopback addresses in it. Whatever a test creates (cgroups,
+# policies, background processes, temp files) is registered here and removed
+# by an EXIT trap, also when the test fails.
+set -u
+cd "$(dirname "${BASH_SOURCE[0]}")/../.."
+
+CGF=${CGF:-$PWD/cgfence}
+NP=${NP:-$PWD/.output/netprobe}
+TID="k$$"			# unique per run: names of cgroups and policies
+TMPD=$(mktemp -d /tmp/cgfence-test.XXXXXX)
+T_CGS=() T_POLICIES=() T_PIDS=()
+N_OK=0 N_FAIL=0
+
+if [ "$(readlink /proc/self/ns/net)" = "$(readlink /proc/1/ns/net)" ]; then
+	echo "not ok - $(basename "$0"): must run in its own network namespace (unshare -n)"
+	exit 1
+fi
+ip link set lo up
+CG2=$(awk '$3 == "cgroup2" { print $2; exit }' /proc/mounts)
+
+t_cleanup() {
+	local i cg
+	for p in "${T_PIDS[@]}"; do kill "$p" 2>/dev/null; done
+	for p in "${T_PIDS[@]}"; do wait "$p" 2>/dev/null; done
+	for n in "${T_POLICIES[@]}"; do "$CGF" detach "$n" >/dev/null 2>&1; done
+	for ((i = ${#T_CGS[@]} - 1; i >= 0; i--)); do
+		cg=${T_CGS[$i]}
+		[ -d "$cg" ] || continue
+		echo 1 >"$cg/cgroup.kill" 2>/dev/null
+		for _ in $(seq 50); do rmdir "$cg" 2>/dev/null && break; sleep 0.1; done
+	done
+	rm -rf "$TMPD"
+}
+trap t_cleanup EXIT
+
+ok() { N_OK=$((N_OK + 1)); echo "ok - $*"; }
+not_ok() { N_FAIL=$((N_FAIL + 1)); echo "not ok - $*"; }
+
+# check NAME EXPECTED ACTUAL
+check() {
+	if [ "$2" = "$3" ]; then ok "$1"; else not_ok "$1: expected '$2', got '$3'"; fi
+}
+
+# check_match NAME REGEX ACTUAL
+check_match() {
+	if [[ "$3" =~ $2 ]]; then ok "$1"; else not_ok "$1: '$3' does not match /$2/"; fi
+}
+
+# mkcg VAR NAME [PARENT_DIR]: create a cgroup, set VAR to its absolute path
+# (not a command substitution: the cleanup list must be this shell's)
+mkcg() {
+	local parent=${3:-$CG2} dir
+	dir="$parent/cgfence-$TID-$2"
+	mkdir "$dir" || { not_ok "cannot create cgroup $dir"; exit 1; }
+	T_CGS+=("$dir")
+	printf -v "$1" '%s' "$dir"
+}
+
+# policy NAME: a unique policy name, detached at exit
+pname() { echo "$TID-$1"; }
+track_policy() { T_POLICIES+=("$1"); }
+
+# in_cg CGROUP CMD...: run CMD inside CGROUP
+in_cg() {
+	local cg=$1; shift
+	sh -c 'echo 0 > "$0/cgroup.procs" && exec "$@"' "$cg" "$@"
+}
+
+# in_cg_bg CGROUP CMD...: the same in the background; $! is CMD's pid
+in_cg_bg() {
+	local cg=$1; shift
+	sh -c 'echo 0 > "$0/cgroup.procs" && exec "$@"' "$cg" "$@" &
+}
+
+# serve tcp|udp ADDR PORT: a server in the background (outside any test cgroup)
+serve() {
+	local fifo="$TMPD/serve.$RANDOM" line
+	mkfifo "$fifo"
+	"$NP" listen "$1" "$2" "$3" >"$fifo" &
+	T_PIDS+=($!)
+	read -r line <"$fifo"
+	rm -f "$fifo"
+	[ "$line" = ready ] || { not_ok "server $1 $2:$3 did not start ($line)"; return 1; }
+}
+
+# write a policy file from stdin, print its path
+policy_file() {
+	local f="$TMPD/$1.yaml"
+	cat >"$f"
+	echo "$f"
+}
+
+t_done() {
+	[ $((N_OK + N_FAIL)) -gt 0 ] || { echo "not ok - $(basename "$0") checked nothing"; exit 1; }
+	[ "$N_FAIL" -eq 0 ]
+}

@@ -1,0 +1,74 @@
+#!/usr/bin/env bash
+# Egress on the real kernel: TCP connect, UDP sendmsg (unconnected and
+# connected), ports and ranges, except, most-specific rule, IPv6, v4-mapped.
+. "$(dirname "$0")/lib.sh"
+
+mkcg CG egress
+NAME=$(pname egress); track_policy "$NAME"
+POL=$(policy_file egress <<EOF
+version: 1
+name: $NAME
+network:
+  egress:
+    default: deny
+    rules:
+      - action: allow
+        to: [127.0.0.0/24]
+        except: [127.0.0.3]
+        ports: [80, "8000-8010"]
+        protocol: tcp
+      - action: allow            # a longer prefix beats the /24 rule
+        to: [127.0.0.2]
+      - action: deny             # same prefix, names a port: beats the rule above
+        to: [127.0.0.2]
+        ports: [8080]
+      - action: allow
+        to: ["::1"]
+        ports: [80]
+      - action: allow
+        to: [127.0.1.0/24]
+        protocol: udp
+EOF
+)
+
+serve tcp 127.0.0.1 80; serve tcp 127.0.0.1 8005; serve tcp 127.0.0.1 8011
+serve tcp 127.0.0.3 80; serve tcp 127.0.0.2 8080; serve tcp 127.0.0.2 9000
+serve tcp ::1 80; serve tcp ::1 81
+serve udp 127.0.1.5 5000; serve udp 127.0.0.1 5000
+
+out=$("$CGF" apply "$POL" --cgroup "$CG")
+check "apply exits 0" 0 $?
+check_match "apply says what it did" "^applied $NAME to $CG" "$out"
+
+inc() { in_cg "$CG" "$NP" "$@"; }
+check "allow tcp port"                    ok     "$(inc connect tcp 127.0.0.1 80)"
+check "allow tcp port in range"           ok     "$(inc connect tcp 127.0.0.1 8005)"
+check "deny tcp port past the range"      EPERM  "$(inc connect tcp 127.0.0.1 8011)"
+check "deny excepted address"             EPERM  "$(inc connect tcp 127.0.0.3 80)"
+check "longer prefix wins (/32 allow)"    ok     "$(inc connect tcp 127.0.0.2 9000)"
+check "port-specific deny wins over /32"  EPERM  "$(inc connect tcp 127.0.0.2 8080)"
+check "default deny"                      EPERM  "$(inc connect tcp 127.0.9.9 80)"
+check "udp-only rule refuses tcp"         EPERM  "$(inc connect tcp 127.0.1.5 5000)"
+check "udp sendto allowed"                ok     "$(inc sendto udp 127.0.1.5 5000)"
+check "udp sendto denied"                 EPERM  "$(inc sendto udp 127.0.0.1 5000)"
+check "udp connected send allowed"        ok     "$(inc sendto udp 127.0.1.5 5000 --connected)"
+check "udp connect denied"                EPERM  "$(inc sendto udp 127.0.0.1 5000 --connected)"
+check "ipv6 allowed port"                 ok     "$(inc connect tcp ::1 80)"
+check "ipv6 other port denied"            EPERM  "$(inc connect tcp ::1 81)"
+check "v4-mapped judged as IPv4 (allow)"  ok     "$(inc connect tcp ::ffff:127.0.0.1 80)"
+check "v4-mapped judged as IPv4 (except)" EPERM  "$(inc connect tcp ::ffff:127.0.0.3 80)"
+check "v4-mapped udp sendto denied"       EPERM  "$(inc sendto udp ::ffff:127.0.0.1 5000)"
+
+# negative controls: the same destinations from outside the cgroup
+check "control: excepted address reachable outside" ok "$("$NP" connect tcp 127.0.0.3 80)"
+check "control: port 8080 reachable outside"        ok "$("$NP" connect tcp 127.0.0.2 8080)"
+check "control: ::1:81 reachable outside"           ok "$("$NP" connect tcp ::1 81)"
+
+# a child cgroup is covered by its parent's policy
+mkcg CHILD child "$CG"
+check "child cgroup inherits deny" EPERM "$(in_cg "$CHILD" "$NP" connect tcp 127.0.0.3 80)"
+check "child cgroup inherits allow" ok "$(in_cg "$CHILD" "$NP" connect tcp 127.0.0.1 80)"
+
+denied=$("$CGF" --json stats "$NAME" | grep -o '"denied":[0-9]*' | head -1 | cut -d: -f2)
+check_match "denials are counted" '^[1-9][0-9]*$' "$denied"
+t_done

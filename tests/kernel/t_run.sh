@@ -1,0 +1,60 @@
+#!/usr/bin/env bash
+# cgfence run: CMD under a transient policy in a fresh cgroup; CMD's exit
+# status (128+N for a signal); the cgroup and pins are gone afterwards, also
+# when cgfence itself is terminated.
+. "$(dirname "$0")/lib.sh"
+
+NAME=$(pname run)
+POL=$(policy_file run <<EOF
+version: 1
+name: $NAME
+network:
+  egress:
+    default: allow
+    rules:
+      - {action: deny, to: [127.0.0.3]}
+EOF
+)
+serve tcp 127.0.0.3 80; serve tcp 127.0.0.4 80
+leftovers() { ls -d "$CG2"/cgfence-"$NAME"-run-* /sys/fs/bpf/cgfence/"$NAME"-run-* 2>/dev/null | wc -l; }
+
+check "run: policy enforced"     EPERM "$("$CGF" run -p "$POL" -- "$NP" connect tcp 127.0.0.3 80)"
+check "run: other hosts allowed" ok    "$("$CGF" run -p "$POL" -- "$NP" connect tcp 127.0.0.4 80)"
+"$CGF" run -p "$POL" -- sh -c 'exit 7'
+check "run: exit status passed on" 7 $?
+"$CGF" run -p "$POL" -- sh -c 'kill -TERM $$'
+check "run: killed by SIGTERM -> 143" 143 $?
+"$CGF" run -p "$POL" -- /nonexistent/cmd 2>/dev/null
+check "run: missing command -> 127" 127 $?
+check_match "run: CMD sees its transient cgroup" "cgfence-$NAME-run-[0-9]+\$" "$("$CGF" run -p "$POL" -- cat /proc/self/cgroup)"
+check_match "run: list shows NAME-run-PID while it runs" "\"name\":\"$NAME-run-[0-9]+\"" "$("$CGF" run -p "$POL" -- "$CGF" --json list)"
+check "run: nothing left behind" 0 "$(leftovers)"
+
+# cgfence terminated: CMD is terminated too and the cgroup removed
+"$CGF" run -p "$POL" -- sh -c 'sleep 30 & wait' &
+RP=$!
+for _ in $(seq 50); do [ "$(leftovers)" -ge 2 ] && break; sleep 0.1; done
+check "run: transient cgroup exists while running" 2 "$(leftovers)"
+kill -TERM "$RP"; wait "$RP"
+check "run: SIGTERM to cgfence -> CMD's status 143" 143 $?
+check "run: terminated run left nothing behind" 0 "$(leftovers)"
+check "run: no sleep survived" 0 "$(pgrep -fc '^sleep 30$' || true)"
+
+# a signal that arrives while cgfence is still setting up is not lost
+"$CGF" run -p "$POL" -- sleep 30 &
+RP=$!
+for _ in $(seq 1000); do [ "$(readlink /proc/$RP/exe)" = "$CGF" ] && break; done
+kill -TERM "$RP"; wait "$RP"
+check_match "run: early SIGTERM -> exits (143 or 1 before CMD)" '^(143|1)$' "$?"
+check "run: early SIGTERM left nothing behind" 0 "$(leftovers)"
+
+# two runs of one file at once
+"$CGF" run -p "$POL" -- sleep 0.5 & A=$!
+"$CGF" run -p "$POL" -- sleep 0.5 & B=$!
+wait "$A"; ra=$?; wait "$B"; rb=$?
+check "run: two at once" "0 0" "$ra $rb"
+"$CGF" run 2>/dev/null
+check "run: usage error exits 2" 2 $?
+"$CGF" run -p "$POL" 2>/dev/null
+check "run: no command exits 2" 2 $?
+t_done
