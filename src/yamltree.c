@@ -86,7 +86,8 @@ static int close_collection(struct loader *l)
 	struct yt_node *n = f->node;
 
 	n->items = arena_alloc(l->doc->arena, (f->n ? f->n : 1) * sizeof(*n->items));
-	memcpy(n->items, f->items, f->n * sizeof(*n->items));
+	if (f->n)
+		memcpy(n->items, f->items, f->n * sizeof(*n->items));
 	n->n = n->type == YT_MAP ? f->n / 2 : f->n;
 	free(f->items);
 	f->items = NULL;

@@ -1,0 +1,338 @@
+// SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
+/*
+ * The contract's "most specific rule wins" order, checked on the evaluator;
+ * then the compiler checked against the evaluator on random policies and
+ * destinations (cgf_compiled_lookup does what the BPF programs do, by a slow
+ * linear longest-prefix search over the map entries).
+ */
+#include <stdarg.h>
+#include <stddef.h>
+#include <setjmp.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <cmocka.h>
+
+#include "compile.h"
+#include "eval.h"
+#include "policy.h"
+#include "util.h"
+
+static struct cgf_policy *parse(const char *rules, const char *def)
+{
+	size_t len = strlen(rules) + 256;
+	_cleanup_free_ char *buf = xmalloc(len);
+	struct cgf_policy *p = NULL;
+
+	snprintf(buf, len,
+		 "version: 1\nname: t\nnetwork:\n  egress:\n    default: %s\n    rules:\n%s", def,
+		 rules);
+	cgf_clear_error();
+	if (cgf_policy_parse_string("t.yaml", buf, strlen(buf), &p))
+		fail_msg("parse: %s\n%s", cgf_last_error(), buf);
+	return p;
+}
+
+/* Expect endpoint ep (proto) to get verdict v from rule index r (-1: default),
+ * from the evaluator and from the compiled maps alike. */
+static void expect(const struct cgf_policy *p, const char *ep, int proto, int v, int r)
+{
+	struct cgf_query q = { .dir = CGF_DIR_EGRESS, .proto = proto };
+	struct cgf_decision d, k;
+	struct cgf_compiled *c;
+	const char *why;
+	int pr;
+
+	if (cgf_parse_endpoint(ep, &q.addr, &q.port, &pr, &why))
+		fail_msg("bad endpoint %s", ep);
+	cgf_eval(p, &q, &d);
+	if (d.verdict != v || d.rule != (r < 0 ? CGF_RULE_DEFAULT : (uint32_t)r))
+		fail_msg("%s/%s: evaluator says %s by rule %d, expected %s by rule %d", ep,
+			 cgf_proto_name(proto), cgf_action_name(d.verdict), (int)d.rule,
+			 cgf_action_name(v), r);
+	assert_int_equal(cgf_compile(p, &c), 0);
+	cgf_compiled_lookup(c, &q, &k);
+	if (k.verdict != d.verdict || k.rule != d.rule)
+		fail_msg("%s: compiled form says %s by rule %d, evaluator %s by rule %d", ep,
+			 cgf_action_name(k.verdict), (int)k.rule, cgf_action_name(d.verdict),
+			 (int)d.rule);
+	cgf_compiled_free(c);
+}
+
+enum { A = CGF_ALLOW, D = CGF_DENY, TCP = CGF_P_TCP, UDP = CGF_P_UDP, ICMP = CGF_P_ICMP };
+
+static void test_longer_prefix_wins(void **state)
+{
+	struct cgf_policy *p = parse("      - {action: deny, to: [10.0.0.0/8], ports: [80], protocol: tcp}\n"
+				     "      - {action: allow, to: [10.1.0.0/16]}\n",
+				     "deny");
+
+	(void)state;
+	/* the /16 beats the /8 although the /8 names a port and a protocol */
+	expect(p, "10.1.2.3:80", TCP, A, 1);
+	expect(p, "10.2.2.3:80", TCP, D, 0);
+	expect(p, "10.2.2.3:81", TCP, D, -1);
+	cgf_policy_free(p);
+}
+
+static void test_ports_then_protocol_then_deny(void **state)
+{
+	struct cgf_policy *p = parse("      - {action: allow, to: [10.0.0.0/8]}\n"                     /* 0 */
+				     "      - {action: deny, to: [10.0.0.0/8], ports: [\"1-1000\"]}\n"  /* 1 */
+				     "      - {action: allow, to: [10.0.0.0/8], ports: [\"1-100\"]}\n"  /* 2 */
+				     "      - {action: deny, to: [10.0.0.0/8], ports: [53]}\n"          /* 3 */
+				     "      - {action: allow, to: [10.0.0.0/8], ports: [53], protocol: udp}\n" /* 4 */
+				     "      - {action: allow, to: [10.0.0.0/8], ports: [22]}\n"         /* 5 */
+				     "      - {action: deny, to: [10.0.0.0/8], ports: [22]}\n",         /* 6 */
+				     "deny");
+
+	(void)state;
+	expect(p, "10.0.0.1:5000", TCP, A, 0);  /* only the portless rule matches */
+	expect(p, "10.0.0.1:500", TCP, D, 1);   /* a range beats no ports */
+	expect(p, "10.0.0.1:50", TCP, A, 2);    /* a narrower range beats a wider one */
+	expect(p, "10.0.0.1:53", TCP, D, 3);    /* a single port beats a range */
+	expect(p, "10.0.0.1:53", UDP, A, 4);    /* a named protocol beats any */
+	expect(p, "10.0.0.1:22", TCP, D, 6);    /* full tie: deny beats allow */
+	expect(p, "10.0.0.1:0", ICMP, A, 0);    /* rules with ports never match icmp */
+	expect(p, "11.0.0.1:53", UDP, D, -1);   /* nothing matches: default */
+	cgf_policy_free(p);
+}
+
+static void test_matching_port_entry_decides_width(void **state)
+{
+	struct cgf_policy *p = parse("      - {action: allow, to: [10.0.0.0/8], ports: [80, \"1-1000\"]}\n"
+				     "      - {action: deny, to: [10.0.0.0/8], ports: [\"70-90\"]}\n",
+				     "deny");
+
+	(void)state;
+	expect(p, "10.0.0.1:80", TCP, A, 0);	/* 80 matched as a single port */
+	expect(p, "10.0.0.1:81", TCP, D, 1);	/* 81 matched through 1-1000 only */
+	cgf_policy_free(p);
+}
+
+static void test_except(void **state)
+{
+	struct cgf_policy *p = parse("      - {action: allow, to: [10.0.0.0/8, 10.1.2.0/24], except: [10.1.0.0/16]}\n"
+				     "      - {action: deny, to: [10.1.2.3], except: [0.0.0.0/0]}\n"
+				     "      - {action: allow, to: [any], except: [10.0.0.0/8]}\n",
+				     "deny");
+
+	(void)state;
+	expect(p, "10.2.0.1:1", TCP, A, 0);
+	expect(p, "10.1.2.3:1", TCP, D, -1);	/* except wins over a longer to of the same rule */
+	expect(p, "10.1.9.9:1", TCP, D, -1);
+	expect(p, "192.0.2.1:1", TCP, A, 2);
+	expect(p, "[::1]:1", TCP, A, 2);	/* any includes ::/0; except was IPv4 */
+	cgf_policy_free(p);
+}
+
+static void test_ipv6_and_mapped(void **state)
+{
+	struct cgf_policy *p = parse("      - {action: allow, to: [\"2001:db8::/32\"], ports: [443]}\n"
+				     "      - {action: deny, to: [\"::ffff:10.0.0.0/104\"]}\n"
+				     "      - {action: allow, to: [10.0.0.0/7]}\n",
+				     "deny");
+
+	(void)state;
+	expect(p, "[2001:db8::1]:443", TCP, A, 0);
+	expect(p, "[2001:db8::1]:80", TCP, D, -1);
+	expect(p, "10.9.9.9:1", UDP, D, 1);		/* the mapped prefix is 10.0.0.0/8 */
+	expect(p, "[::ffff:10.9.9.9]:1", UDP, D, 1);	/* a mapped address is IPv4 */
+	expect(p, "[::ffff:11.9.9.9]:1", UDP, A, 2);
+	cgf_policy_free(p);
+}
+
+static void test_range_prefixes(void **state)
+{
+	uint16_t start[32];
+	uint8_t plen[32];
+
+	(void)state;
+	assert_int_equal(cgf_range_prefixes(0, 65535, start, plen), 1);
+	assert_int_equal(plen[0], 0);
+	assert_int_equal(cgf_range_prefixes(80, 80, start, plen), 1);
+	assert_int_equal(plen[0], 16);
+	/* every range is covered exactly, by aligned blocks, in at most 30 */
+	for (uint32_t lo = 0; lo < 65536; lo += 997)
+		for (uint32_t hi = lo; hi < 65536; hi += 1231) {
+			int n = cgf_range_prefixes(lo, hi, start, plen);
+			uint32_t next = lo;
+
+			assert_true(n >= 1 && n <= 30);
+			for (int i = 0; i < n; i++) {
+				uint32_t size = 1u << (16 - plen[i]);
+
+				assert_int_equal(start[i], next);
+				assert_int_equal(start[i] % size, 0);
+				next += size;
+			}
+			assert_int_equal(next, hi + 1);
+		}
+}
+
+static void test_shape(void **state)
+{
+	/* portless rules only: one lookup, no classes, children equal to
+	 * their parent are left out */
+	struct cgf_policy *p = parse("      - {action: allow, to: [10.0.0.0/8]}\n"
+				     "      - {action: allow, to: [10.1.0.0/16]}\n",
+				     "deny");
+	struct cgf_compiled *c;
+
+	(void)state;
+	assert_int_equal(cgf_compile(p, &c), 0);
+	assert_int_equal(c->n_classes, 0);
+	assert_int_equal(c->n_ports, 0);
+	assert_int_equal(c->n_v4, 3);	/* /0 default, /8, /16 (other rule id) */
+	assert_int_equal(c->n_v6, 1);	/* ::/0 default */
+	cgf_compiled_free(c);
+	cgf_policy_free(p);
+
+	/* 1000 prefixes of one port rule share one class */
+	char rules[40000];
+	size_t n = (size_t)sprintf(rules, "      - action: allow\n        ports: [80]\n        to:\n");
+
+	for (int i = 0; i < 1000; i++)
+		n += (size_t)sprintf(rules + n, "          - 10.%d.%d.0/24\n", i / 256, i % 256);
+	p = parse(rules, "deny");
+	assert_int_equal(cgf_compile(p, &c), 0);
+	assert_int_equal(c->n_classes, 1);
+	assert_int_equal(c->n_v4, 1001);
+	cgf_compiled_free(c);
+	cgf_policy_free(p);
+}
+
+/* ---- random policies: the compiled form agrees with the evaluator ---- */
+
+static unsigned int seed;
+
+static unsigned int rnd(unsigned int n)
+{
+	return (unsigned int)rand_r(&seed) % n;
+}
+
+static void rand_prefix(char *buf, size_t len)
+{
+	switch (rnd(8)) {
+	case 0:
+		snprintf(buf, len, "%s", rnd(2) ? "any" : "localhost");
+		return;
+	case 1: {
+		int l = 96 + (int)rnd(33);	/* ::/n containing ::1 or not */
+
+		snprintf(buf, len, "\"%s/%d\"", rnd(2) ? "::" : "::1", l == 128 ? 128 : l);
+		if (strstr(buf, "::1/") && l != 128)
+			snprintf(buf, len, "\"::/%d\"", l);
+		return;
+	}
+	default: {
+		int l = 8 + (int)rnd(25);
+		uint32_t a = (127u << 24) | (rnd(4) << 16) | (rnd(4) << 8) | rnd(8);
+
+		a &= l ? ~0u << (32 - l) : 0;
+		snprintf(buf, len, "%u.%u.%u.%u/%d", a >> 24, (a >> 16) & 255, (a >> 8) & 255,
+			 a & 255, l);
+	}
+	}
+}
+
+static void rand_rule(char *buf, size_t len)
+{
+	char pf[64];
+	size_t n = (size_t)snprintf(buf, len, "      - action: %s\n", rnd(2) ? "allow" : "deny");
+	bool ports = rnd(2);
+
+	if (rnd(5)) {
+		n += (size_t)snprintf(buf + n, len - n, "        to: [");
+		for (unsigned int i = 0, k = 1 + rnd(3); i < k; i++) {
+			rand_prefix(pf, sizeof(pf));
+			n += (size_t)snprintf(buf + n, len - n, "%s%s", i ? ", " : "", pf);
+		}
+		n += (size_t)snprintf(buf + n, len - n, "]\n");
+	}
+	if (!rnd(3)) {
+		rand_prefix(pf, sizeof(pf));
+		n += (size_t)snprintf(buf + n, len - n, "        except: [%s]\n", pf);
+	}
+	if (ports) {
+		unsigned int lo = 1000 + rnd(12), hi = lo + rnd(6);
+
+		n += (size_t)snprintf(buf + n, len - n, "        ports: [%u, \"%u-%u\"]\n",
+				      1000 + rnd(12), lo, hi);
+	}
+	static const char *const protos[] = { "any", "tcp", "udp", "icmp" };
+	unsigned int pr = rnd(ports ? 3 : 4);
+
+	if (rnd(2))
+		snprintf(buf + n, len - n, "        protocol: %s\n", protos[pr]);
+}
+
+static void test_random_agreement(void **state)
+{
+	long cases = 0;
+
+	(void)state;
+	seed = 12345;
+	for (int it = 0; it < 300; it++) {
+		char rules[8192] = "", r[1024];
+		struct cgf_policy *p;
+		struct cgf_compiled *c;
+
+		for (unsigned int i = 0, k = rnd(8); i < k; i++) {
+			rand_rule(r, sizeof(r));
+			strcat(rules, r);
+		}
+		p = parse(rules[0] ? rules : "      []\n", rnd(2) ? "allow" : "deny");
+		assert_int_equal(cgf_compile(p, &c), 0);
+		for (int j = 0; j < 200; j++) {
+			struct cgf_query q = { .dir = CGF_DIR_EGRESS, .proto = (int)rnd(4),
+					       .port = (uint16_t)(998 + rnd(20)) };
+			struct cgf_decision d, k;
+
+			if (rnd(4)) {
+				q.addr.family = 4;
+				q.addr.len = 32;
+				q.addr.addr[0] = 127;
+				q.addr.addr[1] = (uint8_t)rnd(4);
+				q.addr.addr[2] = (uint8_t)rnd(4);
+				q.addr.addr[3] = (uint8_t)rnd(9);
+			} else {
+				q.addr.family = 6;
+				q.addr.len = 128;
+				q.addr.addr[15] = (uint8_t)rnd(3);
+			}
+			cgf_eval(p, &q, &d);
+			cgf_compiled_lookup(c, &q, &k);
+			if (d.verdict != k.verdict || d.rule != k.rule) {
+				char a[64];
+
+				cgf_prefix_str(&q.addr, a, sizeof(a));
+				fail_msg("policy %d, %s port %u %s: evaluator %s/%d, compiled %s/%d\n%s",
+					 it, a, q.port, cgf_proto_name(q.proto),
+					 cgf_action_name(d.verdict), (int)d.rule,
+					 cgf_action_name(k.verdict), (int)k.rule, rules);
+			}
+			cases++;
+		}
+		cgf_compiled_free(c);
+		cgf_policy_free(p);
+	}
+	assert_int_equal(cases, 300 * 200);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_longer_prefix_wins),
+		cmocka_unit_test(test_ports_then_protocol_then_deny),
+		cmocka_unit_test(test_matching_port_entry_decides_width),
+		cmocka_unit_test(test_except),
+		cmocka_unit_test(test_ipv6_and_mapped),
+		cmocka_unit_test(test_range_prefixes),
+		cmocka_unit_test(test_shape),
+		cmocka_unit_test(test_random_agreement),
+	};
+
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
