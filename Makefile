@@ -88,17 +88,17 @@ cgfence: $(CLI_OBJS) $(OUTPUT)/libcgfence.a
 	$(Q)$(CC) $(CFLAGS) $(LDFLAGS) $^ $(LDLIBS) -o $@
 
 # test programs
-$(OUTPUT)/tests/%: tests/unit/%.c $(OUTPUT)/libcgfence.a | $(OUTPUT)/tests
+$(OUTPUT)/tests/%: tests/unit/%.c tests/helpers/randpolicy.h $(OUTPUT)/libcgfence.a | $(OUTPUT)/tests
 	$(call msg,CC,$@)
-	$(Q)$(CC) $(CFLAGS) $(LDFLAGS) $^ $(LDLIBS) -lcmocka -o $@
+	$(Q)$(CC) $(CFLAGS) $(LDFLAGS) $(filter %.c %.a,$^) $(LDLIBS) -lcmocka -o $@
 
 $(OUTPUT)/netprobe: tests/helpers/netprobe.c | $(OUTPUT)
 	$(call msg,CC,$@)
 	$(Q)$(CC) $(CFLAGS) $(LDFLAGS) $< -o $@
 
-$(OUTPUT)/difftest: tests/helpers/difftest.c $(OUTPUT)/libcgfence.a | $(OUTPUT)
+$(OUTPUT)/difftest: tests/helpers/difftest.c tests/helpers/randpolicy.h $(OUTPUT)/libcgfence.a | $(OUTPUT)
 	$(call msg,CC,$@)
-	$(Q)$(CC) $(CFLAGS) $(LDFLAGS) $^ $(LDLIBS) -o $@
+	$(Q)$(CC) $(CFLAGS) -Itests/helpers $(LDFLAGS) $(filter %.c %.a,$^) $(LDLIBS) -o $@
 
 demo: deps
 	$(Q)$(MAKE) --no-print-directory cgfence $(OUTPUT)/netprobe

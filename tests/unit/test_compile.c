@@ -18,6 +18,7 @@
 #include "eval.h"
 #include "policy.h"
 #include "util.h"
+#include "../helpers/randpolicy.h"
 
 static struct cgf_policy *parse(const char *rules, const char *def)
 {
@@ -205,103 +206,28 @@ static void test_shape(void **state)
 
 /* ---- random policies: the compiled form agrees with the evaluator ---- */
 
-static unsigned int seed;
-
-static unsigned int rnd(unsigned int n)
-{
-	return (unsigned int)rand_r(&seed) % n;
-}
-
-static void rand_prefix(char *buf, size_t len)
-{
-	switch (rnd(8)) {
-	case 0:
-		snprintf(buf, len, "%s", rnd(2) ? "any" : "localhost");
-		return;
-	case 1: {
-		int l = 96 + (int)rnd(33);	/* ::/n containing ::1 or not */
-
-		snprintf(buf, len, "\"%s/%d\"", rnd(2) ? "::" : "::1", l == 128 ? 128 : l);
-		if (strstr(buf, "::1/") && l != 128)
-			snprintf(buf, len, "\"::/%d\"", l);
-		return;
-	}
-	default: {
-		int l = 8 + (int)rnd(25);
-		uint32_t a = (127u << 24) | (rnd(4) << 16) | (rnd(4) << 8) | rnd(8);
-
-		a &= l ? ~0u << (32 - l) : 0;
-		snprintf(buf, len, "%u.%u.%u.%u/%d", a >> 24, (a >> 16) & 255, (a >> 8) & 255,
-			 a & 255, l);
-	}
-	}
-}
-
-static void rand_rule(char *buf, size_t len)
-{
-	char pf[64];
-	size_t n = (size_t)snprintf(buf, len, "      - action: %s\n", rnd(2) ? "allow" : "deny");
-	bool ports = rnd(2);
-
-	if (rnd(5)) {
-		n += (size_t)snprintf(buf + n, len - n, "        to: [");
-		for (unsigned int i = 0, k = 1 + rnd(3); i < k; i++) {
-			rand_prefix(pf, sizeof(pf));
-			n += (size_t)snprintf(buf + n, len - n, "%s%s", i ? ", " : "", pf);
-		}
-		n += (size_t)snprintf(buf + n, len - n, "]\n");
-	}
-	if (!rnd(3)) {
-		rand_prefix(pf, sizeof(pf));
-		n += (size_t)snprintf(buf + n, len - n, "        except: [%s]\n", pf);
-	}
-	if (ports) {
-		unsigned int lo = 1000 + rnd(12), hi = lo + rnd(6);
-
-		n += (size_t)snprintf(buf + n, len - n, "        ports: [%u, \"%u-%u\"]\n",
-				      1000 + rnd(12), lo, hi);
-	}
-	static const char *const protos[] = { "any", "tcp", "udp", "icmp" };
-	unsigned int pr = rnd(ports ? 3 : 4);
-
-	if (rnd(2))
-		snprintf(buf + n, len - n, "        protocol: %s\n", protos[pr]);
-}
-
 static void test_random_agreement(void **state)
 {
 	long cases = 0;
 
 	(void)state;
-	seed = 12345;
+	rp_seed = 12345;
 	for (int it = 0; it < 300; it++) {
-		char rules[8192] = "", r[1024];
-		struct cgf_policy *p;
+		char yaml[16384], name[16];
+		struct cgf_policy *p = NULL;
 		struct cgf_compiled *c;
 
-		for (unsigned int i = 0, k = rnd(8); i < k; i++) {
-			rand_rule(r, sizeof(r));
-			strcat(rules, r);
-		}
-		p = parse(rules[0] ? rules : "      []\n", rnd(2) ? "allow" : "deny");
+		snprintf(name, sizeof(name), "r%d", it);
+		rand_policy(yaml, sizeof(yaml), name, 8);
+		cgf_clear_error();
+		if (cgf_policy_parse_string("r.yaml", yaml, strlen(yaml), &p))
+			fail_msg("parse: %s\n%s", cgf_last_error(), yaml);
 		assert_int_equal(cgf_compile(p, &c), 0);
 		for (int j = 0; j < 200; j++) {
-			struct cgf_query q = { .dir = CGF_DIR_EGRESS, .proto = (int)rnd(4),
-					       .port = (uint16_t)(998 + rnd(20)) };
+			struct cgf_query q;
 			struct cgf_decision d, k;
 
-			if (rnd(4)) {
-				q.addr.family = 4;
-				q.addr.len = 32;
-				q.addr.addr[0] = 127;
-				q.addr.addr[1] = (uint8_t)rnd(4);
-				q.addr.addr[2] = (uint8_t)rnd(4);
-				q.addr.addr[3] = (uint8_t)rnd(9);
-			} else {
-				q.addr.family = 6;
-				q.addr.len = 128;
-				q.addr.addr[15] = (uint8_t)rnd(3);
-			}
+			rand_dest(&q);
 			cgf_eval(p, &q, &d);
 			cgf_compiled_lookup(c, &q, &k);
 			if (d.verdict != k.verdict || d.rule != k.rule) {
@@ -311,7 +237,7 @@ static void test_random_agreement(void **state)
 				fail_msg("policy %d, %s port %u %s: evaluator %s/%d, compiled %s/%d\n%s",
 					 it, a, q.port, cgf_proto_name(q.proto),
 					 cgf_action_name(d.verdict), (int)d.rule,
-					 cgf_action_name(k.verdict), (int)k.rule, rules);
+					 cgf_action_name(k.verdict), (int)k.rule, yaml);
 			}
 			cases++;
 		}

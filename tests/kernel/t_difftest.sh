@@ -1,0 +1,14 @@
+#!/usr/bin/env bash
+# Differential test: on random policies and random loopback destinations the
+# kernel's verdict (UDP connect and sendto, TCP connect, ICMP ping sockets;
+# IPv4, IPv6, v4-mapped) equals what `cgfence explain` says.
+. "$(dirname "$0")/lib.sh"
+
+# ping sockets for everyone, in this test's own network namespace only
+sysctl -qw net.ipv4.ping_group_range="0 2147483647"
+mkcg CG diff
+NAME=$(pname diff); track_policy "$NAME"
+"$PWD/.output/difftest" "$CGF" "$CG" "$NAME" "${DIFF_POLICIES:-60}" "${DIFF_DESTS:-120}" "${DIFF_SEED:-$RANDOM}"
+rc=$?
+[ $rc -eq 0 ] && N_OK=1 || N_FAIL=1
+t_done
