@@ -127,7 +127,7 @@ $(OUTPUT)/ref.bpf.o: bench/ref.bpf.c include/cgfence/abi.h $(OUTPUT)/vmlinux.h |
 
 bench: deps
 	$(Q)$(MAKE) --no-print-directory cgfence $(OUTPUT)/bench_egress $(OUTPUT)/netprobe
-	$(Q)bench/run.sh
+	$(Q)bench/run.sh $(BENCH_ARGS)
 
 clean:
 	$(call msg,CLEAN,)

@@ -28,21 +28,26 @@ char LICENSE[] SEC("license") = "Dual BSD/GPL";
 /* Set by user space before load. */
 const volatile __u8 cfg_audit = 0;
 
-struct {
-	__uint(type, BPF_MAP_TYPE_LPM_TRIE);
-	__type(key, struct cgf_key4);
-	__type(value, struct cgf_addr_val);
-	__uint(map_flags, BPF_F_NO_PREALLOC);
-	__uint(max_entries, 1);		/* sized by user space */
-} cgf_addr4 SEC(".maps");
+#define ADDR_TRIE(name, keytype)					\
+	struct {							\
+		__uint(type, BPF_MAP_TYPE_LPM_TRIE);			\
+		__type(key, keytype);					\
+		__type(value, struct cgf_addr_val);			\
+		__uint(map_flags, BPF_F_NO_PREALLOC);			\
+		__uint(max_entries, 1);		/* sized by user space */ \
+	} name SEC(".maps")
+
+ADDR_TRIE(cgf_egress4, struct cgf_key4);
+ADDR_TRIE(cgf_egress6, struct cgf_key6);
+ADDR_TRIE(cgf_ingress4, struct cgf_key4);
+ADDR_TRIE(cgf_ingress6, struct cgf_key6);
 
 struct {
-	__uint(type, BPF_MAP_TYPE_LPM_TRIE);
-	__type(key, struct cgf_key6);
-	__type(value, struct cgf_addr_val);
-	__uint(map_flags, BPF_F_NO_PREALLOC);
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__type(key, __u32);
+	__type(value, struct cgf_class);
 	__uint(max_entries, 1);
-} cgf_addr6 SEC(".maps");
+} cgf_classes SEC(".maps");
 
 struct {
 	__uint(type, BPF_MAP_TYPE_LPM_TRIE);
@@ -81,9 +86,8 @@ static __always_inline __u8 proto_class(__u32 ipproto)
 	}
 }
 
-/* Second stage: only for addresses whose answer depends on proto/port. */
-static __always_inline int resolve(const struct cgf_addr_val *av, __u8 proto,
-				   __u16 port)
+/* Ports of a class with more segments than a cgf_class holds. */
+static __noinline int port_trie(__u32 cls, __u8 proto, __u16 port)
 {
 	struct cgf_port_key pk = {
 		.prefixlen = CGF_PORT_KEY_FULL,
@@ -91,49 +95,73 @@ static __always_inline int resolve(const struct cgf_addr_val *av, __u8 proto,
 	};
 	struct cgf_verdict *v;
 
+	pk.cls[0] = cls >> 24;
+	pk.cls[1] = cls >> 16;
+	pk.cls[2] = cls >> 8;
+	pk.cls[3] = cls;
+	pk.port[0] = port >> 8;
+	pk.port[1] = port;
+	v = bpf_map_lookup_elem(&cgf_ports, &pk);
+	return v ? v->verdict : CGF_DENY;
+}
+
+/* Second stage: only for addresses whose answer depends on proto/port. */
+static __always_inline int resolve(const struct cgf_addr_val *av, __u8 proto,
+				   __u16 port)
+{
+	const struct cgf_class *c;
+	__u32 id, t, n, lo = 0, hi;
+
 	if (!av)
 		return CGF_DENY; /* the compiler always inserts /0: fail closed */
 	if (!(av->flags & CGF_AV_CLASS))
 		return av->verdict;
+	id = av->ref;
+	c = bpf_map_lookup_elem(&cgf_classes, &id);
+	if (!c)
+		return CGF_DENY;
+	if (proto == CGF_P_OTHER)
+		return c->other.verdict;
+	if (proto == CGF_P_ICMP)
+		return c->icmp.verdict;
+	t = proto == CGF_P_UDP;
+	n = c->nseg[t];
+	if (n == CGF_SEGS_IN_TRIE)
+		return port_trie(id, proto, port);
+	/* the last segment starting at or below port; start[t][0] == 0 */
+	hi = n;
+	for (int k = 0; k < 8 && hi - lo > 1; k++) {
+		__u32 mid = (lo + hi) >> 1;
 
-	pk.cls[0] = av->ref >> 24;
-	pk.cls[1] = av->ref >> 16;
-	pk.cls[2] = av->ref >> 8;
-	pk.cls[3] = av->ref;
-	/* only TCP and UDP carry ports a rule can name */
-	if (proto == CGF_P_TCP || proto == CGF_P_UDP) {
-		pk.port[0] = port >> 8;
-		pk.port[1] = port;
+		if (c->start[t][mid & (CGF_CLASS_SEGS - 1)] <= port)
+			lo = mid;
+		else
+			hi = mid;
 	}
-	v = bpf_map_lookup_elem(&cgf_ports, &pk);
-	return v ? v->verdict : CGF_DENY;
+	return c->v[t][lo & (CGF_CLASS_SEGS - 1)].verdict;
 }
 
 /* ip: network byte order; port: host byte order. */
 static __always_inline int decide4(__u8 dir, __u32 ip, __u8 proto, __u16 port)
 {
-	struct cgf_key4 k = {
-		.prefixlen = 8 + 32,
-		.dir = dir,
-	};
+	struct cgf_key4 k = { .prefixlen = 32 };
+	void *trie = dir == CGF_DIR_EGRESS ? (void *)&cgf_egress4 : (void *)&cgf_ingress4;
 
 	__builtin_memcpy(k.addr, &ip, 4);
-	return resolve(bpf_map_lookup_elem(&cgf_addr4, &k), proto, port);
+	return resolve(bpf_map_lookup_elem(trie, &k), proto, port);
 }
 
 static __always_inline int decide6(__u8 dir, const __u32 ip[4], __u8 proto,
 				   __u16 port)
 {
-	struct cgf_key6 k = {
-		.prefixlen = 8 + 128,
-		.dir = dir,
-	};
+	struct cgf_key6 k = { .prefixlen = 128 };
+	void *trie = dir == CGF_DIR_EGRESS ? (void *)&cgf_egress6 : (void *)&cgf_ingress6;
 
 	/* IPv4-mapped addresses (::ffff:a.b.c.d) are judged as IPv4. */
 	if (ip[0] == 0 && ip[1] == 0 && ip[2] == bpf_htonl(0xffff))
 		return decide4(dir, ip[3], proto, port);
 	__builtin_memcpy(k.addr, ip, 16);
-	return resolve(bpf_map_lookup_elem(&cgf_addr6, &k), proto, port);
+	return resolve(bpf_map_lookup_elem(trie, &k), proto, port);
 }
 
 static __always_inline void count(enum cgf_hook hook, enum cgf_counter c)
@@ -211,56 +239,88 @@ int cgf_sendmsg6(struct bpf_sock_addr *ctx)
  * remote service on egress, the local service on ingress). Non-first
  * fragments carry no ports and are let through: the first fragment, which
  * the receiver needs to reassemble anything, was judged with its ports.
+ *
+ * Headers are read in place when they are in the linear part of the packet
+ * (the usual case) and copied with bpf_skb_load_bytes() otherwise.
  */
-static __always_inline int skb_decide(struct __sk_buff *skb, __u8 dir)
+struct pkt {
+	__u32 addr[4];		/* v4: addr[0] */
+	__u16 port;
+	__u8 proto;
+	__u8 v6;
+};
+
+#define SKIP 1			/* not judged: let it pass */
+
+static __always_inline int read_hdr(struct __sk_buff *skb, __u32 off, void *to, __u32 len)
+{
+	void *data = (void *)(long)skb->data, *end = (void *)(long)skb->data_end;
+
+	if (off < 256 && data + off + len <= end) {
+		__builtin_memcpy(to, data + (off & 0xff), len);
+		return 0;
+	}
+	return bpf_skb_load_bytes(skb, off, to, len);
+}
+
+static __always_inline int parse(struct __sk_buff *skb, __u8 dir, struct pkt *p)
 {
 	__u16 ports[2] = {};
 	__u32 l4off;
-	__u8 proto;
 
 	if (skb->protocol == bpf_htons(ETH_P_IP)) {
 		struct iphdr iph;
 
-		if (bpf_skb_load_bytes(skb, 0, &iph, sizeof(iph)))
-			return CGF_ALLOW; /* not a packet we can judge */
+		if (read_hdr(skb, 0, &iph, sizeof(iph)))
+			return SKIP;
 		if (iph.frag_off & bpf_htons(IP_OFFSET_MASK))
-			return CGF_ALLOW;
-		proto = proto_class(iph.protocol);
+			return SKIP;
+		p->v6 = 0;
+		p->proto = proto_class(iph.protocol);
+		p->addr[0] = dir == CGF_DIR_EGRESS ? iph.daddr : iph.saddr;
 		l4off = iph.ihl * 4;
-		if (proto == CGF_P_TCP || proto == CGF_P_UDP)
-			bpf_skb_load_bytes(skb, l4off, ports, sizeof(ports));
-		return decide4(dir, dir == CGF_DIR_EGRESS ? iph.daddr : iph.saddr,
-			       proto, bpf_ntohs(ports[1]));
-	}
-	if (skb->protocol == bpf_htons(ETH_P_IPV6)) {
+	} else if (skb->protocol == bpf_htons(ETH_P_IPV6)) {
 		struct ipv6hdr ip6h;
-		__u32 addr[4];
 		__u8 nexthdr;
 
-		if (bpf_skb_load_bytes(skb, 0, &ip6h, sizeof(ip6h)))
-			return CGF_ALLOW;
+		if (read_hdr(skb, 0, &ip6h, sizeof(ip6h)))
+			return SKIP;
 		nexthdr = ip6h.nexthdr;
 		l4off = sizeof(ip6h);
 		if (nexthdr == IPPROTO_FRAGMENT) {
 			struct frag_hdr fh;
 
-			if (bpf_skb_load_bytes(skb, l4off, &fh, sizeof(fh)))
-				return CGF_ALLOW;
+			if (read_hdr(skb, l4off, &fh, sizeof(fh)))
+				return SKIP;
 			if (fh.frag_off & bpf_htons(IP6_OFFSET_MASK))
-				return CGF_ALLOW;
+				return SKIP;
 			nexthdr = fh.nexthdr;
 			l4off += sizeof(fh);
 		}
-		proto = proto_class(nexthdr);
-		if (proto == CGF_P_TCP || proto == CGF_P_UDP)
-			bpf_skb_load_bytes(skb, l4off, ports, sizeof(ports));
+		p->v6 = 1;
+		p->proto = proto_class(nexthdr);
 		if (dir == CGF_DIR_EGRESS)
-			__builtin_memcpy(addr, &ip6h.daddr, 16);
+			__builtin_memcpy(p->addr, &ip6h.daddr, 16);
 		else
-			__builtin_memcpy(addr, &ip6h.saddr, 16);
-		return decide6(dir, addr, proto, bpf_ntohs(ports[1]));
+			__builtin_memcpy(p->addr, &ip6h.saddr, 16);
+	} else {
+		return SKIP;	/* neither IPv4 nor IPv6 */
 	}
-	return CGF_ALLOW; /* neither IPv4 nor IPv6 */
+	if (p->proto == CGF_P_TCP || p->proto == CGF_P_UDP)
+		read_hdr(skb, l4off, ports, sizeof(ports));
+	p->port = bpf_ntohs(ports[1]);
+	return 0;
+}
+
+static __always_inline int skb_decide(struct __sk_buff *skb, __u8 dir)
+{
+	struct pkt p;
+
+	if (parse(skb, dir, &p))
+		return CGF_ALLOW;
+	if (!p.v6)
+		return decide4(dir, p.addr[0], p.proto, p.port);
+	return decide6(dir, p.addr, p.proto, p.port);
 }
 
 SEC("cgroup_skb/egress")

@@ -169,6 +169,7 @@ static void segment(struct ctx *x, const struct cand *c, size_t n, int proto, st
 	free(b);
 }
 
+/* A TCP or UDP port axis too finely cut for a cgf_class: the ports trie. */
 static void emit_ports(struct ctx *x, uint32_t cls, int proto, const struct segs *s)
 {
 	struct cgf_compiled *o = x->out;
@@ -177,12 +178,8 @@ static void emit_ports(struct ctx *x, uint32_t cls, int proto, const struct segs
 		uint32_t hi = i + 1 < s->n ? s->starts[i + 1] - 1 : 65535;
 		uint16_t start[32];
 		uint8_t plen[32];
-		int k;
+		int k = cgf_range_prefixes(s->starts[i], hi, start, plen);
 
-		if (proto != CGF_P_TCP && proto != CGF_P_UDP)
-			k = 1, start[0] = 0, plen[0] = 0;	/* port is not looked at */
-		else
-			k = cgf_range_prefixes(s->starts[i], hi, start, plen);
 		for (int j = 0; j < k; j++) {
 			struct cgf_port_entry *e;
 
@@ -198,6 +195,32 @@ static void emit_ports(struct ctx *x, uint32_t cls, int proto, const struct segs
 			e->key.port[0] = start[j] >> 8;
 			e->key.port[1] = start[j] & 0xff;
 			e->val = s->v[i];
+		}
+	}
+}
+
+static void new_class(struct ctx *x, uint32_t id, const struct segs s[CGF_P_MAX])
+{
+	struct cgf_compiled *o = x->out;
+	struct cgf_class *k;
+
+	GROW(o->classes, o->cap_classes, (size_t)id + 1);
+	k = &o->classes[id];
+	memset(k, 0, sizeof(*k));
+	k->other = s[CGF_P_OTHER].v[0];
+	k->icmp = s[CGF_P_ICMP].v[0];
+	for (int t = 0; t < 2; t++) {
+		int pr = t ? CGF_P_UDP : CGF_P_TCP;
+
+		if (s[pr].n > CGF_CLASS_SEGS) {
+			k->nseg[t] = CGF_SEGS_IN_TRIE;
+			emit_ports(x, id, pr, &s[pr]);
+			continue;
+		}
+		k->nseg[t] = (uint8_t)s[pr].n;
+		for (size_t i = 0; i < s[pr].n; i++) {
+			k->start[t][i] = (uint16_t)s[pr].starts[i];
+			k->v[t][i] = s[pr].v[i];
 		}
 	}
 }
@@ -220,8 +243,7 @@ static struct cgf_addr_val classify(struct ctx *x, const struct cand *c, size_t 
 	} else {
 		val.flags = CGF_AV_CLASS;
 		val.ref = x->out->n_classes++;
-		for (int pr = 0; pr < CGF_P_MAX; pr++)
-			emit_ports(x, val.ref, pr, &s[pr]);
+		new_class(x, val.ref, s);
 	}
 	for (int pr = 0; pr < CGF_P_MAX; pr++) {
 		free(s[pr].starts);
@@ -342,8 +364,9 @@ static void emit_node(struct ctx *x, const struct cgf_prefix *pf, struct cgf_add
 		GROW(o->v4, o->cap_v4, o->n_v4 + 1);
 		e = &o->v4[o->n_v4++];
 		memset(e, 0, sizeof(*e));
-		e->key.prefixlen = 8 + pf->len;
-		e->key.dir = (uint8_t)x->dir;
+		o->n4[x->dir]++;
+		e->dir = (uint8_t)x->dir;
+		e->key.prefixlen = pf->len;
 		memcpy(e->key.addr, pf->addr, 4);
 		e->val = val;
 	} else {
@@ -352,8 +375,9 @@ static void emit_node(struct ctx *x, const struct cgf_prefix *pf, struct cgf_add
 		GROW(o->v6, o->cap_v6, o->n_v6 + 1);
 		e = &o->v6[o->n_v6++];
 		memset(e, 0, sizeof(*e));
-		e->key.prefixlen = 8 + pf->len;
-		e->key.dir = (uint8_t)x->dir;
+		o->n6[x->dir]++;
+		e->dir = (uint8_t)x->dir;
+		e->key.prefixlen = pf->len;
 		memcpy(e->key.addr, pf->addr, 16);
 		e->val = val;
 	}
@@ -449,6 +473,7 @@ void cgf_compiled_free(struct cgf_compiled *c)
 		return;
 	free(c->v4);
 	free(c->v6);
+	free(c->classes);
 	free(c->ports);
 	free(c);
 }
@@ -468,22 +493,19 @@ void cgf_compiled_lookup(const struct cgf_compiled *c, const struct cgf_query *q
 	struct cgf_prefix a = q->addr;
 	const struct cgf_addr_val *best = NULL;
 	uint32_t bestlen = 0;
-	uint8_t key[17];
 
 	cgf_prefix_unmap(&a);
-	key[0] = (uint8_t)q->dir;
-	memcpy(key + 1, a.addr, 16);
 	if (a.family == 4) {
 		for (size_t i = 0; i < c->n_v4; i++)
-			if ((!best || c->v4[i].key.prefixlen > bestlen) &&
-			    key_bits_match(&c->v4[i].key.dir, key, c->v4[i].key.prefixlen)) {
+			if (c->v4[i].dir == q->dir && (!best || c->v4[i].key.prefixlen > bestlen) &&
+			    key_bits_match(c->v4[i].key.addr, a.addr, c->v4[i].key.prefixlen)) {
 				best = &c->v4[i].val;
 				bestlen = c->v4[i].key.prefixlen;
 			}
 	} else {
 		for (size_t i = 0; i < c->n_v6; i++)
-			if ((!best || c->v6[i].key.prefixlen > bestlen) &&
-			    key_bits_match(&c->v6[i].key.dir, key, c->v6[i].key.prefixlen)) {
+			if (c->v6[i].dir == q->dir && (!best || c->v6[i].key.prefixlen > bestlen) &&
+			    key_bits_match(c->v6[i].key.addr, a.addr, c->v6[i].key.prefixlen)) {
 				best = &c->v6[i].val;
 				bestlen = c->v6[i].key.prefixlen;
 			}
@@ -497,21 +519,30 @@ void cgf_compiled_lookup(const struct cgf_compiled *c, const struct cgf_query *q
 		d->rule = best->ref;
 		return;
 	}
-	uint8_t pk[7] = { best->ref >> 24, best->ref >> 16, best->ref >> 8, best->ref,
-			  (uint8_t)q->proto, 0, 0 };
-	if (q->proto == CGF_P_TCP || q->proto == CGF_P_UDP) {
-		pk[5] = q->port >> 8;
-		pk[6] = q->port & 0xff;
-	}
+	const struct cgf_class *k = &c->classes[best->ref];
 	const struct cgf_verdict *bv = NULL;
+	int t = q->proto == CGF_P_UDP;
 
-	bestlen = 0;
-	for (size_t i = 0; i < c->n_ports; i++)
-		if ((!bv || c->ports[i].key.prefixlen > bestlen) &&
-		    key_bits_match(c->ports[i].key.cls, pk, c->ports[i].key.prefixlen)) {
-			bv = &c->ports[i].val;
-			bestlen = c->ports[i].key.prefixlen;
-		}
+	if (q->proto == CGF_P_OTHER) {
+		bv = &k->other;
+	} else if (q->proto == CGF_P_ICMP) {
+		bv = &k->icmp;
+	} else if (k->nseg[t] != CGF_SEGS_IN_TRIE) {
+		for (int i = 0; i < k->nseg[t]; i++)
+			if (k->start[t][i] <= q->port)
+				bv = &k->v[t][i];
+	} else {
+		uint8_t pk[7] = { best->ref >> 24, best->ref >> 16, best->ref >> 8, best->ref,
+				  (uint8_t)q->proto, q->port >> 8, q->port & 0xff };
+
+		bestlen = 0;
+		for (size_t i = 0; i < c->n_ports; i++)
+			if ((!bv || c->ports[i].key.prefixlen > bestlen) &&
+			    key_bits_match(c->ports[i].key.cls, pk, c->ports[i].key.prefixlen)) {
+				bv = &c->ports[i].val;
+				bestlen = c->ports[i].key.prefixlen;
+			}
+	}
 	if (bv) {
 		d->verdict = bv->verdict;
 		d->rule = bv->rule;

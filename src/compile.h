@@ -8,8 +8,9 @@
  * and with which prefix length (a "candidate set"), and from that the verdict
  * for every (protocol, port). Nodes whose verdict does not depend on protocol
  * or port store it directly; the others share a class id per distinct
- * candidate set, whose port ranges become prefixes of the ports trie. Nodes
- * that would store the same value as their parent are left out.
+ * candidate set, whose entry in the classes array holds the port segments
+ * (or, past CGF_CLASS_SEGS of them, the ports trie does). Nodes that would
+ * store the same value as their parent are left out.
  */
 #ifndef CGF_COMPILE_H
 #define CGF_COMPILE_H
@@ -19,11 +20,13 @@
 #include "policy.h"
 
 struct cgf_entry4 {
+	uint8_t dir;		/* which trie: enum cgf_dir */
 	struct cgf_key4 key;
 	struct cgf_addr_val val;
 };
 
 struct cgf_entry6 {
+	uint8_t dir;
 	struct cgf_key6 key;
 	struct cgf_addr_val val;
 };
@@ -38,9 +41,12 @@ struct cgf_compiled {
 	size_t n_v4, cap_v4;
 	struct cgf_entry6 *v6;
 	size_t n_v6, cap_v6;
-	struct cgf_port_entry *ports;
-	size_t n_ports, cap_ports;
+	size_t n4[CGF_DIR_MAX], n6[CGF_DIR_MAX];	/* entries per direction */
+	struct cgf_class *classes;	/* index = class id */
+	size_t cap_classes;
 	uint32_t n_classes;
+	struct cgf_port_entry *ports;	/* classes with more than CGF_CLASS_SEGS segments */
+	size_t n_ports, cap_ports;
 	uint32_t hooks;		/* bit per enum cgf_hook */
 };
 

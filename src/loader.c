@@ -186,18 +186,33 @@ static uint32_t hooks_in(const char *cgdir)
 	return hooks;
 }
 
+static struct bpf_map *trie4(struct cgfence_bpf *s, int dir)
+{
+	return dir == CGF_DIR_EGRESS ? s->maps.cgf_egress4 : s->maps.cgf_ingress4;
+}
+
+static struct bpf_map *trie6(struct cgfence_bpf *s, int dir)
+{
+	return dir == CGF_DIR_EGRESS ? s->maps.cgf_egress6 : s->maps.cgf_ingress6;
+}
+
 static int fill_maps(struct cgfence_bpf *s, const struct cgf_compiled *c)
 {
-	int fd4 = bpf_map__fd(s->maps.cgf_addr4), fd6 = bpf_map__fd(s->maps.cgf_addr6);
-	int fdp = bpf_map__fd(s->maps.cgf_ports);
+	int fdp = bpf_map__fd(s->maps.cgf_ports), fdc = bpf_map__fd(s->maps.cgf_classes);
 
 	for (size_t i = 0; i < c->n_v4; i++)
-		if (bpf_map_update_elem(fd4, &c->v4[i].key, &c->v4[i].val, BPF_NOEXIST))
-			return cgf_error(-errno, "bpf: failed to fill map cgf_addr4 (entry %zu): %m",
-					 i);
+		if (bpf_map_update_elem(bpf_map__fd(trie4(s, c->v4[i].dir)), &c->v4[i].key,
+					&c->v4[i].val, BPF_NOEXIST))
+			return cgf_error(-errno, "bpf: failed to fill map %s (entry %zu): %m",
+					 bpf_map__name(trie4(s, c->v4[i].dir)), i);
 	for (size_t i = 0; i < c->n_v6; i++)
-		if (bpf_map_update_elem(fd6, &c->v6[i].key, &c->v6[i].val, BPF_NOEXIST))
-			return cgf_error(-errno, "bpf: failed to fill map cgf_addr6 (entry %zu): %m",
+		if (bpf_map_update_elem(bpf_map__fd(trie6(s, c->v6[i].dir)), &c->v6[i].key,
+					&c->v6[i].val, BPF_NOEXIST))
+			return cgf_error(-errno, "bpf: failed to fill map %s (entry %zu): %m",
+					 bpf_map__name(trie6(s, c->v6[i].dir)), i);
+	for (uint32_t i = 0; i < c->n_classes; i++)
+		if (bpf_map_update_elem(fdc, &i, &c->classes[i], BPF_ANY))
+			return cgf_error(-errno, "bpf: failed to fill map cgf_classes (entry %u): %m",
 					 i);
 	for (size_t i = 0; i < c->n_ports; i++)
 		if (bpf_map_update_elem(fdp, &c->ports[i].key, &c->ports[i].val, BPF_NOEXIST))
@@ -387,8 +402,11 @@ int cgf_apply(const struct cgf_policy *p, const struct cgf_compiled *c,
 		goto out;
 	}
 	s->rodata->cfg_audit = o->mode == CGF_MODE_AUDIT;
-	bpf_map__set_max_entries(s->maps.cgf_addr4, (uint32_t)at_least_one(c->n_v4));
-	bpf_map__set_max_entries(s->maps.cgf_addr6, (uint32_t)at_least_one(c->n_v6));
+	for (int d = 0; d < CGF_DIR_MAX; d++) {
+		bpf_map__set_max_entries(trie4(s, d), (uint32_t)at_least_one(c->n4[d]));
+		bpf_map__set_max_entries(trie6(s, d), (uint32_t)at_least_one(c->n6[d]));
+	}
+	bpf_map__set_max_entries(s->maps.cgf_classes, (uint32_t)at_least_one(c->n_classes));
 	bpf_map__set_max_entries(s->maps.cgf_ports, (uint32_t)at_least_one(c->n_ports));
 	for (int h = 0; h < CGF_H_MAX; h++)
 		bpf_program__set_autoload(hook_prog(s, h), !!(c->hooks & (1u << h)));

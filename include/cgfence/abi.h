@@ -5,13 +5,18 @@
  * assertion next to every struct.
  *
  * How a verdict is found (see docs/design.md):
- *   1. addr4/addr6: one LPM-trie lookup keyed by (direction, address). Its
- *      value is either final (verdict + deciding rule) or, when the answer for
- *      that address depends on protocol or port, a class id.
- *   2. ports: only for such classes, one LPM-trie lookup keyed by
- *      (class, protocol, port); port ranges were split into prefixes by the
- *      compiler. The compiler resolved "most specific rule wins" and except:
- *      no program ever loops over rules.
+ *   1. egress4/egress6/ingress4/ingress6: one LPM-trie lookup keyed by the
+ *      remote address. Its value is either final (verdict + deciding rule) or,
+ *      when the answer for that address depends on protocol or port, a class
+ *      id.
+ *   2. classes: only for such addresses, one array lookup (inlined by the
+ *      JIT) by class id. For TCP and UDP the entry holds the port axis cut
+ *      into at most CGF_CLASS_SEGS segments, searched by a bounded binary
+ *      search; ICMP and other protocols have one verdict each. A class with
+ *      more segments than that keeps them in the ports LPM trie instead,
+ *      keyed by (class, protocol, port) with ranges split into prefixes.
+ *   The compiler resolved "most specific rule wins" and except: no program
+ *   ever loops over rules.
  */
 #ifndef CGFENCE_ABI_H
 #define CGFENCE_ABI_H
@@ -23,7 +28,7 @@
 #define CGF_DENY  0
 #define CGF_ALLOW 1
 
-/* Directions: the first byte of every address key. */
+/* Directions: a policy's egress and ingress sections. */
 enum cgf_dir {
 	CGF_DIR_EGRESS = 0,
 	CGF_DIR_INGRESS = 1,
@@ -43,20 +48,16 @@ enum cgf_proto {
 #define CGF_RULE_DEFAULT 0xffffffffu
 
 struct cgf_key4 {
-	__u32 prefixlen; /* 8 (direction) + address bits */
-	__u8 dir;
+	__u32 prefixlen;
 	__u8 addr[4];
-	__u8 pad[3];     /* never part of a prefix; always zero */
 };
 
 struct cgf_key6 {
-	__u32 prefixlen; /* 8 (direction) + address bits */
-	__u8 dir;
+	__u32 prefixlen;
 	__u8 addr[16];
-	__u8 pad[3];
 };
 
-/* CGF_AV_CLASS: ref is a class id, look up the ports trie. */
+/* CGF_AV_CLASS: ref is a class id, look up the classes array. */
 #define CGF_AV_CLASS 0x1
 
 struct cgf_addr_val {
@@ -64,6 +65,26 @@ struct cgf_addr_val {
 	__u8 verdict;  /* CGF_ALLOW / CGF_DENY when final */
 	__u8 flags;
 	__u8 pad[2];
+};
+
+#define CGF_CLASS_SEGS 64		/* power of two */
+#define CGF_SEGS_IN_TRIE 0xff		/* cgf_class.nseg: look in the ports trie */
+
+struct cgf_verdict {
+	__u32 rule;
+	__u8 verdict;
+	__u8 pad[3];
+};
+
+/* Port-dependent verdicts of one class. Segment i of TCP (t = 0) or UDP
+ * (t = 1) covers ports start[t][i] .. start[t][i + 1] - 1; start[t][0] is 0. */
+struct cgf_class {
+	struct cgf_verdict other;	/* protocols without ports */
+	struct cgf_verdict icmp;
+	__u8 nseg[2];			/* TCP, UDP; or CGF_SEGS_IN_TRIE */
+	__u8 pad[6];
+	__u16 start[2][CGF_CLASS_SEGS];
+	struct cgf_verdict v[2][CGF_CLASS_SEGS];
 };
 
 struct cgf_port_key {
@@ -75,12 +96,6 @@ struct cgf_port_key {
 };
 
 #define CGF_PORT_KEY_FULL (32 + 8 + 16)
-
-struct cgf_verdict {
-	__u32 rule;
-	__u8 verdict;
-	__u8 pad[3];
-};
 
 /* Hooks, as indexes of counters and bits of cgf_meta.hooks. */
 enum cgf_hook {
@@ -124,11 +139,13 @@ struct cgf_meta {
 #define CGF_META_MAGIC 0x63676631u /* "cgf1" */
 
 #ifndef __bpf__
-_Static_assert(sizeof(struct cgf_key4) == 12, "cgf_key4 layout");
-_Static_assert(sizeof(struct cgf_key6) == 24, "cgf_key6 layout");
+_Static_assert(sizeof(struct cgf_key4) == 8, "cgf_key4 layout");
+_Static_assert(sizeof(struct cgf_key6) == 20, "cgf_key6 layout");
 _Static_assert(sizeof(struct cgf_addr_val) == 8, "cgf_addr_val layout");
 _Static_assert(sizeof(struct cgf_port_key) == 12, "cgf_port_key layout");
 _Static_assert(sizeof(struct cgf_verdict) == 8, "cgf_verdict layout");
+_Static_assert(sizeof(struct cgf_class) == 24 + 2 * CGF_CLASS_SEGS * 10, "cgf_class layout");
+_Static_assert((CGF_CLASS_SEGS & (CGF_CLASS_SEGS - 1)) == 0, "CGF_CLASS_SEGS power of two");
 _Static_assert(sizeof(struct cgf_meta) == 608, "cgf_meta layout");
 #endif
 

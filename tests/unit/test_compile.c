@@ -200,7 +200,40 @@ static void test_shape(void **state)
 	assert_int_equal(cgf_compile(p, &c), 0);
 	assert_int_equal(c->n_classes, 1);
 	assert_int_equal(c->n_v4, 1001);
+	assert_int_equal(c->classes[0].nseg[0], 3);	/* tcp: 0-79, 80, 81-65535 */
 	cgf_compiled_free(c);
+	cgf_policy_free(p);
+}
+
+static void test_many_segments_use_the_trie(void **state)
+{
+	/* 60 separate ports on TCP cut the port axis into 121 segments, more
+	 * than a class holds: TCP goes to the ports trie, UDP stays inline */
+	char rules[4096];
+	size_t n = (size_t)sprintf(rules, "      - {action: allow, to: [10.0.0.0/8], protocol: tcp, ports: [");
+	struct cgf_policy *p;
+	struct cgf_compiled *c;
+
+	(void)state;
+	for (int i = 0; i < 60; i++)
+		n += (size_t)sprintf(rules + n, "%s%d", i ? ", " : "", 1000 + 2 * i);
+	sprintf(rules + n, "]}\n      - {action: allow, to: [10.0.0.0/8], protocol: udp, ports: [53]}\n");
+	p = parse(rules, "deny");
+	assert_int_equal(cgf_compile(p, &c), 0);
+	assert_int_equal(c->n_classes, 1);
+	assert_int_equal(c->classes[0].nseg[0], CGF_SEGS_IN_TRIE);
+	assert_int_equal(c->classes[0].nseg[1], 3);
+	assert_true(c->n_ports > 121);
+	cgf_compiled_free(c);
+	for (int port = 990; port < 1130; port++) {
+		char ep[32];
+		bool allowed = port >= 1000 && port < 1120 && port % 2 == 0;
+
+		snprintf(ep, sizeof(ep), "10.1.1.1:%d", port);
+		expect(p, ep, TCP, allowed ? A : D, allowed ? 0 : -1);
+		expect(p, ep, UDP, D, -1);
+	}
+	expect(p, "10.1.1.1:53", UDP, A, 1);
 	cgf_policy_free(p);
 }
 
@@ -257,6 +290,7 @@ int main(void)
 		cmocka_unit_test(test_ipv6_and_mapped),
 		cmocka_unit_test(test_range_prefixes),
 		cmocka_unit_test(test_shape),
+		cmocka_unit_test(test_many_segments_use_the_trie),
 		cmocka_unit_test(test_random_agreement),
 	};
 

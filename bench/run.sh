@@ -1,0 +1,9 @@
+#!/usr/bin/env bash
+# Runs the benchmarks in a network namespace of their own and prints a
+# Markdown report with the command that produced it. Not part of `make check`.
+#   bench/run.sh [bench_egress options, e.g. --sizes 1,1000 --rounds 5]
+set -eu
+cd "$(dirname "$0")/.."
+echo "# cgfence benchmarks ($(date -u +%Y-%m-%dT%H:%MZ), $(uname -r), $(nproc) CPUs)"
+echo "# command: make bench BENCH_ARGS='$*'   (bench/run.sh $*)"
+exec unshare -n sh -c 'ip link set lo up && exec ./.output/bench_egress --cgfence "$PWD/cgfence" "$@"' sh "$@"
