@@ -106,18 +106,11 @@ static __noinline int port_trie(__u32 cls, __u8 proto, __u16 port)
 }
 
 /* Second stage: only for addresses whose answer depends on proto/port. */
-static __always_inline int resolve(const struct cgf_addr_val *av, __u8 proto,
-				   __u16 port)
+static __always_inline int by_class(__u32 id, __u8 proto, __u16 port)
 {
-	const struct cgf_class *c;
-	__u32 id, t, n, lo = 0, hi;
+	const struct cgf_class *c = bpf_map_lookup_elem(&cgf_classes, &id);
+	__u32 t, n, lo = 0, hi;
 
-	if (!av)
-		return CGF_DENY; /* the compiler always inserts /0: fail closed */
-	if (!(av->flags & CGF_AV_CLASS))
-		return av->verdict;
-	id = av->ref;
-	c = bpf_map_lookup_elem(&cgf_classes, &id);
 	if (!c)
 		return CGF_DENY;
 	if (proto == CGF_P_OTHER)
@@ -128,40 +121,49 @@ static __always_inline int resolve(const struct cgf_addr_val *av, __u8 proto,
 	n = c->nseg[t];
 	if (n == CGF_SEGS_IN_TRIE)
 		return port_trie(id, proto, port);
-	/* the last segment starting at or below port; start[t][0] == 0 */
+	/* the last segment starting at or below port; seg[t][0].start == 0 */
 	hi = n;
 	for (int k = 0; k < 8 && hi - lo > 1; k++) {
 		__u32 mid = (lo + hi) >> 1;
 
-		if (c->start[t][mid & (CGF_CLASS_SEGS - 1)] <= port)
+		if (c->seg[t][mid & (CGF_CLASS_SEGS - 1)].start <= port)
 			lo = mid;
 		else
 			hi = mid;
 	}
-	return c->v[t][lo & (CGF_CLASS_SEGS - 1)].verdict;
+	return c->seg[t][lo & (CGF_CLASS_SEGS - 1)].verdict;
 }
 
-/* ip: network byte order; port: host byte order. */
-static __always_inline int decide4(__u8 dir, __u32 ip, __u8 proto, __u16 port)
+/*
+ * The verdict for an address-trie value. proto and port are expressions,
+ * evaluated only when the answer depends on them (a helper call would keep
+ * the compiler from moving their loads after the lookup).
+ */
+#define VERDICT(av, proto, port)					\
+	(!(av) ? CGF_DENY /* the compiler always inserts /0: fail closed */ \
+	       : !((av)->flags & CGF_AV_CLASS) ? (av)->verdict		\
+					       : by_class((av)->ref, (proto), (port)))
+
+/* ip: network byte order */
+static __always_inline const struct cgf_addr_val *lookup4(__u8 dir, __u32 ip)
 {
 	struct cgf_key4 k = { .prefixlen = 32 };
 	void *trie = dir == CGF_DIR_EGRESS ? (void *)&cgf_egress4 : (void *)&cgf_ingress4;
 
 	__builtin_memcpy(k.addr, &ip, 4);
-	return resolve(bpf_map_lookup_elem(trie, &k), proto, port);
+	return bpf_map_lookup_elem(trie, &k);
 }
 
-static __always_inline int decide6(__u8 dir, const __u32 ip[4], __u8 proto,
-				   __u16 port)
+/* IPv4-mapped addresses (::ffff:a.b.c.d) are judged as IPv4. */
+static __always_inline const struct cgf_addr_val *lookup6(__u8 dir, const __u32 ip[4])
 {
 	struct cgf_key6 k = { .prefixlen = 128 };
 	void *trie = dir == CGF_DIR_EGRESS ? (void *)&cgf_egress6 : (void *)&cgf_ingress6;
 
-	/* IPv4-mapped addresses (::ffff:a.b.c.d) are judged as IPv4. */
 	if (ip[0] == 0 && ip[1] == 0 && ip[2] == bpf_htonl(0xffff))
-		return decide4(dir, ip[3], proto, port);
+		return lookup4(dir, ip[3]);
 	__builtin_memcpy(k.addr, ip, 16);
-	return resolve(bpf_map_lookup_elem(trie, &k), proto, port);
+	return bpf_map_lookup_elem(trie, &k);
 }
 
 static __always_inline void count(enum cgf_hook hook, enum cgf_counter c)
@@ -189,24 +191,25 @@ static __always_inline int finish(enum cgf_hook hook, int verdict)
 static __always_inline int sock_addr4(struct bpf_sock_addr *ctx,
 				      enum cgf_hook hook)
 {
-	__u16 port = bpf_ntohs((__u16)ctx->user_port);
+	const struct cgf_addr_val *av = lookup4(CGF_DIR_EGRESS, ctx->user_ip4);
 
-	return finish(hook, decide4(CGF_DIR_EGRESS, ctx->user_ip4,
-				    proto_class(ctx->protocol), port));
+	return finish(hook, VERDICT(av, proto_class(ctx->protocol),
+				    bpf_ntohs((__u16)ctx->user_port)));
 }
 
 static __always_inline int sock_addr6(struct bpf_sock_addr *ctx,
 				      enum cgf_hook hook)
 {
-	__u16 port = bpf_ntohs((__u16)ctx->user_port);
+	const struct cgf_addr_val *av;
 	__u32 ip[4];
 
 	ip[0] = ctx->user_ip6[0];
 	ip[1] = ctx->user_ip6[1];
 	ip[2] = ctx->user_ip6[2];
 	ip[3] = ctx->user_ip6[3];
-	return finish(hook, decide6(CGF_DIR_EGRESS, ip,
-				    proto_class(ctx->protocol), port));
+	av = lookup6(CGF_DIR_EGRESS, ip);
+	return finish(hook, VERDICT(av, proto_class(ctx->protocol),
+				    bpf_ntohs((__u16)ctx->user_port)));
 }
 
 SEC("cgroup/connect4")
@@ -316,11 +319,12 @@ static __always_inline int skb_decide(struct __sk_buff *skb, __u8 dir)
 {
 	struct pkt p;
 
+	const struct cgf_addr_val *av;
+
 	if (parse(skb, dir, &p))
 		return CGF_ALLOW;
-	if (!p.v6)
-		return decide4(dir, p.addr[0], p.proto, p.port);
-	return decide6(dir, p.addr, p.proto, p.port);
+	av = p.v6 ? lookup6(dir, p.addr) : lookup4(dir, p.addr[0]);
+	return VERDICT(av, p.proto, p.port);
 }
 
 SEC("cgroup_skb/egress")

@@ -219,8 +219,9 @@ static void new_class(struct ctx *x, uint32_t id, const struct segs s[CGF_P_MAX]
 		}
 		k->nseg[t] = (uint8_t)s[pr].n;
 		for (size_t i = 0; i < s[pr].n; i++) {
-			k->start[t][i] = (uint16_t)s[pr].starts[i];
-			k->v[t][i] = s[pr].v[i];
+			k->seg[t][i].start = (uint16_t)s[pr].starts[i];
+			k->seg[t][i].verdict = s[pr].v[i].verdict;
+			k->seg[t][i].rule = s[pr].v[i].rule;
 		}
 	}
 }
@@ -521,6 +522,7 @@ void cgf_compiled_lookup(const struct cgf_compiled *c, const struct cgf_query *q
 	}
 	const struct cgf_class *k = &c->classes[best->ref];
 	const struct cgf_verdict *bv = NULL;
+	struct cgf_verdict segv;
 	int t = q->proto == CGF_P_UDP;
 
 	if (q->proto == CGF_P_OTHER) {
@@ -529,8 +531,11 @@ void cgf_compiled_lookup(const struct cgf_compiled *c, const struct cgf_query *q
 		bv = &k->icmp;
 	} else if (k->nseg[t] != CGF_SEGS_IN_TRIE) {
 		for (int i = 0; i < k->nseg[t]; i++)
-			if (k->start[t][i] <= q->port)
-				bv = &k->v[t][i];
+			if (k->seg[t][i].start <= q->port) {
+				segv = (struct cgf_verdict){ .rule = k->seg[t][i].rule,
+							     .verdict = k->seg[t][i].verdict };
+				bv = &segv;
+			}
 	} else {
 		uint8_t pk[7] = { best->ref >> 24, best->ref >> 16, best->ref >> 8, best->ref,
 				  (uint8_t)q->proto, q->port >> 8, q->port & 0xff };

@@ -76,15 +76,23 @@ struct cgf_verdict {
 	__u8 pad[3];
 };
 
-/* Port-dependent verdicts of one class. Segment i of TCP (t = 0) or UDP
- * (t = 1) covers ports start[t][i] .. start[t][i + 1] - 1; start[t][0] is 0. */
+/* A segment of the port axis: ports from start up to the next segment's. */
+struct cgf_seg {
+	__u16 start;
+	__u8 verdict;
+	__u8 pad;
+	__u32 rule;
+};
+
+/* Port-dependent verdicts of one class: seg[0] for TCP, seg[1] for UDP,
+ * sorted by start, seg[t][0].start == 0. Start and verdict sit together so
+ * a small class is read from one or two cache lines. */
 struct cgf_class {
 	struct cgf_verdict other;	/* protocols without ports */
 	struct cgf_verdict icmp;
 	__u8 nseg[2];			/* TCP, UDP; or CGF_SEGS_IN_TRIE */
 	__u8 pad[6];
-	__u16 start[2][CGF_CLASS_SEGS];
-	struct cgf_verdict v[2][CGF_CLASS_SEGS];
+	struct cgf_seg seg[2][CGF_CLASS_SEGS];
 };
 
 struct cgf_port_key {
@@ -144,7 +152,8 @@ _Static_assert(sizeof(struct cgf_key6) == 20, "cgf_key6 layout");
 _Static_assert(sizeof(struct cgf_addr_val) == 8, "cgf_addr_val layout");
 _Static_assert(sizeof(struct cgf_port_key) == 12, "cgf_port_key layout");
 _Static_assert(sizeof(struct cgf_verdict) == 8, "cgf_verdict layout");
-_Static_assert(sizeof(struct cgf_class) == 24 + 2 * CGF_CLASS_SEGS * 10, "cgf_class layout");
+_Static_assert(sizeof(struct cgf_seg) == 8, "cgf_seg layout");
+_Static_assert(sizeof(struct cgf_class) == 24 + 2 * CGF_CLASS_SEGS * 8, "cgf_class layout");
 _Static_assert((CGF_CLASS_SEGS & (CGF_CLASS_SEGS - 1)) == 0, "CGF_CLASS_SEGS power of two");
 _Static_assert(sizeof(struct cgf_meta) == 608, "cgf_meta layout");
 #endif
