@@ -66,6 +66,7 @@ static json_object *apply_json(const char *name, const char *cgroup, int mode,
 	json_object_object_add(o, "generation", json_object_new_int64(r->generation));
 	json_object_object_add(e, "addr4", json_object_new_int64((int64_t)c->n_v4));
 	json_object_object_add(e, "addr6", json_object_new_int64((int64_t)c->n_v6));
+	json_object_object_add(e, "classes", json_object_new_int64(c->n_classes));
 	json_object_object_add(e, "ports", json_object_new_int64((int64_t)c->n_ports));
 	json_object_object_add(o, "map_entries", e);
 	return o;
@@ -365,14 +366,15 @@ static int do_check(int argc, char **argv)
 		json_object_object_add(o, "hooks", cgf_json_hooks(c->hooks));
 		json_object_object_add(e, "addr4", json_object_new_int64((int64_t)c->n_v4));
 		json_object_object_add(e, "addr6", json_object_new_int64((int64_t)c->n_v6));
+		json_object_object_add(e, "classes", json_object_new_int64(c->n_classes));
 		json_object_object_add(e, "ports", json_object_new_int64((int64_t)c->n_ports));
 		json_object_object_add(o, "map_entries", e);
 		cgf_json_emit(o);
 	} else {
 		printf("%s: policy %s is valid (%s; %zu rules, %zu prefixes; map entries: "
-		       "%zu IPv4, %zu IPv6, %zu port)\n", argv[0], p->name,
+		       "%zu IPv4, %zu IPv6, %u classes, %zu port)\n", argv[0], p->name,
 		       p->mode ? "audit" : "enforce", p->n_rules, p->n_prefixes, c->n_v4, c->n_v6,
-		       c->n_ports);
+		       c->n_classes, c->n_ports);
 	}
 	cgf_compiled_free(c);
 	cgf_policy_free(p);
