@@ -21,6 +21,8 @@ DEB_PKGS := clang llvm bpftool libbpf-dev libelf-dev zlib1g-dev libyaml-dev \
 CFLAGS  ?= -O2 -g
 CFLAGS  += -std=gnu11 -Wall -Wextra -Werror -Wshadow -Wno-missing-field-initializers -Wno-format-truncation \
 	   -Iinclude -Isrc -I$(OUTPUT) -DCGF_VERSION='"$(VERSION)"'
+CFLAGS  += $(SANITIZE)
+LDFLAGS += $(SANITIZE)
 LDLIBS  += -lbpf -lelf -lz -lyaml -ljson-c
 
 BPF_CFLAGS := -g -O2 -target bpf -D__TARGET_ARCH_$(ARCH) -D__bpf__ \
@@ -110,10 +112,11 @@ check: deps
 
 check-sanitize: deps
 	$(Q)$(MAKE) --no-print-directory clean
-	$(Q)$(MAKE) --no-print-directory CFLAGS='-O1 -g -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=all' \
+	$(Q)$(MAKE) --no-print-directory \
+		SANITIZE='-fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=all' \
 		cgfence $(UNIT_TESTS) $(HELPERS)
-	$(Q)ASAN_OPTIONS=detect_leaks=1 tests/run-all.sh
-	$(Q)$(MAKE) --no-print-directory clean
+	$(Q)ASAN_OPTIONS=detect_leaks=1 UBSAN_OPTIONS=print_stacktrace=1 tests/run-all.sh; \
+		rc=$$?; $(MAKE) --no-print-directory clean; exit $$rc
 
 # benchmarks
 $(OUTPUT)/bench_egress: bench/bench_egress.c $(OUTPUT)/ref.skel.h $(OUTPUT)/libcgfence.a | $(OUTPUT)

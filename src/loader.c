@@ -693,7 +693,8 @@ int cgf_list(struct cgf_applied **out, size_t *n)
 			closedir(cd);
 	}
 	closedir(d);
-	qsort(arr, cnt, sizeof(*arr), name_cmp);
+	if (cnt)
+		qsort(arr, cnt, sizeof(*arr), name_cmp);
 	*out = arr;
 	*n = cnt;
 	return 0;

@@ -1,0 +1,29 @@
+#!/usr/bin/env bash
+# The CLI under valgrind: no invalid access, no use of uninitialised memory,
+# no leak, on the paths that parse, compile, load, attach, replace, list and
+# detach (syscall-parameter reports from inside libbpf are suppressed, see
+# tests/valgrind.supp).
+. "$(dirname "$0")/lib.sh"
+
+command -v valgrind >/dev/null || { echo "ok - valgrind # SKIP not installed"; exit 0; }
+mkcg CG vg
+NAME=$(pname vg); track_policy "$NAME"
+sed "s/^name: .*/name: $NAME/" examples/web-egress.yaml | sed '/^target:/,+1d' >"$TMPD/p.yaml"
+vg() {
+	valgrind -q --error-exitcode=99 --leak-check=full --errors-for-leak-kinds=definite,indirect \
+		--suppressions=tests/valgrind.supp "$CGF" "$@" >/dev/null 2>"$TMPD/vg"
+	local rc=$?
+	[ $rc -eq 99 ] && sed 's/^/# /' "$TMPD/vg" | head -20
+	return $rc
+}
+vg check "$TMPD/p.yaml";                               check "valgrind: check" 0 $?
+vg --json explain "$TMPD/p.yaml" connect 10.20.3.4:5432; check "valgrind: explain" 0 $?
+vg apply "$TMPD/p.yaml" --cgroup "$CG";                check "valgrind: apply" 0 $?
+vg --json apply "$TMPD/p.yaml" --cgroup "$CG";         check "valgrind: re-apply" 0 $?
+vg --json list;                                        check "valgrind: list" 0 $?
+vg stats "$NAME";                                      check "valgrind: stats" 0 $?
+vg detach "$NAME";                                     check "valgrind: detach" 0 $?
+printf 'version: 1\nname: x\nnetwork:\n  egress: {default: deny, rules: [{action: allow, to: [10.0.0.1/8]}]}\n' >"$TMPD/bad.yaml"
+vg check "$TMPD/bad.yaml";                             check "valgrind: invalid policy exits 1" 1 $?
+vg run -p "$TMPD/p.yaml" -- true;                      check "valgrind: run" 0 $?
+t_done
