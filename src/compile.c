@@ -89,20 +89,8 @@ static struct cgf_verdict decide(struct ctx *x, const struct cand *c, size_t n, 
 	struct cgf_spec best = { 0 };
 	bool found = false;
 
-	for (size_t i = 0; i < n; i++) {
-		const struct cgf_rule *r = &x->p->rules[c[i].rule];
-		struct cgf_spec sp = { .matchlen = c[i].matchlen };
-
-		if (!cgf_rule_l4(r, proto, port, &sp.width))
-			continue;
-		sp.proto_named = r->proto >= 0;
-		sp.action = r->action;
-		sp.rule = r->id;
-		if (!found || cgf_spec_cmp(&sp, &best) < 0) {
-			best = sp;
-			found = true;
-		}
-	}
+	for (size_t i = 0; i < n; i++)
+		cgf_pick(&best, &found, &x->p->rules[c[i].rule], c[i].matchlen, proto, port);
 	if (!found)
 		return (struct cgf_verdict){ .verdict = (uint8_t)x->p->sec[x->dir].def,
 					     .rule = CGF_RULE_DEFAULT };

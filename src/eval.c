@@ -40,6 +40,22 @@ bool cgf_rule_l4(const struct cgf_rule *r, int proto, uint16_t port, uint32_t *w
 	return true;
 }
 
+void cgf_pick(struct cgf_spec *best, bool *found, const struct cgf_rule *r, int matchlen,
+	      int proto, uint16_t port)
+{
+	struct cgf_spec sp = { .matchlen = matchlen };
+
+	if (matchlen < 0 || !cgf_rule_l4(r, proto, port, &sp.width))
+		return;
+	sp.proto_named = r->proto >= 0;
+	sp.action = r->action;
+	sp.rule = r->id;
+	if (!*found || cgf_spec_cmp(&sp, best) < 0) {
+		*best = sp;
+		*found = true;
+	}
+}
+
 void cgf_eval(const struct cgf_policy *p, const struct cgf_query *q, struct cgf_decision *d)
 {
 	const struct cgf_section *s = &p->sec[q->dir];
@@ -55,7 +71,7 @@ void cgf_eval(const struct cgf_policy *p, const struct cgf_query *q, struct cgf_
 	}
 	for (size_t i = s->first; i < s->first + s->n; i++) {
 		const struct cgf_rule *r = &p->rules[i];
-		struct cgf_spec sp = { .matchlen = -1 };
+		int matchlen = -1;
 		bool excluded = false;
 
 		for (size_t j = 0; j < r->n_except && !excluded; j++)
@@ -63,17 +79,9 @@ void cgf_eval(const struct cgf_policy *p, const struct cgf_query *q, struct cgf_
 		if (excluded)
 			continue;
 		for (size_t j = 0; j < r->n_to; j++)
-			if (r->to[j].len > sp.matchlen && cgf_prefix_contains(&r->to[j], &a))
-				sp.matchlen = r->to[j].len;
-		if (sp.matchlen < 0 || !cgf_rule_l4(r, q->proto, q->port, &sp.width))
-			continue;
-		sp.proto_named = r->proto >= 0;
-		sp.action = r->action;
-		sp.rule = r->id;
-		if (!found || cgf_spec_cmp(&sp, &best) < 0) {
-			best = sp;
-			found = true;
-		}
+			if (r->to[j].len > matchlen && cgf_prefix_contains(&r->to[j], &a))
+				matchlen = r->to[j].len;
+		cgf_pick(&best, &found, r, matchlen, q->proto, q->port);
 	}
 	d->verdict = found ? best.action : s->def;
 	d->rule = found ? best.rule : CGF_RULE_DEFAULT;

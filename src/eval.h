@@ -40,6 +40,11 @@ int cgf_spec_cmp(const struct cgf_spec *a, const struct cgf_spec *b);
 /* Does r match proto/port? On a match *width is its narrowest matching entry. */
 bool cgf_rule_l4(const struct cgf_rule *r, int proto, uint16_t port, uint32_t *width);
 
+/* If rule r matches (proto, port) with prefix length matchlen (< 0: the
+ * address does not match) and is more specific than *best, make it *best. */
+void cgf_pick(struct cgf_spec *best, bool *found, const struct cgf_rule *r, int matchlen,
+	      int proto, uint16_t port);
+
 /* A section that is absent allows everything (no hook is attached for it). */
 void cgf_eval(const struct cgf_policy *p, const struct cgf_query *q, struct cgf_decision *d);
 

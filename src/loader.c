@@ -508,31 +508,42 @@ int cgf_detach(const char *name)
 	return 0;
 }
 
-int cgf_detach_all(int *count)
+/* Call fn for every policy directory under the pin root, in readdir order. */
+static int for_each_policy(int (*fn)(const char *dir, const char *name, void *arg), void *arg)
 {
-	DIR *d;
+	DIR *d = opendir(CGF_PIN_ROOT);
 	struct dirent *e;
-	int err = cgf_lock(), n = 0;
+	int err = 0;
 
-	if (err)
-		return err;
-	d = opendir(CGF_PIN_ROOT);
 	if (!d)
-		return cgf_error(-errno, "cannot open %s: %m", CGF_PIN_ROOT);
+		return errno == ENOENT ? 0 : cgf_error(-errno, "cannot open %s: %m", CGF_PIN_ROOT);
 	while ((e = readdir(d))) {
 		char p[PATH_LEN];
 
 		if (e->d_name[0] == '.' || e->d_type != DT_DIR)
 			continue;
 		snprintf(p, sizeof(p), "%s/%s", CGF_PIN_ROOT, e->d_name);
-		if (remove_tree(p))
-			err = cgf_error(-EIO, "failed to remove %s", p);
-		else
-			n++;
+		err = fn(p, e->d_name, arg) ?: err;
 	}
 	closedir(d);
-	*count = n;
 	return err;
+}
+
+static int detach_one(const char *dir, const char *name, void *arg)
+{
+	(void)name;
+	if (remove_tree(dir))
+		return cgf_error(-EIO, "failed to remove %s", dir);
+	(*(int *)arg)++;
+	return 0;
+}
+
+int cgf_detach_all(int *count)
+{
+	int err = cgf_lock();
+
+	*count = 0;
+	return err ? err : for_each_policy(detach_one, count);
 }
 
 /* Is the cgroup a link is attached to still there? */
@@ -583,29 +594,22 @@ static int gc_policy(const char *dir, bool *empty)
 	return 0;
 }
 
+static int gc_one(const char *dir, const char *name, void *arg)
+{
+	bool empty = false;
+
+	(void)name;
+	(void)arg;
+	if (!gc_policy(dir, &empty) && empty)
+		remove_tree(dir);
+	return 0;
+}
+
 int cgf_gc(void)
 {
-	DIR *d;
-	struct dirent *e;
 	int err = cgf_lock();
 
-	if (err)
-		return err;
-	d = opendir(CGF_PIN_ROOT);
-	if (!d)
-		return 0;
-	while ((e = readdir(d))) {
-		char p[PATH_LEN];
-		bool empty = false;
-
-		if (e->d_name[0] == '.' || e->d_type != DT_DIR)
-			continue;
-		snprintf(p, sizeof(p), "%s/%s", CGF_PIN_ROOT, e->d_name);
-		if (!gc_policy(p, &empty) && empty)
-			remove_tree(p);
-	}
-	closedir(d);
-	return 0;
+	return err ? err : for_each_policy(gc_one, NULL);
 }
 
 static void read_stats(const char *dir, struct cgf_applied *a)
@@ -642,61 +646,63 @@ static int name_cmp(const void *a, const void *b)
 	return strcmp(((const struct cgf_applied *)a)->name, ((const struct cgf_applied *)b)->name);
 }
 
+struct list_acc {
+	struct cgf_applied *arr;
+	size_t n, cap;
+};
+
+static int list_one(const char *dir, const char *name, void *arg)
+{
+	struct list_acc *acc = arg;
+	struct cgf_applied *a;
+	DIR *cd;
+	struct dirent *ce;
+
+	GROW(acc->arr, acc->cap, acc->n + 1);
+	a = &acc->arr[acc->n++];
+	memset(a, 0, sizeof(*a));
+	snprintf(a->name, sizeof(a->name), "%s", name);
+	read_meta(dir, &a->meta);
+	read_stats(dir, a);
+	cd = opendir(dir);
+	while (cd && (ce = readdir(cd))) {
+		unsigned long long id;
+		char cp[PATH_LEN];
+		struct cgf_applied_cg *cg;
+
+		if (strncmp(ce->d_name, "cg-", 3) || sscanf(ce->d_name + 3, "%llu", &id) != 1)
+			continue;
+		a->cgs = xrealloc(a->cgs, (a->n_cgs + 1) * sizeof(*a->cgs));
+		cg = &a->cgs[a->n_cgs++];
+		memset(cg, 0, sizeof(*cg));
+		cg->id = id;
+		snprintf(cp, sizeof(cp), "%s/%s", dir, ce->d_name);
+		cg->hooks = hooks_in(cp);
+		if (cgf_cgroup_path_by_id(id, cg->path, sizeof(cg->path)))
+			cg->path[0] = '\0';
+	}
+	if (cd)
+		closedir(cd);
+	return 0;
+}
+
 int cgf_list(struct cgf_applied **out, size_t *n)
 {
-	struct cgf_applied *arr = NULL;
-	size_t cnt = 0, cap = 0;
-	DIR *d;
-	struct dirent *e;
+	struct list_acc acc = { 0 };
 	int err = cgf_gc();
 
-	if (err)
-		return err;
 	*out = NULL;
 	*n = 0;
-	d = opendir(CGF_PIN_ROOT);
-	if (!d)
-		return 0;
-	while ((e = readdir(d))) {
-		char p[PATH_LEN];
-		struct cgf_applied *a;
-		DIR *cd;
-		struct dirent *ce;
-
-		if (e->d_name[0] == '.' || e->d_type != DT_DIR)
-			continue;
-		GROW(arr, cap, cnt + 1);
-		a = &arr[cnt++];
-		memset(a, 0, sizeof(*a));
-		snprintf(a->name, sizeof(a->name), "%s", e->d_name);
-		snprintf(p, sizeof(p), "%s/%s", CGF_PIN_ROOT, e->d_name);
-		read_meta(p, &a->meta);
-		read_stats(p, a);
-		cd = opendir(p);
-		while (cd && (ce = readdir(cd))) {
-			unsigned long long id;
-			char cp[PATH_LEN];
-			struct cgf_applied_cg *cg;
-
-			if (strncmp(ce->d_name, "cg-", 3) || sscanf(ce->d_name + 3, "%llu", &id) != 1)
-				continue;
-			a->cgs = xrealloc(a->cgs, (a->n_cgs + 1) * sizeof(*a->cgs));
-			cg = &a->cgs[a->n_cgs++];
-			memset(cg, 0, sizeof(*cg));
-			cg->id = id;
-			snprintf(cp, sizeof(cp), "%s/%s", p, ce->d_name);
-			cg->hooks = hooks_in(cp);
-			if (cgf_cgroup_path_by_id(id, cg->path, sizeof(cg->path)))
-				cg->path[0] = '\0';
-		}
-		if (cd)
-			closedir(cd);
+	if (!err)
+		err = for_each_policy(list_one, &acc);
+	if (err) {
+		cgf_applied_free(acc.arr, acc.n);
+		return err;
 	}
-	closedir(d);
-	if (cnt)
-		qsort(arr, cnt, sizeof(*arr), name_cmp);
-	*out = arr;
-	*n = cnt;
+	if (acc.n)
+		qsort(acc.arr, acc.n, sizeof(*acc.arr), name_cmp);
+	*out = acc.arr;
+	*n = acc.n;
 	return 0;
 }
 
