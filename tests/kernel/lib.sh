@@ -94,6 +94,19 @@ policy_file() {
 	echo "$f"
 }
 
+# deny_one_policy TAG NAME ADDR: a policy file that allows everything but ADDR
+deny_one_policy() {
+	policy_file "$1" <<EOF
+version: 1
+name: $2
+network:
+  egress:
+    default: allow
+    rules:
+      - {action: deny, to: [$3]}
+EOF
+}
+
 t_done() {
 	[ $((N_OK + N_FAIL)) -gt 0 ] || { echo "not ok - $(basename "$0") checked nothing"; exit 1; }
 	[ "$N_FAIL" -eq 0 ]

@@ -5,16 +5,7 @@
 
 mkcg CG bad
 NAME=$(pname bad); track_policy "$NAME"
-GOOD=$(policy_file good <<EOF
-version: 1
-name: $NAME
-network:
-  egress:
-    default: allow
-    rules:
-      - {action: deny, to: [127.0.0.3]}
-EOF
-)
+GOOD=$(deny_one_policy good "$NAME" 127.0.0.3)
 serve tcp 127.0.0.3 80
 "$CGF" apply "$GOOD" --cgroup "$CG" >/dev/null
 check "apply the good policy" 0 $?

@@ -7,16 +7,7 @@
 mkcg CG life
 mkcg CG2B other
 NAME=$(pname life); track_policy "$NAME"
-POL=$(policy_file life <<EOF
-version: 1
-name: $NAME
-network:
-  egress:
-    default: allow
-    rules:
-      - {action: deny, to: [127.0.0.3]}
-EOF
-)
+POL=$(deny_one_policy life "$NAME" 127.0.0.3)
 serve tcp 127.0.0.3 80
 "$CGF" apply "$POL" --cgroup "$CG" >/dev/null
 check "apply" 0 $?

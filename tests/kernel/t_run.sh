@@ -5,16 +5,7 @@
 . "$(dirname "$0")/lib.sh"
 
 NAME=$(pname run)
-POL=$(policy_file run <<EOF
-version: 1
-name: $NAME
-network:
-  egress:
-    default: allow
-    rules:
-      - {action: deny, to: [127.0.0.3]}
-EOF
-)
+POL=$(deny_one_policy run "$NAME" 127.0.0.3)
 serve tcp 127.0.0.3 80; serve tcp 127.0.0.4 80
 leftovers() { ls -d "$CG2"/cgfence-"$NAME"-run-* /sys/fs/bpf/cgfence/"$NAME"-run-* 2>/dev/null | wc -l; }
 
