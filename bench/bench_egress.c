@@ -15,7 +15,11 @@
  * (BPF_ENABLE_STATS: run_time_ns / run_cnt). Medians over the rounds.
  *
  *   bench_egress [--sizes 1,1000,100000,1000000] [--rounds N] [--calls N]
- *                [--cgfence PATH] [--no-nft] [--cpu N]
+ *                [--cgfence PATH] [--no-nft] [--cpu N] [--portless]
+ *
+ * By default the probed destination (127.0.0.1:9/udp) is decided by a rule
+ * that names ports, so cgfence takes its second stage (class array); with
+ * --portless the allow rule names no ports and one trie lookup decides.
  *
  * Run it in a network namespace of its own (bench/run.sh does): it sends
  * only to 127.0.0.1.
@@ -50,7 +54,7 @@ static const char *const hname[H_MAX] = { "connect4", "sendmsg4", "egress" };
 
 static char cg2[512], cgdir[V_MAX][700], orig_cg[700], policy_name[64];
 static const char *cgf_bin = "./cgfence";
-static int rounds = 11, calls = 20000, use_nft = 1;
+static int rounds = 11, calls = 20000, use_nft = 1, portless;
 
 static void die(const char *what)
 {
@@ -137,8 +141,8 @@ static struct run_cost apply_cgfence(long n)
 	struct run_cost c;
 
 	fprintf(f, "version: 1\nname: %s\nnetwork:\n  egress:\n    default: deny\n    rules:\n"
-		   "      - action: allow\n        protocol: udp\n        ports: [9, 443, \"8000-9000\"]\n"
-		   "        to:\n", policy_name);
+		   "      - action: allow\n%s        to:\n", policy_name,
+		   portless ? "" : "        protocol: udp\n        ports: [9, 443, \"8000-9000\"]\n");
 	for (long i = 0; i < n; i += 2) {
 		fmt_prefix(i, buf, sizeof(buf));
 		fprintf(f, "          - %s\n", buf);
@@ -430,9 +434,11 @@ int main(int argc, char **argv)
 			cpu = atoi(argv[++i]);
 		else if (!strcmp(argv[i], "--no-nft"))
 			use_nft = 0;
+		else if (!strcmp(argv[i], "--portless"))
+			portless = 1;
 		else {
 			fprintf(stderr, "usage: bench_egress [--sizes LIST] [--rounds N] [--calls N] "
-					"[--cgfence PATH] [--cpu N] [--no-nft]\n");
+					"[--cgfence PATH] [--cpu N] [--no-nft] [--portless]\n");
 			return 2;
 		}
 	}
@@ -482,8 +488,9 @@ int main(int argc, char **argv)
 	if (bind(sink, (void *)&sa, sizeof(sa)))
 		die("bind sink 127.0.0.1:9");
 
-	printf("# bench_egress: %d rounds x %d calls per variant and syscall, pinned to CPU %d\n",
-	       rounds, calls, cpu);
+	printf("# bench_egress: %d rounds x %d calls per variant and syscall, pinned to CPU %d; "
+	       "cgfence's deciding rule %s\n", rounds, calls, cpu,
+	       portless ? "names no ports (one lookup)" : "names ports (trie + class array)");
 	s = strdup(sizes);
 	for (tok = strtok_r(s, ",", &save); tok; tok = strtok_r(NULL, ",", &save))
 		bench_size(atol(tok));

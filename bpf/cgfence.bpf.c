@@ -106,32 +106,29 @@ static __noinline int port_trie(__u32 cls, __u8 proto, __u16 port)
 }
 
 /* Second stage: only for addresses whose answer depends on proto/port. */
-static __always_inline int by_class(__u32 id, __u8 proto, __u16 port)
+static __always_inline int by_class(__u32 id, __u32 ipproto, __u16 port)
 {
 	const struct cgf_class *c = bpf_map_lookup_elem(&cgf_classes, &id);
-	__u32 t, n, lo = 0, hi;
+	const struct cgf_seg *seg;
+	__u32 t, i = 0;
 
 	if (!c)
 		return CGF_DENY;
-	if (proto == CGF_P_OTHER)
-		return c->other.verdict;
-	if (proto == CGF_P_ICMP)
-		return c->icmp.verdict;
-	t = proto == CGF_P_UDP;
-	n = c->nseg[t];
-	if (n == CGF_SEGS_IN_TRIE)
-		return port_trie(id, proto, port);
-	/* the last segment starting at or below port; seg[t][0].start == 0 */
-	hi = n;
-	for (int k = 0; k < 8 && hi - lo > 1; k++) {
-		__u32 mid = (lo + hi) >> 1;
-
-		if (c->seg[t][mid & (CGF_CLASS_SEGS - 1)].start <= port)
-			lo = mid;
-		else
-			hi = mid;
-	}
-	return c->seg[t][lo & (CGF_CLASS_SEGS - 1)].verdict;
+	if (ipproto == IPPROTO_TCP)
+		t = 0;
+	else if (ipproto == IPPROTO_UDP)
+		t = 1;
+	else
+		return proto_class(ipproto) == CGF_P_ICMP ? c->icmp.verdict : c->other.verdict;
+	if (c->nseg[t] == CGF_SEGS_IN_TRIE)
+		return port_trie(id, t ? CGF_P_UDP : CGF_P_TCP, port);
+	/* the last segment starting at or below port: fixed steps, no bounds */
+	seg = c->seg[t];
+#pragma unroll
+	for (int step = CGF_CLASS_SEGS / 2; step; step /= 2)
+		if (seg[(i + step) & (CGF_CLASS_SEGS - 1)].start <= port)
+			i += step;
+	return seg[i & (CGF_CLASS_SEGS - 1)].verdict;
 }
 
 /*
@@ -143,6 +140,7 @@ static __always_inline int by_class(__u32 id, __u8 proto, __u16 port)
 	(!(av) ? CGF_DENY /* the compiler always inserts /0: fail closed */ \
 	       : !((av)->flags & CGF_AV_CLASS) ? (av)->verdict		\
 					       : by_class((av)->ref, (proto), (port)))
+/* proto: the IP protocol number (IPPROTO_*) */
 
 /* ip: network byte order */
 static __always_inline const struct cgf_addr_val *lookup4(__u8 dir, __u32 ip)
@@ -193,8 +191,7 @@ static __always_inline int sock_addr4(struct bpf_sock_addr *ctx,
 {
 	const struct cgf_addr_val *av = lookup4(CGF_DIR_EGRESS, ctx->user_ip4);
 
-	return finish(hook, VERDICT(av, proto_class(ctx->protocol),
-				    bpf_ntohs((__u16)ctx->user_port)));
+	return finish(hook, VERDICT(av, ctx->protocol, bpf_ntohs((__u16)ctx->user_port)));
 }
 
 static __always_inline int sock_addr6(struct bpf_sock_addr *ctx,
@@ -208,8 +205,7 @@ static __always_inline int sock_addr6(struct bpf_sock_addr *ctx,
 	ip[2] = ctx->user_ip6[2];
 	ip[3] = ctx->user_ip6[3];
 	av = lookup6(CGF_DIR_EGRESS, ip);
-	return finish(hook, VERDICT(av, proto_class(ctx->protocol),
-				    bpf_ntohs((__u16)ctx->user_port)));
+	return finish(hook, VERDICT(av, ctx->protocol, bpf_ntohs((__u16)ctx->user_port)));
 }
 
 SEC("cgroup/connect4")
@@ -249,7 +245,7 @@ int cgf_sendmsg6(struct bpf_sock_addr *ctx)
 struct pkt {
 	__u32 addr[4];		/* v4: addr[0] */
 	__u16 port;
-	__u8 proto;
+	__u8 ipproto;		/* IPPROTO_* */
 	__u8 v6;
 };
 
@@ -279,7 +275,7 @@ static __always_inline int parse(struct __sk_buff *skb, __u8 dir, struct pkt *p)
 		if (iph.frag_off & bpf_htons(IP_OFFSET_MASK))
 			return SKIP;
 		p->v6 = 0;
-		p->proto = proto_class(iph.protocol);
+		p->ipproto = iph.protocol;
 		p->addr[0] = dir == CGF_DIR_EGRESS ? iph.daddr : iph.saddr;
 		l4off = iph.ihl * 4;
 	} else if (skb->protocol == bpf_htons(ETH_P_IPV6)) {
@@ -301,7 +297,7 @@ static __always_inline int parse(struct __sk_buff *skb, __u8 dir, struct pkt *p)
 			l4off += sizeof(fh);
 		}
 		p->v6 = 1;
-		p->proto = proto_class(nexthdr);
+		p->ipproto = nexthdr;
 		if (dir == CGF_DIR_EGRESS)
 			__builtin_memcpy(p->addr, &ip6h.daddr, 16);
 		else
@@ -309,7 +305,7 @@ static __always_inline int parse(struct __sk_buff *skb, __u8 dir, struct pkt *p)
 	} else {
 		return SKIP;	/* neither IPv4 nor IPv6 */
 	}
-	if (p->proto == CGF_P_TCP || p->proto == CGF_P_UDP)
+	if (p->ipproto == IPPROTO_TCP || p->ipproto == IPPROTO_UDP)
 		read_hdr(skb, l4off, ports, sizeof(ports));
 	p->port = bpf_ntohs(ports[1]);
 	return 0;
@@ -317,14 +313,14 @@ static __always_inline int parse(struct __sk_buff *skb, __u8 dir, struct pkt *p)
 
 static __always_inline int skb_decide(struct __sk_buff *skb, __u8 dir)
 {
-	struct pkt p;
+	struct pkt p = {};
 
 	const struct cgf_addr_val *av;
 
 	if (parse(skb, dir, &p))
 		return CGF_ALLOW;
 	av = p.v6 ? lookup6(dir, p.addr) : lookup4(dir, p.addr[0]);
-	return VERDICT(av, p.proto, p.port);
+	return VERDICT(av, p.ipproto, p.port);
 }
 
 SEC("cgroup_skb/egress")

@@ -206,10 +206,12 @@ static void new_class(struct ctx *x, uint32_t id, const struct segs s[CGF_P_MAX]
 			continue;
 		}
 		k->nseg[t] = (uint8_t)s[pr].n;
-		for (size_t i = 0; i < s[pr].n; i++) {
-			k->seg[t][i].start = (uint16_t)s[pr].starts[i];
-			k->seg[t][i].verdict = s[pr].v[i].verdict;
-			k->seg[t][i].rule = s[pr].v[i].rule;
+		for (size_t i = 0; i < CGF_CLASS_SEGS; i++) {
+			size_t j = i < s[pr].n ? i : s[pr].n - 1;	/* pad with the last */
+
+			k->seg[t][i].start = i < s[pr].n ? (uint16_t)s[pr].starts[i] : 65535;
+			k->seg[t][i].verdict = s[pr].v[j].verdict;
+			k->seg[t][i].rule = s[pr].v[j].rule;
 		}
 	}
 }
@@ -518,7 +520,7 @@ void cgf_compiled_lookup(const struct cgf_compiled *c, const struct cgf_query *q
 	} else if (q->proto == CGF_P_ICMP) {
 		bv = &k->icmp;
 	} else if (k->nseg[t] != CGF_SEGS_IN_TRIE) {
-		for (int i = 0; i < k->nseg[t]; i++)
+		for (int i = 0; i < CGF_CLASS_SEGS; i++)
 			if (k->seg[t][i].start <= q->port) {
 				segv = (struct cgf_verdict){ .rule = k->seg[t][i].rule,
 							     .verdict = k->seg[t][i].verdict };

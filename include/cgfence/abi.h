@@ -11,8 +11,8 @@
  *      id.
  *   2. classes: only for such addresses, one array lookup (inlined by the
  *      JIT) by class id. For TCP and UDP the entry holds the port axis cut
- *      into at most CGF_CLASS_SEGS segments, searched by a bounded binary
- *      search; ICMP and other protocols have one verdict each. A class with
+ *      into at most CGF_CLASS_SEGS segments, searched by a binary search of
+ *      fixed steps; ICMP and other protocols have one verdict each. A class with
  *      more segments than that keeps them in the ports LPM trie instead,
  *      keyed by (class, protocol, port) with ranges split into prefixes.
  *   The compiler resolved "most specific rule wins" and except: no program
@@ -67,7 +67,8 @@ struct cgf_addr_val {
 	__u8 pad[2];
 };
 
-#define CGF_CLASS_SEGS 64		/* power of two */
+#define CGF_CLASS_SEGS 32		/* power of two */
+#define CGF_CLASS_STEPS 5		/* log2(CGF_CLASS_SEGS) */
 #define CGF_SEGS_IN_TRIE 0xff		/* cgf_class.nseg: look in the ports trie */
 
 struct cgf_verdict {
@@ -85,8 +86,9 @@ struct cgf_seg {
 };
 
 /* Port-dependent verdicts of one class: seg[0] for TCP, seg[1] for UDP,
- * sorted by start, seg[t][0].start == 0. Start and verdict sit together so
- * a small class is read from one or two cache lines. */
+ * sorted by start, seg[t][0].start == 0. Entries past nseg repeat the last
+ * segment with start 65535, so a search of CGF_CLASS_STEPS fixed steps
+ * needs no bounds. Start and verdict sit together for cache locality. */
 struct cgf_class {
 	struct cgf_verdict other;	/* protocols without ports */
 	struct cgf_verdict icmp;
@@ -154,7 +156,7 @@ _Static_assert(sizeof(struct cgf_port_key) == 12, "cgf_port_key layout");
 _Static_assert(sizeof(struct cgf_verdict) == 8, "cgf_verdict layout");
 _Static_assert(sizeof(struct cgf_seg) == 8, "cgf_seg layout");
 _Static_assert(sizeof(struct cgf_class) == 24 + 2 * CGF_CLASS_SEGS * 8, "cgf_class layout");
-_Static_assert((CGF_CLASS_SEGS & (CGF_CLASS_SEGS - 1)) == 0, "CGF_CLASS_SEGS power of two");
+_Static_assert((1 << CGF_CLASS_STEPS) == CGF_CLASS_SEGS, "CGF_CLASS_SEGS = 2^CGF_CLASS_STEPS");
 _Static_assert(sizeof(struct cgf_meta) == 608, "cgf_meta layout");
 #endif
 

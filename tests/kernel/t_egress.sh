@@ -28,6 +28,10 @@ network:
       - action: allow
         to: [127.0.1.0/24]
         protocol: udp
+      - action: allow            # 30 port segments: a class filled nearly
+        to: [127.0.2.2]          # to capacity, searched in the kernel
+        protocol: tcp
+        ports: [$(seq -s, 3000 2 3026),65535]
       - action: allow            # 40 separate ports: too many segments for
         to: [127.0.2.1]          # a class entry, kept in the ports trie
         protocol: tcp
@@ -40,6 +44,7 @@ serve tcp 127.0.0.3 80; serve tcp 127.0.0.2 8080; serve tcp 127.0.0.2 9000
 serve tcp ::1 80; serve tcp ::1 81
 serve udp 127.0.1.5 5000; serve udp 127.0.0.1 5000
 serve tcp 127.0.2.1 2040; serve tcp 127.0.2.1 2041
+for p in 2999 3000 3001 3026 3027 65534 65535; do serve tcp 127.0.2.2 $p; done
 
 out=$("$CGF" apply "$POL" --cgroup "$CG")
 check "apply exits 0" 0 $?
@@ -60,6 +65,8 @@ check "udp connected send allowed"        ok     "$(inc sendto udp 127.0.1.5 500
 check "udp connect denied"                EPERM  "$(inc sendto udp 127.0.0.1 5000 --connected)"
 check "many-port rule: listed port allowed"   ok    "$(inc connect tcp 127.0.2.1 2040)"
 check "many-port rule: port between denied"  EPERM "$(inc connect tcp 127.0.2.1 2041)"
+for p in 3000 3026 65535; do check "full class: port $p allowed" ok "$(inc connect tcp 127.0.2.2 $p)"; done
+for p in 2999 3001 3027 65534; do check "full class: port $p denied" EPERM "$(inc connect tcp 127.0.2.2 $p)"; done
 check "ipv6 allowed port"                 ok     "$(inc connect tcp ::1 80)"
 check "ipv6 other port denied"            EPERM  "$(inc connect tcp ::1 81)"
 check "v4-mapped judged as IPv4 (allow)"  ok     "$(inc connect tcp ::ffff:127.0.0.1 80)"
