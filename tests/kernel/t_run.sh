@@ -20,6 +20,10 @@ check "run: missing command -> 127" 127 $?
 check_match "run: CMD sees its transient cgroup" "cgfence-$NAME-run-[0-9]+\$" "$("$CGF" run -p "$POL" -- cat /proc/self/cgroup)"
 check_match "run: list shows NAME-run-PID while it runs" "\"name\":\"$NAME-run-[0-9]+\"" "$("$CGF" run -p "$POL" -- "$CGF" --json list)"
 check "run: nothing left behind" 0 "$(leftovers)"
+mkcg PARENT parent
+check_match "run --cgroup-parent: CMD runs below it" "^0::${PARENT#$CG2}/cgfence-$NAME-run-[0-9]+\$" \
+	"$("$CGF" run -p "$POL" --cgroup-parent "$PARENT" -- grep "^0::" /proc/self/cgroup)"
+check "run --cgroup-parent: its child cgroup is gone" 0 "$(find "$PARENT" -mindepth 1 -type d | wc -l)"
 
 # cgfence terminated: CMD is terminated too and the cgroup removed
 "$CGF" run -p "$POL" -- sh -c 'sleep 30 & wait' &
