@@ -41,6 +41,8 @@ ADDR_TRIE(cgf_egress4, struct cgf_key4);
 ADDR_TRIE(cgf_egress6, struct cgf_key6);
 ADDR_TRIE(cgf_ingress4, struct cgf_key4);
 ADDR_TRIE(cgf_ingress6, struct cgf_key6);
+ADDR_TRIE(cgf_local4, struct cgf_key4);	/* bind: local addresses */
+ADDR_TRIE(cgf_local6, struct cgf_key6);
 
 struct {
 	__uint(type, BPF_MAP_TYPE_ARRAY);
@@ -146,7 +148,9 @@ static __always_inline int by_class(__u32 id, __u32 ipproto, __u16 port)
 static __always_inline const struct cgf_addr_val *lookup4(__u8 dir, __u32 ip)
 {
 	struct cgf_key4 k = { .prefixlen = 32 };
-	void *trie = dir == CGF_DIR_EGRESS ? (void *)&cgf_egress4 : (void *)&cgf_ingress4;
+	void *trie = dir == CGF_DIR_EGRESS    ? (void *)&cgf_egress4
+		   : dir == CGF_DIR_INGRESS ? (void *)&cgf_ingress4
+					    : (void *)&cgf_local4;
 
 	__builtin_memcpy(k.addr, &ip, 4);
 	return bpf_map_lookup_elem(trie, &k);
@@ -156,7 +160,9 @@ static __always_inline const struct cgf_addr_val *lookup4(__u8 dir, __u32 ip)
 static __always_inline const struct cgf_addr_val *lookup6(__u8 dir, const __u32 ip[4])
 {
 	struct cgf_key6 k = { .prefixlen = 128 };
-	void *trie = dir == CGF_DIR_EGRESS ? (void *)&cgf_egress6 : (void *)&cgf_ingress6;
+	void *trie = dir == CGF_DIR_EGRESS    ? (void *)&cgf_egress6
+		   : dir == CGF_DIR_INGRESS ? (void *)&cgf_ingress6
+					    : (void *)&cgf_local6;
 
 	if (ip[0] == 0 && ip[1] == 0 && ip[2] == bpf_htonl(0xffff))
 		return lookup4(dir, ip[3]);
@@ -186,15 +192,15 @@ static __always_inline int finish(enum cgf_hook hook, int verdict)
 	return 0;
 }
 
-static __always_inline int sock_addr4(struct bpf_sock_addr *ctx,
+static __always_inline int sock_addr4(struct bpf_sock_addr *ctx, __u8 dir,
 				      enum cgf_hook hook)
 {
-	const struct cgf_addr_val *av = lookup4(CGF_DIR_EGRESS, ctx->user_ip4);
+	const struct cgf_addr_val *av = lookup4(dir, ctx->user_ip4);
 
 	return finish(hook, VERDICT(av, ctx->protocol, bpf_ntohs((__u16)ctx->user_port)));
 }
 
-static __always_inline int sock_addr6(struct bpf_sock_addr *ctx,
+static __always_inline int sock_addr6(struct bpf_sock_addr *ctx, __u8 dir,
 				      enum cgf_hook hook)
 {
 	const struct cgf_addr_val *av;
@@ -204,32 +210,45 @@ static __always_inline int sock_addr6(struct bpf_sock_addr *ctx,
 	ip[1] = ctx->user_ip6[1];
 	ip[2] = ctx->user_ip6[2];
 	ip[3] = ctx->user_ip6[3];
-	av = lookup6(CGF_DIR_EGRESS, ip);
+	av = lookup6(dir, ip);
 	return finish(hook, VERDICT(av, ctx->protocol, bpf_ntohs((__u16)ctx->user_port)));
 }
 
 SEC("cgroup/connect4")
 int cgf_connect4(struct bpf_sock_addr *ctx)
 {
-	return sock_addr4(ctx, CGF_H_CONNECT4);
+	return sock_addr4(ctx, CGF_DIR_EGRESS, CGF_H_CONNECT4);
 }
 
 SEC("cgroup/connect6")
 int cgf_connect6(struct bpf_sock_addr *ctx)
 {
-	return sock_addr6(ctx, CGF_H_CONNECT6);
+	return sock_addr6(ctx, CGF_DIR_EGRESS, CGF_H_CONNECT6);
 }
 
 SEC("cgroup/sendmsg4")
 int cgf_sendmsg4(struct bpf_sock_addr *ctx)
 {
-	return sock_addr4(ctx, CGF_H_SENDMSG4);
+	return sock_addr4(ctx, CGF_DIR_EGRESS, CGF_H_SENDMSG4);
 }
 
 SEC("cgroup/sendmsg6")
 int cgf_sendmsg6(struct bpf_sock_addr *ctx)
 {
-	return sock_addr6(ctx, CGF_H_SENDMSG6);
+	return sock_addr6(ctx, CGF_DIR_EGRESS, CGF_H_SENDMSG6);
+}
+
+/* bind(): the local address and port asked for (0.0.0.0 / :: for any) */
+SEC("cgroup/bind4")
+int cgf_bind4(struct bpf_sock_addr *ctx)
+{
+	return sock_addr4(ctx, CGF_DIR_BIND, CGF_H_BIND4);
+}
+
+SEC("cgroup/bind6")
+int cgf_bind6(struct bpf_sock_addr *ctx)
+{
+	return sock_addr6(ctx, CGF_DIR_BIND, CGF_H_BIND6);
 }
 
 /*

@@ -454,6 +454,8 @@ int cgf_compile(const struct cgf_policy *p, struct cgf_compiled **out)
 			    1u << CGF_H_SENDMSG6 | 1u << CGF_H_EGRESS;
 	if (p->sec[CGF_DIR_INGRESS].present)
 		o->hooks |= 1u << CGF_H_INGRESS;
+	if (p->sec[CGF_DIR_BIND].present)
+		o->hooks |= 1u << CGF_H_BIND4 | 1u << CGF_H_BIND6;
 	*out = o;
 	return 0;
 }

@@ -27,6 +27,7 @@ const char *const cgf_hook_names[CGF_H_MAX] = {
 	[CGF_H_CONNECT4] = "connect4", [CGF_H_CONNECT6] = "connect6",
 	[CGF_H_SENDMSG4] = "sendmsg4", [CGF_H_SENDMSG6] = "sendmsg6",
 	[CGF_H_EGRESS] = "egress",     [CGF_H_INGRESS] = "ingress",
+	[CGF_H_BIND4] = "bind4",       [CGF_H_BIND6] = "bind6",
 };
 
 /* ---- libbpf output ---- */
@@ -168,8 +169,12 @@ static struct bpf_program *hook_prog(struct cgfence_bpf *s, int h)
 		return s->progs.cgf_sendmsg6;
 	case CGF_H_EGRESS:
 		return s->progs.cgf_egress;
-	default:
+	case CGF_H_INGRESS:
 		return s->progs.cgf_ingress;
+	case CGF_H_BIND4:
+		return s->progs.cgf_bind4;
+	default:
+		return s->progs.cgf_bind6;
 	}
 }
 
@@ -188,12 +193,14 @@ static uint32_t hooks_in(const char *cgdir)
 
 static struct bpf_map *trie4(struct cgfence_bpf *s, int dir)
 {
-	return dir == CGF_DIR_EGRESS ? s->maps.cgf_egress4 : s->maps.cgf_ingress4;
+	return dir == CGF_DIR_EGRESS ? s->maps.cgf_egress4
+	       : dir == CGF_DIR_INGRESS ? s->maps.cgf_ingress4 : s->maps.cgf_local4;
 }
 
 static struct bpf_map *trie6(struct cgfence_bpf *s, int dir)
 {
-	return dir == CGF_DIR_EGRESS ? s->maps.cgf_egress6 : s->maps.cgf_ingress6;
+	return dir == CGF_DIR_EGRESS ? s->maps.cgf_egress6
+	       : dir == CGF_DIR_INGRESS ? s->maps.cgf_ingress6 : s->maps.cgf_local6;
 }
 
 static int fill_maps(struct cgfence_bpf *s, const struct cgf_compiled *c)

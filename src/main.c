@@ -404,17 +404,17 @@ static int do_explain(int argc, char **argv)
 			return cgf_usage_error("explain: unexpected argument '%s'", argv[i]);
 	}
 	if (!ep)
-		return cgf_usage_error("explain: usage: explain POLICY connect|sendmsg|ingress "
+		return cgf_usage_error("explain: usage: explain POLICY connect|sendmsg|bind|ingress "
 				       "ADDR:PORT[/PROTO]");
 	if (!strcmp(hook, "connect") || !strcmp(hook, "sendmsg")) {
 		q.dir = CGF_DIR_EGRESS;
 	} else if (!strcmp(hook, "ingress")) {
 		q.dir = CGF_DIR_INGRESS;
 	} else if (!strcmp(hook, "bind")) {
-		return cgf_usage_error("explain: 'bind' comes with network.bind, which this version "
-				       "does not support");
+		q.dir = CGF_DIR_BIND;
 	} else {
-		return cgf_usage_error("explain: '%s' is not a hook (connect, sendmsg, ingress)", hook);
+		return cgf_usage_error("explain: '%s' is not a hook (connect, sendmsg, bind, ingress)",
+				       hook);
 	}
 	if (cgf_parse_endpoint(ep, &q.addr, &q.port, &proto, &why))
 		return cgf_usage_error("explain: '%s': %s", ep, why);
@@ -506,7 +506,7 @@ static const struct cmd {
 	{ "run", cgf_do_run, "run -p POLICY.yaml [--audit] [--cgroup-parent PATH] -- CMD [ARG...]" },
 	{ "check", do_check, "check POLICY.yaml [--json]" },
 	{ "explain", do_explain,
-	  "explain POLICY.yaml connect|sendmsg|ingress ADDR:PORT[/tcp|udp|icmp] [--json]" },
+	  "explain POLICY.yaml connect|sendmsg|bind|ingress ADDR:PORT[/tcp|udp|icmp] [--json]" },
 	{ "stats", do_stats, "stats [NAME] [--json]" },
 	{ "events", not_yet, "events [--json] [--follow] [NAME]   (not implemented yet)" },
 	{ "tree", not_yet, "tree [CGROUP] [--json]               (not implemented yet)" },

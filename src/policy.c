@@ -17,7 +17,7 @@ struct pctx {
 /* Sections of the contract that later versions implement: refused by name. */
 static const char *const later_top[] = { "sockopt", "tcp", "devices", "sysctl",
 					  "accounting", "log", NULL };
-static const char *const later_net[] = { "bind", "sockets", "redirect", "rate_limit", NULL };
+static const char *const later_net[] = { "sockets", "redirect", "rate_limit", NULL };
 
 static bool in_list(const char *s, const char *const list[])
 {
@@ -127,7 +127,8 @@ static int parse_ports(struct pctx *c, const struct yt_node *n, struct cgf_rule 
 
 static int parse_rule(struct pctx *c, const struct yt_node *n, int dir, struct cgf_rule *r)
 {
-	const char *addr_key = dir == CGF_DIR_EGRESS ? "to" : "from";
+	static const char *const addr_keys[CGF_DIR_MAX] = { "to", "from", "address" };
+	const char *addr_key = addr_keys[dir];
 	const char *wrong_key = dir == CGF_DIR_EGRESS ? "from" : "to";
 	const struct yt_node *proto_node = NULL;
 	bool have_action = false;
@@ -158,9 +159,10 @@ static int parse_rule(struct pctx *c, const struct yt_node *n, int dir, struct c
 			err = want_scalar(c, v, "protocol");
 			if (!err && cgf_parse_proto(v->str, &r->proto))
 				err = ERR(v, "protocol must be tcp, udp, icmp or any, not '%s'", v->str);
-		} else if (!strcmp(k->str, wrong_key)) {
+		} else if (!strcmp(k->str, wrong_key) ||
+			   (dir == CGF_DIR_BIND && !strcmp(k->str, "from"))) {
 			err = ERR(k, "%s rules match by '%s', not '%s'", cgf_dir_name(dir),
-				  addr_key, wrong_key);
+				  addr_key, k->str);
 		} else {
 			err = ERR(k, "unknown key '%s' in a rule (expected action, %s, except, "
 				  "ports, protocol)", k->str, addr_key);
@@ -245,12 +247,13 @@ static int parse_network(struct pctx *c, const struct yt_node *n)
 	for (size_t i = 0; i < n->n; i++) {
 		const struct yt_node *k = yt_map_key(n, i);
 
-		if (!strcmp(k->str, "egress") || !strcmp(k->str, "ingress"))
+		if (!strcmp(k->str, "egress") || !strcmp(k->str, "ingress") ||
+		    !strcmp(k->str, "bind"))
 			continue;
 		if (in_list(k->str, later_net))
 			return ERR(k, "network.%s is not supported by this version of cgfence",
 				   k->str);
-		return ERR(k, "unknown key '%s' in network (expected egress, ingress)", k->str);
+		return ERR(k, "unknown key '%s' in network (expected egress, ingress, bind)", k->str);
 	}
 	return 0;
 }
@@ -399,7 +402,9 @@ void cgf_policy_free(struct cgf_policy *p)
 
 const char *cgf_dir_name(int dir)
 {
-	return dir == CGF_DIR_EGRESS ? "egress" : "ingress";
+	static const char *const names[CGF_DIR_MAX] = { "egress", "ingress", "bind" };
+
+	return dir >= 0 && dir < CGF_DIR_MAX ? names[dir] : "?";
 }
 
 const char *cgf_action_name(int action)
@@ -445,8 +450,10 @@ void cgf_rule_text(const struct cgf_rule *r, char *buf, size_t len)
 	buf[0] = '\0';
 	append(buf, len, &off, "{action: %s", cgf_action_name(r->action));
 	if (r->to_given)
-		append_prefixes(buf, len, &off, r->dir == CGF_DIR_EGRESS ? "to" : "from", r->to,
-				r->n_to);
+		append_prefixes(buf, len, &off,
+				r->dir == CGF_DIR_EGRESS ? "to" : r->dir == CGF_DIR_INGRESS ? "from"
+											 : "address",
+				r->to, r->n_to);
 	if (r->n_except)
 		append_prefixes(buf, len, &off, "except", r->except, r->n_except);
 	if (r->n_ports) {

@@ -5,8 +5,8 @@
  * assertion next to every struct.
  *
  * How a verdict is found (see docs/design.md):
- *   1. egress4/egress6/ingress4/ingress6: one LPM-trie lookup keyed by the
- *      remote address. Its value is either final (verdict + deciding rule) or,
+ *   1. egress4/egress6/ingress4/ingress6/local4/local6: one LPM-trie lookup
+ *      keyed by the remote address (the local one for bind). Its value is either final (verdict + deciding rule) or,
  *      when the answer for that address depends on protocol or port, a class
  *      id.
  *   2. classes: only for such addresses, one array lookup (inlined by the
@@ -32,6 +32,7 @@
 enum cgf_dir {
 	CGF_DIR_EGRESS = 0,
 	CGF_DIR_INGRESS = 1,
+	CGF_DIR_BIND = 2,	/* network.bind: the local address and port */
 	CGF_DIR_MAX,
 };
 
@@ -115,6 +116,8 @@ enum cgf_hook {
 	CGF_H_SENDMSG6,
 	CGF_H_EGRESS,
 	CGF_H_INGRESS,
+	CGF_H_BIND4,
+	CGF_H_BIND6,
 	CGF_H_MAX,
 };
 

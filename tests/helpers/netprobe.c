@@ -12,11 +12,23 @@
  *        "A:ok=N,eperm=M,other=K B:..."
  *   netprobe batch                                  read "ADDR PORT PROTO" lines,
  *        print one result per line (tcp: connect with 200 ms timeout; udp: connect)
+ *   netprobe bind tcp|udp ADDR PORT                  bind() a socket
+ *   netprobe socket inet|inet6 stream|dgram|raw [PROTO]   socket()
+ *   netprobe setsockopt|getsockopt OPTION             on a TCP/IPv4 socket; OPTION is
+ *        SO_REUSEPORT, SO_REUSEADDR, SO_KEEPALIVE, SO_BINDTODEVICE, IP_TRANSPARENT,
+ *        IP_TOS or TCP_CONGESTION
+ *   netprobe open PATH r|w|rw                       open() a file or device
+ *   netprobe mknod PATH c|b MAJOR MINOR             mknod() a device node (removed again)
+ *   netprobe sysctl-read NAME | sysctl-write NAME VALUE   NAME as net/ipv4/ip_forward
+ *   netprobe tcpinfo ADDR PORT                      connect; print "cc=NAME cwnd=N"
  *
  * Addresses may be IPv4 or IPv6 (brackets optional). Only for loopback tests.
  */
 #define _GNU_SOURCE
 #include <arpa/inet.h>
+#include <netinet/tcp.h>
+#include <sys/stat.h>
+#include <sys/sysmacros.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <netinet/in.h>
@@ -294,6 +306,139 @@ static int do_batch(void)
 	return 0;
 }
 
+static int do_bind(const char *proto, const char *addr, int port)
+{
+	struct sockaddr_storage ss;
+	socklen_t len;
+	int fd, err = 0;
+
+	parse_sa(addr, port, &ss, &len);
+	fd = sock_for(&ss, strcmp(proto, "tcp") ? SOCK_DGRAM : SOCK_STREAM);
+	if (bind(fd, (void *)&ss, len))
+		err = errno;
+	close(fd);
+	return err;
+}
+
+static int do_socket(int argc, char **argv)
+{
+	int family = !strcmp(argv[2], "inet6") ? AF_INET6 : AF_INET, type, proto = 0, fd;
+
+	type = !strcmp(argv[3], "stream") ? SOCK_STREAM : !strcmp(argv[3], "dgram") ? SOCK_DGRAM
+											  : SOCK_RAW;
+	if (argc > 4)
+		proto = atoi(argv[4]);
+	else if (type == SOCK_RAW)
+		proto = family == AF_INET ? IPPROTO_ICMP : IPPROTO_ICMPV6;
+	fd = socket(family, type, proto);
+	if (fd < 0)
+		return errno;
+	close(fd);
+	return 0;
+}
+
+struct optdef {
+	const char *name;
+	int level, opt;
+};
+
+static const struct optdef opts[] = {
+	{ "SO_REUSEPORT", SOL_SOCKET, SO_REUSEPORT },	{ "SO_REUSEADDR", SOL_SOCKET, SO_REUSEADDR },
+	{ "SO_KEEPALIVE", SOL_SOCKET, SO_KEEPALIVE },	{ "SO_BINDTODEVICE", SOL_SOCKET, SO_BINDTODEVICE },
+	{ "IP_TRANSPARENT", SOL_IP, IP_TRANSPARENT },	{ "IP_TOS", SOL_IP, IP_TOS },
+	{ "TCP_CONGESTION", SOL_TCP, TCP_CONGESTION },
+};
+
+static int do_sockopt(bool set, const char *name)
+{
+	int fd = socket(AF_INET, SOCK_STREAM, 0), one = 1, err = 0;
+	char buf[64];
+	socklen_t len = sizeof(buf);
+
+	if (fd < 0)
+		return errno;
+	for (size_t i = 0; i < sizeof(opts) / sizeof(opts[0]); i++) {
+		if (strcmp(opts[i].name, name))
+			continue;
+		const void *val = &one;
+		socklen_t vlen = sizeof(one);
+
+		if (opts[i].opt == SO_BINDTODEVICE && opts[i].level == SOL_SOCKET)
+			val = "lo", vlen = 3;
+		if (opts[i].opt == TCP_CONGESTION && opts[i].level == SOL_TCP)
+			val = "reno", vlen = 5;
+		if (set ? setsockopt(fd, opts[i].level, opts[i].opt, val, vlen)
+			: getsockopt(fd, opts[i].level, opts[i].opt, buf, &len))
+			err = errno;
+		close(fd);
+		return err;
+	}
+	fprintf(stderr, "netprobe: unknown option %s\n", name);
+	exit(2);
+}
+
+static int do_open(const char *path, const char *mode)
+{
+	int flags = !strcmp(mode, "rw") ? O_RDWR : !strcmp(mode, "w") ? O_WRONLY : O_RDONLY;
+	int fd = open(path, flags | O_CLOEXEC | O_NONBLOCK | O_NOCTTY);
+
+	if (fd < 0)
+		return errno;
+	close(fd);
+	return 0;
+}
+
+static int do_mknod(const char *path, const char *type, int maj, int min)
+{
+	mode_t mode = (type[0] == 'b' ? S_IFBLK : S_IFCHR) | 0600;
+
+	if (mknod(path, mode, makedev(maj, min)))
+		return errno;
+	unlink(path);
+	return 0;
+}
+
+static int do_sysctl(const char *name, const char *value)
+{
+	char path[256], buf[256];
+	int fd, err = 0;
+
+	snprintf(path, sizeof(path), "/proc/sys/%s", name);
+	for (char *p = path + 10; *p; p++)
+		if (*p == '.')
+			*p = '/';
+	fd = open(path, value ? O_WRONLY : O_RDONLY);
+	if (fd < 0)
+		return errno;
+	if (value ? write(fd, value, strlen(value)) < 0 : read(fd, buf, sizeof(buf)) < 0)
+		err = errno;
+	close(fd);
+	return err;
+}
+
+static int do_tcpinfo(const char *addr, int port)
+{
+	struct sockaddr_storage ss;
+	socklen_t len, l;
+	struct tcp_info ti;
+	char cc[32] = "";
+	int fd;
+
+	parse_sa(addr, port, &ss, &len);
+	fd = sock_for(&ss, SOCK_STREAM);
+	if (connect(fd, (void *)&ss, len)) {
+		printf("%s\n", errname(errno));
+		return 1;
+	}
+	l = sizeof(cc);
+	getsockopt(fd, SOL_TCP, TCP_CONGESTION, cc, &l);
+	l = sizeof(ti);
+	getsockopt(fd, SOL_TCP, TCP_INFO, &ti, &l);
+	printf("cc=%s cwnd=%u\n", cc, ti.tcpi_snd_cwnd);
+	close(fd);
+	return 0;
+}
+
 static const char *opt(int argc, char **argv, const char *name)
 {
 	for (int i = 0; i < argc - 1; i++)
@@ -319,6 +464,29 @@ int main(int argc, char **argv)
 		return do_batch();
 	if (argc >= 7 && !strcmp(argv[1], "loop"))
 		return do_loop(argv + 2);
+	err = -1;
+	if (argc >= 4 && !strcmp(argv[1], "socket"))
+		err = do_socket(argc, argv);
+	else if (argc >= 3 && !strcmp(argv[1], "setsockopt"))
+		err = do_sockopt(true, argv[2]);
+	else if (argc >= 3 && !strcmp(argv[1], "getsockopt"))
+		err = do_sockopt(false, argv[2]);
+	else if (argc >= 4 && !strcmp(argv[1], "open"))
+		err = do_open(argv[2], argv[3]);
+	else if (argc >= 6 && !strcmp(argv[1], "mknod"))
+		err = do_mknod(argv[2], argv[3], atoi(argv[4]), atoi(argv[5]));
+	else if (argc >= 3 && !strcmp(argv[1], "sysctl-read"))
+		err = do_sysctl(argv[2], NULL);
+	else if (argc >= 4 && !strcmp(argv[1], "sysctl-write"))
+		err = do_sysctl(argv[2], argv[3]);
+	else if (argc >= 4 && !strcmp(argv[1], "tcpinfo"))
+		return do_tcpinfo(argv[2], atoi(argv[3]));
+	else if (argc >= 5 && !strcmp(argv[1], "bind"))
+		err = do_bind(argv[2], argv[3], atoi(argv[4]));
+	if (err >= 0) {
+		printf("%s\n", errname(err));
+		return err ? 1 : 0;
+	}
 	if (argc < 5) {
 		fprintf(stderr, "usage: see the comment at the top of netprobe.c\n");
 		return 2;

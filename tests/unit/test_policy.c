@@ -81,6 +81,22 @@ static void test_full(void **state)
 	cgf_policy_free(p);
 }
 
+static void test_bind_section(void **state)
+{
+	struct cgf_policy *p = parse_ok(HEAD "network:\n  bind:\n    default: allow\n    rules:\n"
+					"      - {action: deny, ports: [\"1-1023\"]}\n"
+					"      - {action: allow, address: [127.0.0.1], ports: [80]}\n");
+	char buf[128];
+
+	(void)state;
+	assert_true(p->sec[CGF_DIR_BIND].present);
+	assert_int_equal(p->sec[CGF_DIR_BIND].n, 2);
+	assert_int_equal(p->rules[1].dir, CGF_DIR_BIND);
+	cgf_rule_text(&p->rules[1], buf, sizeof(buf));
+	assert_string_equal(buf, "{action: allow, address: [127.0.0.1], ports: [80]}");
+	cgf_policy_free(p);
+}
+
 static void test_defaults(void **state)
 {
 	struct cgf_policy *p = parse_ok(HEAD "network:\n  egress:\n    default: allow\n"
@@ -122,7 +138,9 @@ static void test_errors(void **state)
 	ERR(HEAD "mode: strict\n", "p.yaml:3:7: mode must be enforce or audit");
 	ERR(HEAD "colour: blue\n", "p.yaml:3:1: unknown key 'colour'");
 	ERR(HEAD "devices: {}\n", "p.yaml:3:1: 'devices' is not supported");
-	ERR(HEAD "network:\n  bind: {}\n", "p.yaml:4:3: network.bind is not supported");
+	ERR(HEAD "network:\n  redirect: []\n", "p.yaml:4:3: network.redirect is not supported");
+	ERR(HEAD "network:\n  bind:\n    default: deny\n    rules:\n      - {action: allow, to: [1.2.3.4]}\n",
+	    "p.yaml:7:25: bind rules match by 'address', not 'to'");
 	ERR(HEAD "network:\n  egres: {}\n", "p.yaml:4:3: unknown key 'egres' in network");
 	ERR(HEAD "network:\n  egress: []\n", "p.yaml:4:11: egress must be a mapping, not a list");
 	ERR(HEAD "network:\n  egress:\n    rules: []\n", "p.yaml:5:5: egress has no 'default'");
@@ -218,6 +236,7 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_full),	  cmocka_unit_test(test_defaults),
+		cmocka_unit_test(test_bind_section),
 		cmocka_unit_test(test_rule_text), cmocka_unit_test(test_errors),
 		cmocka_unit_test(test_yaml_level), cmocka_unit_test(test_garbage),
 		cmocka_unit_test(test_large),
