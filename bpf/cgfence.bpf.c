@@ -20,6 +20,9 @@
 #define ETH_P_IPV6	0x86DD
 #define IPPROTO_FRAGMENT 44
 #define IPPROTO_ICMPV6	58
+#define AF_INET		2
+#define AF_INET6	10
+#define PAGE_SIZE	4096
 #define IP_OFFSET_MASK	0x1fff
 #define IP6_OFFSET_MASK	0xfff8
 
@@ -27,6 +30,9 @@ char LICENSE[] SEC("license") = "Dual BSD/GPL";
 
 /* Set by user space before load. */
 const volatile __u8 cfg_audit = 0;
+const volatile __u8 cfg_sock_families = CGF_FAM_INET | CGF_FAM_INET6;
+const volatile __u8 cfg_sock_deny_types = 0;
+const volatile __u32 cfg_sock_deny_protos[16] = {};	/* bit 256: MPTCP; 9 used */
 
 #define ADDR_TRIE(name, keytype)					\
 	struct {							\
@@ -58,6 +64,13 @@ struct {
 	__uint(map_flags, BPF_F_NO_PREALLOC);
 	__uint(max_entries, 1);
 } cgf_ports SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__type(key, struct cgf_sockopt_key);
+	__type(value, __u8);
+	__uint(max_entries, 1);
+} cgf_sockopt SEC(".maps");
 
 struct {
 	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
@@ -352,4 +365,58 @@ SEC("cgroup_skb/ingress")
 int cgf_ingress(struct __sk_buff *skb)
 {
 	return finish(CGF_H_INGRESS, skb_decide(skb, CGF_DIR_INGRESS));
+}
+
+/*
+ * socket(): only AF_INET and AF_INET6 sockets reach this hook. The family,
+ * type and protocol checks come from .rodata, set before load.
+ */
+static __always_inline int sock_verdict(__u32 family, __u32 type, __u32 protocol)
+{
+	__u32 bit = protocol == 262 /* IPPROTO_MPTCP */ ? 256 : protocol, word;
+
+	if (family == AF_INET && !(cfg_sock_families & CGF_FAM_INET))
+		return CGF_DENY;
+	if (family == AF_INET6 && !(cfg_sock_families & CGF_FAM_INET6))
+		return CGF_DENY;
+	if (type < 8 && (cfg_sock_deny_types & (1u << type)))
+		return CGF_DENY;
+	if (bit > 256)
+		return CGF_ALLOW;
+	word = bit / 32;
+	barrier_var(word);	/* keep the mask below for the verifier */
+	if (cfg_sock_deny_protos[word & 15] & (1u << (bit % 32)))
+		return CGF_DENY;
+	return CGF_ALLOW;
+}
+
+SEC("cgroup/sock_create")
+int cgf_sock_create(struct bpf_sock *sk)
+{
+	return finish(CGF_H_SOCK_CREATE, sock_verdict(sk->family, sk->type, sk->protocol));
+}
+
+/* Socket options: a key in cgf_sockopt denies (op, level, optname). */
+static __always_inline int sockopt(struct bpf_sockopt *ctx, __u32 op, enum cgf_hook hook)
+{
+	struct cgf_sockopt_key k = { .op = op, .level = ctx->level, .optname = ctx->optname };
+
+	if (bpf_map_lookup_elem(&cgf_sockopt, &k))
+		return finish(hook, CGF_DENY);
+	/* optval past a page: let the kernel use the caller's buffer untouched */
+	if (ctx->optlen > PAGE_SIZE)
+		ctx->optlen = 0;
+	return 1;
+}
+
+SEC("cgroup/setsockopt")
+int cgf_setsockopt(struct bpf_sockopt *ctx)
+{
+	return sockopt(ctx, CGF_SOCKOPT_SET, CGF_H_SETSOCKOPT);
+}
+
+SEC("cgroup/getsockopt")
+int cgf_getsockopt(struct bpf_sockopt *ctx)
+{
+	return sockopt(ctx, CGF_SOCKOPT_GET, CGF_H_GETSOCKOPT);
 }

@@ -456,6 +456,11 @@ int cgf_compile(const struct cgf_policy *p, struct cgf_compiled **out)
 		o->hooks |= 1u << CGF_H_INGRESS;
 	if (p->sec[CGF_DIR_BIND].present)
 		o->hooks |= 1u << CGF_H_BIND4 | 1u << CGF_H_BIND6;
+	if (p->sockets.present)
+		o->hooks |= 1u << CGF_H_SOCK_CREATE;
+	for (size_t i = 0; i < p->n_sockopts; i++)
+		o->hooks |= 1u << (p->sockopts[i].op == CGF_SOCKOPT_SET ? CGF_H_SETSOCKOPT
+									 : CGF_H_GETSOCKOPT);
 	*out = o;
 	return 0;
 }

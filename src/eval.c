@@ -56,6 +56,29 @@ void cgf_pick(struct cgf_spec *best, bool *found, const struct cgf_rule *r, int 
 	}
 }
 
+int cgf_eval_socket(const struct cgf_policy *p, int family, int type, int proto, int *line)
+{
+	const struct cgf_sockets *s = &p->sockets;
+	int bit = proto == 262 /* IPPROTO_MPTCP */ ? CGF_PROTO_MPTCP_BIT : proto;
+
+	*line = 0;
+	if (!s->present)
+		return CGF_ALLOW;
+	if (!(s->families & (family == 4 ? CGF_FAM_INET : CGF_FAM_INET6))) {
+		*line = s->families_line;
+		return CGF_DENY;
+	}
+	if (type >= 0 && type < 8 && (s->deny_types & (1u << type))) {
+		*line = s->type_line[type];
+		return CGF_DENY;
+	}
+	if (bit >= 0 && bit <= CGF_PROTO_MPTCP_BIT && (s->deny_protos[bit / 32] & (1u << (bit % 32)))) {
+		*line = s->proto_line[bit];
+		return CGF_DENY;
+	}
+	return CGF_ALLOW;
+}
+
 void cgf_eval(const struct cgf_policy *p, const struct cgf_query *q, struct cgf_decision *d)
 {
 	const struct cgf_section *s = &p->sec[q->dir];

@@ -45,6 +45,10 @@ bool cgf_rule_l4(const struct cgf_rule *r, int proto, uint16_t port, uint32_t *w
 void cgf_pick(struct cgf_spec *best, bool *found, const struct cgf_rule *r, int matchlen,
 	      int proto, uint16_t port);
 
+/* socket(family = 4 or 6, SOCK_*, IPPROTO_*): the verdict of network.sockets;
+ * *line is where the deciding entry was written (0: nothing denies it). */
+int cgf_eval_socket(const struct cgf_policy *p, int family, int type, int proto, int *line);
+
 /* A section that is absent allows everything (no hook is attached for it). */
 void cgf_eval(const struct cgf_policy *p, const struct cgf_query *q, struct cgf_decision *d);
 

@@ -28,6 +28,8 @@ const char *const cgf_hook_names[CGF_H_MAX] = {
 	[CGF_H_SENDMSG4] = "sendmsg4", [CGF_H_SENDMSG6] = "sendmsg6",
 	[CGF_H_EGRESS] = "egress",     [CGF_H_INGRESS] = "ingress",
 	[CGF_H_BIND4] = "bind4",       [CGF_H_BIND6] = "bind6",
+	[CGF_H_SOCK_CREATE] = "sock_create",
+	[CGF_H_SETSOCKOPT] = "setsockopt", [CGF_H_GETSOCKOPT] = "getsockopt",
 };
 
 /* ---- libbpf output ---- */
@@ -173,8 +175,14 @@ static struct bpf_program *hook_prog(struct cgfence_bpf *s, int h)
 		return s->progs.cgf_ingress;
 	case CGF_H_BIND4:
 		return s->progs.cgf_bind4;
-	default:
+	case CGF_H_BIND6:
 		return s->progs.cgf_bind6;
+	case CGF_H_SOCK_CREATE:
+		return s->progs.cgf_sock_create;
+	case CGF_H_SETSOCKOPT:
+		return s->progs.cgf_setsockopt;
+	default:
+		return s->progs.cgf_getsockopt;
 	}
 }
 
@@ -201,6 +209,22 @@ static struct bpf_map *trie6(struct cgfence_bpf *s, int dir)
 {
 	return dir == CGF_DIR_EGRESS ? s->maps.cgf_egress6
 	       : dir == CGF_DIR_INGRESS ? s->maps.cgf_ingress6 : s->maps.cgf_local6;
+}
+
+static int fill_sockopt(struct cgfence_bpf *s, const struct cgf_policy *p)
+{
+	int fd = bpf_map__fd(s->maps.cgf_sockopt);
+	uint8_t one = 1;
+
+	for (size_t i = 0; i < p->n_sockopts; i++) {
+		struct cgf_sockopt_key k = { .op = (uint32_t)p->sockopts[i].op,
+					     .level = p->sockopts[i].level,
+					     .optname = p->sockopts[i].optname };
+
+		if (bpf_map_update_elem(fd, &k, &one, BPF_ANY))
+			return cgf_error(-errno, "bpf: failed to fill map cgf_sockopt: %m");
+	}
+	return 0;
 }
 
 static int fill_maps(struct cgfence_bpf *s, const struct cgf_compiled *c)
@@ -409,6 +433,15 @@ int cgf_apply(const struct cgf_policy *p, const struct cgf_compiled *c,
 		goto out;
 	}
 	s->rodata->cfg_audit = o->mode == CGF_MODE_AUDIT;
+	if (p->sockets.present) {
+		s->rodata->cfg_sock_families = p->sockets.families;
+		s->rodata->cfg_sock_deny_types = p->sockets.deny_types;
+		_Static_assert(sizeof(s->rodata->cfg_sock_deny_protos) >=
+				       sizeof(p->sockets.deny_protos), "protocol bitmap fits");
+		memcpy((void *)s->rodata->cfg_sock_deny_protos, p->sockets.deny_protos,
+		       sizeof(p->sockets.deny_protos));
+	}
+	bpf_map__set_max_entries(s->maps.cgf_sockopt, (uint32_t)at_least_one(p->n_sockopts));
 	for (int d = 0; d < CGF_DIR_MAX; d++) {
 		bpf_map__set_max_entries(trie4(s, d), (uint32_t)at_least_one(c->n4[d]));
 		bpf_map__set_max_entries(trie6(s, d), (uint32_t)at_least_one(c->n6[d]));
@@ -429,6 +462,8 @@ int cgf_apply(const struct cgf_policy *p, const struct cgf_compiled *c,
 		goto out;
 	}
 	err = fill_maps(s, c);
+	if (!err)
+		err = fill_sockopt(s, p);
 	if (err)
 		goto out;
 

@@ -4,8 +4,10 @@
  * bpftool does; every command prints plain text or, with --json, one JSON
  * document. Exit status: 0 success, 1 failure or invalid policy, 2 usage.
  */
+#include <netinet/in.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/socket.h>
 #include <time.h>
 
 #include <bpf/libbpf.h>
@@ -17,6 +19,7 @@
 #include "jsonout.h"
 #include "loader.h"
 #include "policy.h"
+#include "sockdefs.h"
 #include "util.h"
 
 static int fail(void)
@@ -381,6 +384,60 @@ static int do_check(int argc, char **argv)
 	return 0;
 }
 
+/* explain POLICY socket FAMILY/TYPE[/PROTO] */
+static int explain_socket(const char *file, const char *spec)
+{
+	char buf[64], *fam, *type, *proto, *save = NULL;
+	int f, t, pr, line, verdict, ret;
+	struct cgf_policy *p;
+	struct cgf_compiled *c;
+
+	snprintf(buf, sizeof(buf), "%s", spec);
+	fam = strtok_r(buf, "/", &save);
+	type = strtok_r(NULL, "/", &save);
+	proto = strtok_r(NULL, "/", &save);
+	if (!fam || !type || (strcmp(fam, "inet") && strcmp(fam, "inet6")) ||
+	    (t = cgf_socktype_by_name(type)) < 0)
+		return cgf_usage_error("explain socket: write FAMILY/TYPE[/PROTO], e.g. inet6/stream "
+				       "or inet/raw/icmp (family inet or inet6)");
+	f = !strcmp(fam, "inet") ? 4 : 6;
+	if (proto)
+		pr = cgf_ipproto_by_name(proto);
+	else
+		pr = t == SOCK_STREAM ? IPPROTO_TCP : t == SOCK_DGRAM ? IPPROTO_UDP
+				      : f == 4 ? IPPROTO_ICMP : IPPROTO_ICMPV6;
+	if (pr < 0)
+		return cgf_usage_error("explain socket: '%s' is not an IP protocol", proto);
+	ret = cgf_load_compile(file, &p, &c);
+	if (ret)
+		return ret;
+	verdict = cgf_eval_socket(p, f, t, pr, &line);
+	if (cgf_json) {
+		json_object *o = json_object_new_object();
+
+		json_object_object_add(o, "verdict", json_object_new_string(cgf_action_name(verdict)));
+		json_object_object_add(o, "enforced", json_object_new_boolean(p->mode == CGF_MODE_ENFORCE));
+		json_object_object_add(o, "hook", json_object_new_string("socket"));
+		json_object_object_add(o, "family", json_object_new_string(fam));
+		json_object_object_add(o, "type", json_object_new_string(cgf_socktype_name(t)));
+		json_object_object_add(o, "protocol", json_object_new_string(cgf_ipproto_name(pr)));
+		json_object_object_add(o, "file", json_object_new_string(p->file));
+		json_object_object_add(o, "line", line ? json_object_new_int(line) : NULL);
+		cgf_json_emit(o);
+	} else {
+		printf("%s\n", cgf_action_name(verdict));
+		if (line)
+			printf("rule: %s:%d: network.sockets\n", p->file, line);
+		else if (p->sockets.present)
+			printf("default (network.sockets allows it)\n");
+		else
+			printf("default (the policy has no network.sockets section)\n");
+	}
+	cgf_compiled_free(c);
+	cgf_policy_free(p);
+	return 0;
+}
+
 static int do_explain(int argc, char **argv)
 {
 	const char *file = NULL, *hook = NULL, *ep = NULL, *why = NULL;
@@ -403,9 +460,11 @@ static int do_explain(int argc, char **argv)
 		else
 			return cgf_usage_error("explain: unexpected argument '%s'", argv[i]);
 	}
+	if (hook && !strcmp(hook, "socket") && ep)
+		return explain_socket(file, ep);
 	if (!ep)
 		return cgf_usage_error("explain: usage: explain POLICY connect|sendmsg|bind|ingress "
-				       "ADDR:PORT[/PROTO]");
+				       "ADDR:PORT[/PROTO], or explain POLICY socket FAMILY/TYPE[/PROTO]");
 	if (!strcmp(hook, "connect") || !strcmp(hook, "sendmsg")) {
 		q.dir = CGF_DIR_EGRESS;
 	} else if (!strcmp(hook, "ingress")) {
@@ -506,7 +565,8 @@ static const struct cmd {
 	{ "run", cgf_do_run, "run -p POLICY.yaml [--audit] [--cgroup-parent PATH] -- CMD [ARG...]" },
 	{ "check", do_check, "check POLICY.yaml [--json]" },
 	{ "explain", do_explain,
-	  "explain POLICY.yaml connect|sendmsg|bind|ingress ADDR:PORT[/tcp|udp|icmp] [--json]" },
+	  "explain POLICY.yaml connect|sendmsg|bind|ingress ADDR:PORT[/tcp|udp|icmp] [--json]\n"
+	  "  cgfence explain POLICY.yaml socket inet|inet6/stream|dgram|raw[/PROTO] [--json]" },
 	{ "stats", do_stats, "stats [NAME] [--json]" },
 	{ "events", not_yet, "events [--json] [--follow] [NAME]   (not implemented yet)" },
 	{ "tree", not_yet, "tree [CGROUP] [--json]               (not implemented yet)" },

@@ -2,22 +2,14 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "policy.h"
-#include "util.h"
-#include "yamltree.h"
+#include "policy_int.h"
 
-struct pctx {
-	const char *file;
-	struct cgf_policy *p;
-	size_t rules_cap;
-};
-
-#define ERR(n, ...) cgf_error_at(-EINVAL, c->file, (n)->line, (n)->col, __VA_ARGS__)
+#define ERR(n, ...) PERR(c, n, __VA_ARGS__)
 
 /* Sections of the contract that later versions implement: refused by name. */
-static const char *const later_top[] = { "sockopt", "tcp", "devices", "sysctl",
-					  "accounting", "log", NULL };
-static const char *const later_net[] = { "sockets", "redirect", "rate_limit", NULL };
+static const char *const later_top[] = { "tcp", "devices", "sysctl", "accounting", "log",
+					  NULL };
+static const char *const later_net[] = { "redirect", "rate_limit", NULL };
 
 static bool in_list(const char *s, const char *const list[])
 {
@@ -27,17 +19,38 @@ static bool in_list(const char *s, const char *const list[])
 	return false;
 }
 
-static int want(struct pctx *c, const struct yt_node *n, enum yt_type t, const char *what)
+int pol_want(struct pctx *c, const struct yt_node *n, enum yt_type t, const char *what)
 {
 	if (n->type != t)
 		return ERR(n, "%s must be %s, not %s", what, yt_type_name(t), yt_type_name(n->type));
 	return 0;
 }
 
-static int want_scalar(struct pctx *c, const struct yt_node *n, const char *what)
+int pol_want_scalar(struct pctx *c, const struct yt_node *n, const char *what)
 {
-	return want(c, n, YT_SCALAR, what);
+	return pol_want(c, n, YT_SCALAR, what);
 }
+
+int pol_list(struct pctx *c, const struct yt_node *n, const char *what,
+	     const struct yt_node *const **items, size_t *count, const struct yt_node **one)
+{
+	if (n->type == YT_SCALAR) {
+		*one = n;
+		*items = one;
+		*count = 1;
+		return 0;
+	}
+	if (n->type != YT_SEQ)
+		return ERR(n, "%s must be a list, not %s", what, yt_type_name(n->type));
+	if (!n->n)
+		return ERR(n, "%s: empty list", what);
+	*items = (const struct yt_node *const *)n->items;
+	*count = n->n;
+	return 0;
+}
+
+#define want pol_want
+#define want_scalar pol_want_scalar
 
 static int parse_action(struct pctx *c, const struct yt_node *n, const char *what, int *out)
 {
@@ -250,10 +263,17 @@ static int parse_network(struct pctx *c, const struct yt_node *n)
 		if (!strcmp(k->str, "egress") || !strcmp(k->str, "ingress") ||
 		    !strcmp(k->str, "bind"))
 			continue;
+		if (!strcmp(k->str, "sockets")) {
+			err = pol_parse_sockets(c, yt_map_val(n, i));
+			if (err)
+				return err;
+			continue;
+		}
 		if (in_list(k->str, later_net))
 			return ERR(k, "network.%s is not supported by this version of cgfence",
 				   k->str);
-		return ERR(k, "unknown key '%s' in network (expected egress, ingress, bind)", k->str);
+		return ERR(k, "unknown key '%s' in network (expected egress, ingress, bind, sockets)",
+			   k->str);
 	}
 	return 0;
 }
@@ -337,11 +357,13 @@ static int parse_top(struct pctx *c, const struct yt_node *root)
 			err = parse_target(c, v);
 		} else if (!strcmp(k->str, "network")) {
 			err = parse_network(c, v);
+		} else if (!strcmp(k->str, "sockopt")) {
+			err = pol_parse_sockopt(c, v);
 		} else if (in_list(k->str, later_top)) {
 			err = ERR(k, "'%s' is not supported by this version of cgfence", k->str);
 		} else {
-			err = ERR(k, "unknown key '%s' (expected version, name, mode, target, network)",
-				  k->str);
+			err = ERR(k, "unknown key '%s' (expected version, name, mode, target, network, "
+				  "sockopt)", k->str);
 		}
 		if (err)
 			return err;
@@ -395,6 +417,7 @@ void cgf_policy_free(struct cgf_policy *p)
 		free(p->rules[i].ports);
 	}
 	free(p->rules);
+	free(p->sockopts);
 	free(p->target_cgroup);
 	free(p->file);
 	free(p);

@@ -34,6 +34,27 @@ struct cgf_section {
 	int line, col;
 };
 
+/* network.sockets: what cgroup/sock_create lets the cgroup create. */
+#define CGF_PROTO_MPTCP_BIT 256	/* IPPROTO_MPTCP is 262: one extra bit */
+struct cgf_sockets {
+	bool present;
+	uint8_t families;		/* CGF_FAM_*: allowed */
+	uint8_t deny_types;		/* bit 1 << SOCK_STREAM / SOCK_DGRAM / SOCK_RAW */
+	uint32_t deny_protos[9];	/* bit per protocol number 0..255, bit 256: MPTCP */
+	int line, col;
+	int families_line;		/* 0: families not given (both allowed) */
+	int type_line[8];		/* where each denied type was named */
+	int proto_line[257];		/* where each denied protocol was named */
+};
+
+/* sockopt.deny_set / deny_get */
+struct cgf_sockopt_rule {
+	int op;				/* enum cgf_sockopt_op */
+	int level, optname;
+	char name[48];			/* as written */
+	int line, col;
+};
+
 enum cgf_target_kind {
 	CGF_TARGET_NONE = 0,
 	CGF_TARGET_CGROUP,
@@ -52,6 +73,10 @@ struct cgf_policy {
 	struct cgf_rule *rules;
 	size_t n_rules;
 	size_t n_prefixes;
+	struct cgf_sockets sockets;
+	bool sockopt_present;
+	struct cgf_sockopt_rule *sockopts;
+	size_t n_sockopts;
 };
 
 int cgf_policy_load(const char *path, struct cgf_policy **out);

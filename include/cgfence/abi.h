@@ -108,6 +108,22 @@ struct cgf_port_key {
 
 #define CGF_PORT_KEY_FULL (32 + 8 + 16)
 
+/* sockopt map: a present key denies that option. */
+enum cgf_sockopt_op {
+	CGF_SOCKOPT_SET = 0,
+	CGF_SOCKOPT_GET = 1,
+};
+
+struct cgf_sockopt_key {
+	__u32 op;	/* enum cgf_sockopt_op */
+	__s32 level;
+	__s32 optname;
+};
+
+/* sockets section: families a socket may have (bit 0 inet, bit 1 inet6) */
+#define CGF_FAM_INET  0x1
+#define CGF_FAM_INET6 0x2
+
 /* Hooks, as indexes of counters and bits of cgf_meta.hooks. */
 enum cgf_hook {
 	CGF_H_CONNECT4 = 0,
@@ -118,6 +134,9 @@ enum cgf_hook {
 	CGF_H_INGRESS,
 	CGF_H_BIND4,
 	CGF_H_BIND6,
+	CGF_H_SOCK_CREATE,
+	CGF_H_SETSOCKOPT,
+	CGF_H_GETSOCKOPT,
 	CGF_H_MAX,
 };
 
@@ -157,6 +176,7 @@ _Static_assert(sizeof(struct cgf_key6) == 20, "cgf_key6 layout");
 _Static_assert(sizeof(struct cgf_addr_val) == 8, "cgf_addr_val layout");
 _Static_assert(sizeof(struct cgf_port_key) == 12, "cgf_port_key layout");
 _Static_assert(sizeof(struct cgf_verdict) == 8, "cgf_verdict layout");
+_Static_assert(sizeof(struct cgf_sockopt_key) == 12, "cgf_sockopt_key layout");
 _Static_assert(sizeof(struct cgf_seg) == 8, "cgf_seg layout");
 _Static_assert(sizeof(struct cgf_class) == 24 + 2 * CGF_CLASS_SEGS * 8, "cgf_class layout");
 _Static_assert((1 << CGF_CLASS_STEPS) == CGF_CLASS_SEGS, "CGF_CLASS_SEGS = 2^CGF_CLASS_STEPS");

@@ -1,0 +1,27 @@
+/* SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause) */
+/* Internal to the policy parser: shared by policy.c and the section parsers. */
+#ifndef CGF_POLICY_INT_H
+#define CGF_POLICY_INT_H
+
+#include "policy.h"
+#include "util.h"
+#include "yamltree.h"
+
+struct pctx {
+	const char *file;
+	struct cgf_policy *p;
+	size_t rules_cap;
+};
+
+#define PERR(c, n, ...) cgf_error_at(-EINVAL, (c)->file, (n)->line, (n)->col, __VA_ARGS__)
+
+int pol_want(struct pctx *c, const struct yt_node *n, enum yt_type t, const char *what);
+int pol_want_scalar(struct pctx *c, const struct yt_node *n, const char *what);
+/* A list, or a single scalar taken as a list of one (kept in *one). */
+int pol_list(struct pctx *c, const struct yt_node *n, const char *what,
+	     const struct yt_node *const **items, size_t *count, const struct yt_node **one);
+
+int pol_parse_sockets(struct pctx *c, const struct yt_node *n);
+int pol_parse_sockopt(struct pctx *c, const struct yt_node *n);
+
+#endif
