@@ -28,7 +28,8 @@ LDLIBS  += -lbpf -lelf -lz -lyaml -ljson-c
 BPF_CFLAGS := -g -O2 -target bpf -D__TARGET_ARCH_$(ARCH) -D__bpf__ \
 	      -Wall -Werror -Iinclude -I$(OUTPUT)
 
-LIB_SRCS := src/yamltree.c src/addr.c src/policy.c src/policy_sock.c src/sockdefs.c \
+LIB_SRCS := src/yamltree.c src/addr.c src/policy.c src/policy_sock.c src/policy_dev.c \
+	    src/sockdefs.c \
 	    src/compile.c src/eval.c \
 	    src/util.c src/cgroup.c src/loader.c src/jsonout.c
 LIB_OBJS := $(patsubst src/%.c,$(OUTPUT)/%.o,$(LIB_SRCS))

@@ -33,6 +33,7 @@ const volatile __u8 cfg_audit = 0;
 const volatile __u8 cfg_sock_families = CGF_FAM_INET | CGF_FAM_INET6;
 const volatile __u8 cfg_sock_deny_types = 0;
 const volatile __u32 cfg_sock_deny_protos[16] = {};	/* bit 256: MPTCP; 9 used */
+const volatile __u8 cfg_dev_default = CGF_ALLOW;
 
 #define ADDR_TRIE(name, keytype)					\
 	struct {							\
@@ -71,6 +72,13 @@ struct {
 	__type(value, __u8);
 	__uint(max_entries, 1);
 } cgf_sockopt SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__type(key, struct cgf_dev_key);
+	__type(value, struct cgf_dev_val);
+	__uint(max_entries, 1);
+} cgf_devices SEC(".maps");
 
 struct {
 	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
@@ -419,4 +427,40 @@ SEC("cgroup/getsockopt")
 int cgf_getsockopt(struct bpf_sockopt *ctx)
 {
 	return sockopt(ctx, CGF_SOCKOPT_GET, CGF_H_GETSOCKOPT);
+}
+
+/*
+ * Devices: for each access bit asked for (m, r, w) the most specific pattern
+ * that says anything about it decides: exact major:minor, then major:*, then
+ * the type alone; an explicit type before "a". At most six lookups.
+ */
+static __always_inline void dev_level(__u32 type, __u32 major, __u32 minor, __u8 acc,
+				      __u8 *decided, __u8 *allowed)
+{
+	struct cgf_dev_key k = { .type = type, .major = major, .minor = minor };
+	struct cgf_dev_val *v = bpf_map_lookup_elem(&cgf_devices, &k);
+	__u8 d;
+
+	if (!v)
+		return;
+	d = (v->allow | v->deny) & acc & ~*decided;
+	*allowed |= v->allow & ~v->deny & d;
+	*decided |= d;
+}
+
+SEC("cgroup/dev")
+int cgf_dev(struct bpf_cgroup_dev_ctx *ctx)
+{
+	__u32 type = ctx->access_type & 0xffff, major = ctx->major, minor = ctx->minor;
+	__u8 acc = ctx->access_type >> 16, decided = 0, allowed = 0;
+
+	dev_level(type, major, minor, acc, &decided, &allowed);
+	dev_level(0, major, minor, acc, &decided, &allowed);
+	dev_level(type, major, CGF_DEV_ANY, acc, &decided, &allowed);
+	dev_level(0, major, CGF_DEV_ANY, acc, &decided, &allowed);
+	dev_level(type, CGF_DEV_ANY, CGF_DEV_ANY, acc, &decided, &allowed);
+	dev_level(0, CGF_DEV_ANY, CGF_DEV_ANY, acc, &decided, &allowed);
+	if (cfg_dev_default == CGF_ALLOW)
+		allowed |= acc & ~decided;
+	return finish(CGF_H_DEVICE, (allowed & acc) == acc ? CGF_ALLOW : CGF_DENY);
 }

@@ -431,6 +431,32 @@ static void compile_family(struct ctx *x, int family)
 	free(items);
 }
 
+/* Device rules -> one entry per (type, major, minor) pattern, with the
+ * access bits allowed and denied there (deny wins within a pattern). */
+static void compile_devices(const struct cgf_policy *p, struct cgf_compiled *o)
+{
+	for (size_t i = 0; i < p->devices.n; i++) {
+		const struct cgf_dev_rule *r = &p->devices.rules[i];
+		struct cgf_dev_key k = { .type = r->type, .major = r->major, .minor = r->minor };
+		struct cgf_dev_entry *e = NULL;
+
+		for (size_t j = 0; j < o->n_dev && !e; j++)
+			if (!memcmp(&o->dev[j].key, &k, sizeof(k)))
+				e = &o->dev[j];
+		if (!e) {
+			GROW(o->dev, o->cap_dev, o->n_dev + 1);
+			e = &o->dev[o->n_dev++];
+			memset(e, 0, sizeof(*e));
+			e->key = k;
+			e->val.rule = (uint32_t)i;
+		}
+		if (r->action == CGF_DENY)
+			e->val.deny |= r->access;
+		else
+			e->val.allow |= r->access;
+	}
+}
+
 int cgf_compile(const struct cgf_policy *p, struct cgf_compiled **out)
 {
 	struct cgf_compiled *o = xcalloc(1, sizeof(*o));
@@ -458,6 +484,10 @@ int cgf_compile(const struct cgf_policy *p, struct cgf_compiled **out)
 		o->hooks |= 1u << CGF_H_BIND4 | 1u << CGF_H_BIND6;
 	if (p->sockets.present)
 		o->hooks |= 1u << CGF_H_SOCK_CREATE;
+	if (p->devices.present) {
+		compile_devices(p, o);
+		o->hooks |= 1u << CGF_H_DEVICE;
+	}
 	for (size_t i = 0; i < p->n_sockopts; i++)
 		o->hooks |= 1u << (p->sockopts[i].op == CGF_SOCKOPT_SET ? CGF_H_SETSOCKOPT
 									 : CGF_H_GETSOCKOPT);
@@ -472,6 +502,7 @@ void cgf_compiled_free(struct cgf_compiled *c)
 	free(c->v4);
 	free(c->v6);
 	free(c->classes);
+	free(c->dev);
 	free(c->ports);
 	free(c);
 }

@@ -36,6 +36,11 @@ struct cgf_port_entry {
 	struct cgf_verdict val;
 };
 
+struct cgf_dev_entry {
+	struct cgf_dev_key key;
+	struct cgf_dev_val val;
+};
+
 struct cgf_compiled {
 	struct cgf_entry4 *v4;
 	size_t n_v4, cap_v4;
@@ -47,6 +52,8 @@ struct cgf_compiled {
 	uint32_t n_classes;
 	struct cgf_port_entry *ports;	/* classes with more than CGF_CLASS_SEGS segments */
 	size_t n_ports, cap_ports;
+	struct cgf_dev_entry *dev;	/* devices: one per distinct pattern */
+	size_t n_dev, cap_dev;
 	uint32_t hooks;		/* bit per enum cgf_hook */
 };
 

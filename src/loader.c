@@ -30,6 +30,7 @@ const char *const cgf_hook_names[CGF_H_MAX] = {
 	[CGF_H_BIND4] = "bind4",       [CGF_H_BIND6] = "bind6",
 	[CGF_H_SOCK_CREATE] = "sock_create",
 	[CGF_H_SETSOCKOPT] = "setsockopt", [CGF_H_GETSOCKOPT] = "getsockopt",
+	[CGF_H_DEVICE] = "dev",
 };
 
 /* ---- libbpf output ---- */
@@ -181,8 +182,10 @@ static struct bpf_program *hook_prog(struct cgfence_bpf *s, int h)
 		return s->progs.cgf_sock_create;
 	case CGF_H_SETSOCKOPT:
 		return s->progs.cgf_setsockopt;
-	default:
+	case CGF_H_GETSOCKOPT:
 		return s->progs.cgf_getsockopt;
+	default:
+		return s->progs.cgf_dev;
 	}
 }
 
@@ -241,6 +244,10 @@ static int fill_maps(struct cgfence_bpf *s, const struct cgf_compiled *c)
 					&c->v6[i].val, BPF_NOEXIST))
 			return cgf_error(-errno, "bpf: failed to fill map %s (entry %zu): %m",
 					 bpf_map__name(trie6(s, c->v6[i].dir)), i);
+	for (size_t i = 0; i < c->n_dev; i++)
+		if (bpf_map_update_elem(bpf_map__fd(s->maps.cgf_devices), &c->dev[i].key,
+					&c->dev[i].val, BPF_NOEXIST))
+			return cgf_error(-errno, "bpf: failed to fill map cgf_devices: %m");
 	for (uint32_t i = 0; i < c->n_classes; i++)
 		if (bpf_map_update_elem(fdc, &i, &c->classes[i], BPF_ANY))
 			return cgf_error(-errno, "bpf: failed to fill map cgf_classes (entry %u): %m",
@@ -442,6 +449,9 @@ int cgf_apply(const struct cgf_policy *p, const struct cgf_compiled *c,
 		       sizeof(p->sockets.deny_protos));
 	}
 	bpf_map__set_max_entries(s->maps.cgf_sockopt, (uint32_t)at_least_one(p->n_sockopts));
+	bpf_map__set_max_entries(s->maps.cgf_devices, (uint32_t)at_least_one(c->n_dev));
+	if (p->devices.present)
+		s->rodata->cfg_dev_default = (uint8_t)p->devices.def;
 	for (int d = 0; d < CGF_DIR_MAX; d++) {
 		bpf_map__set_max_entries(trie4(s, d), (uint32_t)at_least_one(c->n4[d]));
 		bpf_map__set_max_entries(trie6(s, d), (uint32_t)at_least_one(c->n6[d]));

@@ -7,8 +7,7 @@
 #define ERR(n, ...) PERR(c, n, __VA_ARGS__)
 
 /* Sections of the contract that later versions implement: refused by name. */
-static const char *const later_top[] = { "tcp", "devices", "sysctl", "accounting", "log",
-					  NULL };
+static const char *const later_top[] = { "tcp", "sysctl", "accounting", "log", NULL };
 static const char *const later_net[] = { "redirect", "rate_limit", NULL };
 
 static bool in_list(const char *s, const char *const list[])
@@ -52,7 +51,7 @@ int pol_list(struct pctx *c, const struct yt_node *n, const char *what,
 #define want pol_want
 #define want_scalar pol_want_scalar
 
-static int parse_action(struct pctx *c, const struct yt_node *n, const char *what, int *out)
+int pol_parse_action(struct pctx *c, const struct yt_node *n, const char *what, int *out)
 {
 	int err = want_scalar(c, n, what);
 
@@ -158,7 +157,7 @@ static int parse_rule(struct pctx *c, const struct yt_node *n, int dir, struct c
 		const struct yt_node *k = yt_map_key(n, i), *v = yt_map_val(n, i);
 
 		if (!strcmp(k->str, "action")) {
-			err = parse_action(c, v, "action", &r->action);
+			err = pol_parse_action(c, v, "action", &r->action);
 			have_action = true;
 		} else if (!strcmp(k->str, addr_key)) {
 			err = parse_prefix_list(c, v, addr_key, &r->to, &r->n_to);
@@ -213,7 +212,7 @@ static int parse_section(struct pctx *c, const struct yt_node *n, int dir)
 		const struct yt_node *k = yt_map_key(n, i), *v = yt_map_val(n, i);
 
 		if (!strcmp(k->str, "default")) {
-			err = parse_action(c, v, "default", &s->def);
+			err = pol_parse_action(c, v, "default", &s->def);
 			have_default = true;
 		} else if (!strcmp(k->str, "rules")) {
 			rules = v;
@@ -359,11 +358,13 @@ static int parse_top(struct pctx *c, const struct yt_node *root)
 			err = parse_network(c, v);
 		} else if (!strcmp(k->str, "sockopt")) {
 			err = pol_parse_sockopt(c, v);
+		} else if (!strcmp(k->str, "devices")) {
+			err = pol_parse_devices(c, v);
 		} else if (in_list(k->str, later_top)) {
 			err = ERR(k, "'%s' is not supported by this version of cgfence", k->str);
 		} else {
 			err = ERR(k, "unknown key '%s' (expected version, name, mode, target, network, "
-				  "sockopt)", k->str);
+				  "sockopt, devices)", k->str);
 		}
 		if (err)
 			return err;
@@ -418,6 +419,7 @@ void cgf_policy_free(struct cgf_policy *p)
 	}
 	free(p->rules);
 	free(p->sockopts);
+	free(p->devices.rules);
 	free(p->target_cgroup);
 	free(p->file);
 	free(p);

@@ -55,6 +55,22 @@ struct cgf_sockopt_rule {
 	int line, col;
 };
 
+/* devices: paths are resolved to type/major/minor when the policy is read */
+struct cgf_dev_rule {
+	int action;			/* CGF_ALLOW / CGF_DENY */
+	uint32_t type;			/* 0 any, 1 block, 2 char */
+	uint32_t major, minor;		/* CGF_DEV_ANY for "*" */
+	uint8_t access;			/* m 1, r 2, w 4 */
+	int line, col;
+};
+
+struct cgf_devices {
+	bool present;
+	int def;
+	struct cgf_dev_rule *rules;
+	size_t n;
+};
+
 enum cgf_target_kind {
 	CGF_TARGET_NONE = 0,
 	CGF_TARGET_CGROUP,
@@ -77,6 +93,7 @@ struct cgf_policy {
 	bool sockopt_present;
 	struct cgf_sockopt_rule *sockopts;
 	size_t n_sockopts;
+	struct cgf_devices devices;
 };
 
 int cgf_policy_load(const char *path, struct cgf_policy **out);

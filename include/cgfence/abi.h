@@ -124,6 +124,24 @@ struct cgf_sockopt_key {
 #define CGF_FAM_INET  0x1
 #define CGF_FAM_INET6 0x2
 
+/* devices: one entry per (type, major, minor) pattern a rule names;
+ * CGF_DEV_ANY stands for "*" (and type 0 for any type). Access bits are the
+ * kernel's: m = 1 (BPF_DEVCG_ACC_MKNOD), r = 2, w = 4. */
+#define CGF_DEV_ANY 0xffffffffu
+
+struct cgf_dev_key {
+	__u32 type;	/* 0 any, 1 block, 2 char (BPF_DEVCG_DEV_*) */
+	__u32 major;
+	__u32 minor;
+};
+
+struct cgf_dev_val {
+	__u8 allow;	/* access bits allowed at this pattern */
+	__u8 deny;	/* access bits denied (wins over allow here) */
+	__u8 pad[2];
+	__u32 rule;	/* a deciding rule, for later events */
+};
+
 /* Hooks, as indexes of counters and bits of cgf_meta.hooks. */
 enum cgf_hook {
 	CGF_H_CONNECT4 = 0,
@@ -137,6 +155,7 @@ enum cgf_hook {
 	CGF_H_SOCK_CREATE,
 	CGF_H_SETSOCKOPT,
 	CGF_H_GETSOCKOPT,
+	CGF_H_DEVICE,
 	CGF_H_MAX,
 };
 
@@ -177,6 +196,8 @@ _Static_assert(sizeof(struct cgf_addr_val) == 8, "cgf_addr_val layout");
 _Static_assert(sizeof(struct cgf_port_key) == 12, "cgf_port_key layout");
 _Static_assert(sizeof(struct cgf_verdict) == 8, "cgf_verdict layout");
 _Static_assert(sizeof(struct cgf_sockopt_key) == 12, "cgf_sockopt_key layout");
+_Static_assert(sizeof(struct cgf_dev_key) == 12, "cgf_dev_key layout");
+_Static_assert(sizeof(struct cgf_dev_val) == 8, "cgf_dev_val layout");
 _Static_assert(sizeof(struct cgf_seg) == 8, "cgf_seg layout");
 _Static_assert(sizeof(struct cgf_class) == 24 + 2 * CGF_CLASS_SEGS * 8, "cgf_class layout");
 _Static_assert((1 << CGF_CLASS_STEPS) == CGF_CLASS_SEGS, "CGF_CLASS_SEGS = 2^CGF_CLASS_STEPS");

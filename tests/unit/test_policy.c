@@ -137,7 +137,7 @@ static void test_errors(void **state)
 	ERR("version: 1\nname: aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa\n", "p.yaml:2:7: name");
 	ERR(HEAD "mode: strict\n", "p.yaml:3:7: mode must be enforce or audit");
 	ERR(HEAD "colour: blue\n", "p.yaml:3:1: unknown key 'colour'");
-	ERR(HEAD "devices: {}\n", "p.yaml:3:1: 'devices' is not supported");
+	ERR(HEAD "accounting: true\n", "p.yaml:3:1: 'accounting' is not supported");
 	ERR(HEAD "network:\n  redirect: []\n", "p.yaml:4:3: network.redirect is not supported");
 	ERR(HEAD "network:\n  bind:\n    default: deny\n    rules:\n      - {action: allow, to: [1.2.3.4]}\n",
 	    "p.yaml:7:25: bind rules match by 'address', not 'to'");
