@@ -23,6 +23,8 @@
 #define AF_INET		2
 #define AF_INET6	10
 #define PAGE_SIZE	4096
+#define SOL_TCP		6
+#define TCP_CONGESTION	13
 #define IP_OFFSET_MASK	0x1fff
 #define IP6_OFFSET_MASK	0xfff8
 
@@ -34,6 +36,9 @@ const volatile __u8 cfg_sock_families = CGF_FAM_INET | CGF_FAM_INET6;
 const volatile __u8 cfg_sock_deny_types = 0;
 const volatile __u32 cfg_sock_deny_protos[16] = {};	/* bit 256: MPTCP; 9 used */
 const volatile __u8 cfg_dev_default = CGF_ALLOW;
+const volatile char cfg_tcp_cc[16] = "";		/* "" = leave alone */
+const volatile __u32 cfg_tcp_iw = 0;
+const volatile __s32 cfg_tcp_syn_rto_jiffies = 0;
 
 #define ADDR_TRIE(name, keytype)					\
 	struct {							\
@@ -463,4 +468,43 @@ int cgf_dev(struct bpf_cgroup_dev_ctx *ctx)
 	if (cfg_dev_default == CGF_ALLOW)
 		allowed |= acc & ~decided;
 	return finish(CGF_H_DEVICE, (allowed & acc) == acc ? CGF_ALLOW : CGF_DENY);
+}
+
+/* TCP behaviour: congestion control, initial window, SYN RTO. */
+static __always_inline void set_cc(struct bpf_sock_ops *skops)
+{
+	char cc[16];
+
+	if (!cfg_tcp_cc[0])
+		return;
+	/* volatile reads, one by one: a memcpy that casts volatile away
+	 * is folded by clang into a copy of the (empty) initializer */
+	for (int i = 0; i < (int)sizeof(cc); i++)
+		cc[i] = cfg_tcp_cc[i];
+	bpf_setsockopt(skops, SOL_TCP, TCP_CONGESTION, cc, sizeof(cc));
+}
+
+SEC("sockops")
+int cgf_sockops(struct bpf_sock_ops *skops)
+{
+	int iw = cfg_tcp_iw;
+
+	switch (skops->op) {
+	case BPF_SOCK_OPS_TIMEOUT_INIT:	/* reply: the SYN RTO in jiffies, -1 default */
+		skops->reply = cfg_tcp_syn_rto_jiffies ? cfg_tcp_syn_rto_jiffies : -1;
+		break;
+	case BPF_SOCK_OPS_TCP_CONNECT_CB:	/* active open, before the SYN */
+		set_cc(skops);
+		break;
+	case BPF_SOCK_OPS_PASSIVE_ESTABLISHED_CB:
+		set_cc(skops);
+		if (iw)
+			bpf_setsockopt(skops, SOL_TCP, TCP_BPF_IW, &iw, sizeof(iw));
+		break;
+	case BPF_SOCK_OPS_ACTIVE_ESTABLISHED_CB:	/* before any data is sent */
+		if (iw)
+			bpf_setsockopt(skops, SOL_TCP, TCP_BPF_IW, &iw, sizeof(iw));
+		break;
+	}
+	return 1;
 }

@@ -484,6 +484,8 @@ int cgf_compile(const struct cgf_policy *p, struct cgf_compiled **out)
 		o->hooks |= 1u << CGF_H_BIND4 | 1u << CGF_H_BIND6;
 	if (p->sockets.present)
 		o->hooks |= 1u << CGF_H_SOCK_CREATE;
+	if (p->tcp.present)
+		o->hooks |= 1u << CGF_H_SOCKOPS;
 	if (p->devices.present) {
 		compile_devices(p, o);
 		o->hooks |= 1u << CGF_H_DEVICE;

@@ -11,7 +11,9 @@
 #include <sys/stat.h>
 #include <sys/syscall.h>
 #include <sys/vfs.h>
+#include <sys/utsname.h>
 #include <time.h>
+#include <zlib.h>
 
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
@@ -30,7 +32,7 @@ const char *const cgf_hook_names[CGF_H_MAX] = {
 	[CGF_H_BIND4] = "bind4",       [CGF_H_BIND6] = "bind6",
 	[CGF_H_SOCK_CREATE] = "sock_create",
 	[CGF_H_SETSOCKOPT] = "setsockopt", [CGF_H_GETSOCKOPT] = "getsockopt",
-	[CGF_H_DEVICE] = "dev",
+	[CGF_H_DEVICE] = "dev",	       [CGF_H_SOCKOPS] = "sockops",
 };
 
 /* ---- libbpf output ---- */
@@ -72,6 +74,32 @@ const char *cgf_libbpf_log(void)
 }
 
 /* ---- environment ---- */
+
+/* CONFIG_HZ from the kernel's configuration, or -1. */
+int cgf_kernel_hz(void)
+{
+	static int hz;
+	char path[256], line[256];
+	struct utsname u;
+	gzFile f;
+
+	if (hz)
+		return hz;
+	hz = -1;
+	uname(&u);
+	snprintf(path, sizeof(path), "/boot/config-%s", u.release);
+	f = gzopen(path, "r");
+	if (!f)
+		f = gzopen("/proc/config.gz", "r");
+	while (f && gzgets(f, line, sizeof(line)))
+		if (!strncmp(line, "CONFIG_HZ=", 10)) {
+			hz = atoi(line + 10);
+			break;
+		}
+	if (f)
+		gzclose(f);
+	return hz;
+}
 
 static bool have_cap(const struct __user_cap_data_struct d[2], int cap)
 {
@@ -184,8 +212,10 @@ static struct bpf_program *hook_prog(struct cgfence_bpf *s, int h)
 		return s->progs.cgf_setsockopt;
 	case CGF_H_GETSOCKOPT:
 		return s->progs.cgf_getsockopt;
-	default:
+	case CGF_H_DEVICE:
 		return s->progs.cgf_dev;
+	default:
+		return s->progs.cgf_sockops;
 	}
 }
 
@@ -452,6 +482,22 @@ int cgf_apply(const struct cgf_policy *p, const struct cgf_compiled *c,
 	bpf_map__set_max_entries(s->maps.cgf_devices, (uint32_t)at_least_one(c->n_dev));
 	if (p->devices.present)
 		s->rodata->cfg_dev_default = (uint8_t)p->devices.def;
+	if (p->tcp.present) {
+		memcpy((void *)s->rodata->cfg_tcp_cc, p->tcp.congestion, sizeof(p->tcp.congestion));
+		s->rodata->cfg_tcp_iw = p->tcp.initial_cwnd;
+		if (p->tcp.syn_rto_ms) {
+			int hz = cgf_kernel_hz();
+
+			if (hz <= 0) {
+				err = cgf_error_at(-ENOENT, p->file, p->tcp.syn_rto_line,
+						   p->tcp.syn_rto_col, "syn_rto_ms: cannot find the "
+						   "kernel's HZ (no /proc/config.gz or /boot/config-*)");
+				goto out;
+			}
+			s->rodata->cfg_tcp_syn_rto_jiffies =
+				(int32_t)((p->tcp.syn_rto_ms * (uint64_t)hz + 999) / 1000);
+		}
+	}
 	for (int d = 0; d < CGF_DIR_MAX; d++) {
 		bpf_map__set_max_entries(trie4(s, d), (uint32_t)at_least_one(c->n4[d]));
 		bpf_map__set_max_entries(trie6(s, d), (uint32_t)at_least_one(c->n6[d]));

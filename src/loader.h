@@ -26,6 +26,9 @@ extern const char *const cgf_hook_names[CGF_H_MAX];
 /* Root/capabilities, cgroup2, bpffs (mounted if missing), kernel hooks. */
 int cgf_env_check(void);
 
+/* The kernel's CONFIG_HZ (for SYN RTO in jiffies), or -1. */
+int cgf_kernel_hz(void);
+
 /* Exclusive lock over the pin tree for the life of the process. */
 int cgf_lock(void);
 void cgf_unlock(void);

@@ -7,7 +7,7 @@
 #define ERR(n, ...) PERR(c, n, __VA_ARGS__)
 
 /* Sections of the contract that later versions implement: refused by name. */
-static const char *const later_top[] = { "tcp", "sysctl", "accounting", "log", NULL };
+static const char *const later_top[] = { "sysctl", "accounting", "log", NULL };
 static const char *const later_net[] = { "redirect", "rate_limit", NULL };
 
 static bool in_list(const char *s, const char *const list[])
@@ -360,11 +360,13 @@ static int parse_top(struct pctx *c, const struct yt_node *root)
 			err = pol_parse_sockopt(c, v);
 		} else if (!strcmp(k->str, "devices")) {
 			err = pol_parse_devices(c, v);
+		} else if (!strcmp(k->str, "tcp")) {
+			err = pol_parse_tcp(c, v);
 		} else if (in_list(k->str, later_top)) {
 			err = ERR(k, "'%s' is not supported by this version of cgfence", k->str);
 		} else {
 			err = ERR(k, "unknown key '%s' (expected version, name, mode, target, network, "
-				  "sockopt, devices)", k->str);
+				  "sockopt, devices, tcp)", k->str);
 		}
 		if (err)
 			return err;

@@ -71,6 +71,15 @@ struct cgf_devices {
 	size_t n;
 };
 
+/* tcp: per-cgroup TCP behaviour through sockops */
+struct cgf_tcp {
+	bool present;
+	char congestion[16];		/* "" = leave alone */
+	uint32_t initial_cwnd;		/* 0 = leave alone */
+	uint32_t syn_rto_ms;		/* 0 = leave alone */
+	int syn_rto_line, syn_rto_col;
+};
+
 enum cgf_target_kind {
 	CGF_TARGET_NONE = 0,
 	CGF_TARGET_CGROUP,
@@ -94,6 +103,7 @@ struct cgf_policy {
 	struct cgf_sockopt_rule *sockopts;
 	size_t n_sockopts;
 	struct cgf_devices devices;
+	struct cgf_tcp tcp;
 };
 
 int cgf_policy_load(const char *path, struct cgf_policy **out);

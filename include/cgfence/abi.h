@@ -156,6 +156,7 @@ enum cgf_hook {
 	CGF_H_SETSOCKOPT,
 	CGF_H_GETSOCKOPT,
 	CGF_H_DEVICE,
+	CGF_H_SOCKOPS,
 	CGF_H_MAX,
 };
 

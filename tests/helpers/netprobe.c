@@ -21,6 +21,8 @@
  *   netprobe mknod PATH c|b MAJOR MINOR             mknod() a device node (removed again)
  *   netprobe sysctl-read NAME | sysctl-write NAME VALUE   NAME as net/ipv4/ip_forward
  *   netprobe tcpinfo ADDR PORT                      connect; print "cc=NAME cwnd=N"
+ *   netprobe synrto ADDR PORT                       start a connect (whose SYN the
+ *        test drops); print the SYN's retransmission timeout "rto_ms=N"
  *
  * Addresses may be IPv4 or IPv6 (brackets optional). Only for loopback tests.
  */
@@ -439,6 +441,27 @@ static int do_tcpinfo(const char *addr, int port)
 	return 0;
 }
 
+static int do_synrto(const char *addr, int port)
+{
+	struct sockaddr_storage ss;
+	socklen_t len, l;
+	struct tcp_info ti;
+	int fd;
+
+	parse_sa(addr, port, &ss, &len);
+	fd = sock_for(&ss, SOCK_STREAM);
+	fcntl(fd, F_SETFL, O_NONBLOCK);
+	if (connect(fd, (void *)&ss, len) && errno != EINPROGRESS) {
+		printf("%s\n", errname(errno));
+		return 1;
+	}
+	l = sizeof(ti);
+	getsockopt(fd, SOL_TCP, TCP_INFO, &ti, &l);
+	printf("rto_ms=%u\n", ti.tcpi_rto / 1000);
+	close(fd);
+	return 0;
+}
+
 static const char *opt(int argc, char **argv, const char *name)
 {
 	for (int i = 0; i < argc - 1; i++)
@@ -481,6 +504,8 @@ int main(int argc, char **argv)
 		err = do_sysctl(argv[2], argv[3]);
 	else if (argc >= 4 && !strcmp(argv[1], "tcpinfo"))
 		return do_tcpinfo(argv[2], atoi(argv[3]));
+	else if (argc >= 4 && !strcmp(argv[1], "synrto"))
+		return do_synrto(argv[2], atoi(argv[3]));
 	else if (argc >= 5 && !strcmp(argv[1], "bind"))
 		err = do_bind(argv[2], argv[3], atoi(argv[4]));
 	if (err >= 0) {
