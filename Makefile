@@ -29,7 +29,7 @@ BPF_CFLAGS := -g -O2 -target bpf -D__TARGET_ARCH_$(ARCH) -D__bpf__ \
 	      -Wall -Werror -Iinclude -I$(OUTPUT)
 
 LIB_SRCS := src/yamltree.c src/addr.c src/policy.c src/policy_sock.c src/policy_dev.c \
-	    src/policy_tcp.c \
+	    src/policy_tcp.c src/policy_sysctl.c \
 	    src/sockdefs.c \
 	    src/compile.c src/eval.c \
 	    src/util.c src/cgroup.c src/loader.c src/jsonout.c

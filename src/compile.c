@@ -486,6 +486,8 @@ int cgf_compile(const struct cgf_policy *p, struct cgf_compiled **out)
 		o->hooks |= 1u << CGF_H_SOCK_CREATE;
 	if (p->tcp.present)
 		o->hooks |= 1u << CGF_H_SOCKOPS;
+	if (p->sysctl.present)
+		o->hooks |= 1u << CGF_H_SYSCTL;
 	if (p->devices.present) {
 		compile_devices(p, o);
 		o->hooks |= 1u << CGF_H_DEVICE;

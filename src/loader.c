@@ -33,6 +33,7 @@ const char *const cgf_hook_names[CGF_H_MAX] = {
 	[CGF_H_SOCK_CREATE] = "sock_create",
 	[CGF_H_SETSOCKOPT] = "setsockopt", [CGF_H_GETSOCKOPT] = "getsockopt",
 	[CGF_H_DEVICE] = "dev",	       [CGF_H_SOCKOPS] = "sockops",
+	[CGF_H_SYSCTL] = "sysctl",
 };
 
 /* ---- libbpf output ---- */
@@ -214,8 +215,10 @@ static struct bpf_program *hook_prog(struct cgfence_bpf *s, int h)
 		return s->progs.cgf_getsockopt;
 	case CGF_H_DEVICE:
 		return s->progs.cgf_dev;
-	default:
+	case CGF_H_SOCKOPS:
 		return s->progs.cgf_sockops;
+	default:
+		return s->progs.cgf_sysctl;
 	}
 }
 
@@ -256,6 +259,21 @@ static int fill_sockopt(struct cgfence_bpf *s, const struct cgf_policy *p)
 
 		if (bpf_map_update_elem(fd, &k, &one, BPF_ANY))
 			return cgf_error(-errno, "bpf: failed to fill map cgf_sockopt: %m");
+	}
+	return 0;
+}
+
+static int fill_sysctl(struct cgfence_bpf *s, const struct cgf_policy *p)
+{
+	int fd = bpf_map__fd(s->maps.cgf_sysctl_rules);
+
+	for (uint32_t i = 0; i < p->sysctl.n; i++) {
+		struct cgf_sysctl_rule r = { .len = (uint32_t)strlen(p->sysctl.pats[i].pat),
+					     .verdict = (uint32_t)p->sysctl.pats[i].verdict };
+
+		memcpy(r.pat, p->sysctl.pats[i].pat, sizeof(r.pat));
+		if (bpf_map_update_elem(fd, &i, &r, BPF_ANY))
+			return cgf_error(-errno, "bpf: failed to fill map cgf_sysctl_rules: %m");
 	}
 	return 0;
 }
@@ -482,6 +500,11 @@ int cgf_apply(const struct cgf_policy *p, const struct cgf_compiled *c,
 	bpf_map__set_max_entries(s->maps.cgf_devices, (uint32_t)at_least_one(c->n_dev));
 	if (p->devices.present)
 		s->rodata->cfg_dev_default = (uint8_t)p->devices.def;
+	bpf_map__set_max_entries(s->maps.cgf_sysctl_rules, (uint32_t)at_least_one(p->sysctl.n));
+	if (p->sysctl.present) {
+		s->rodata->cfg_sysctl_default = (uint32_t)p->sysctl.def;
+		s->rodata->cfg_sysctl_n = (uint32_t)p->sysctl.n;
+	}
 	if (p->tcp.present) {
 		memcpy((void *)s->rodata->cfg_tcp_cc, p->tcp.congestion, sizeof(p->tcp.congestion));
 		s->rodata->cfg_tcp_iw = p->tcp.initial_cwnd;
@@ -520,6 +543,8 @@ int cgf_apply(const struct cgf_policy *p, const struct cgf_compiled *c,
 	err = fill_maps(s, c);
 	if (!err)
 		err = fill_sockopt(s, p);
+	if (!err)
+		err = fill_sysctl(s, p);
 	if (err)
 		goto out;
 

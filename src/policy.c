@@ -7,7 +7,7 @@
 #define ERR(n, ...) PERR(c, n, __VA_ARGS__)
 
 /* Sections of the contract that later versions implement: refused by name. */
-static const char *const later_top[] = { "sysctl", "accounting", "log", NULL };
+static const char *const later_top[] = { "accounting", "log", NULL };
 static const char *const later_net[] = { "redirect", "rate_limit", NULL };
 
 static bool in_list(const char *s, const char *const list[])
@@ -362,11 +362,13 @@ static int parse_top(struct pctx *c, const struct yt_node *root)
 			err = pol_parse_devices(c, v);
 		} else if (!strcmp(k->str, "tcp")) {
 			err = pol_parse_tcp(c, v);
+		} else if (!strcmp(k->str, "sysctl")) {
+			err = pol_parse_sysctl(c, v);
 		} else if (in_list(k->str, later_top)) {
 			err = ERR(k, "'%s' is not supported by this version of cgfence", k->str);
 		} else {
 			err = ERR(k, "unknown key '%s' (expected version, name, mode, target, network, "
-				  "sockopt, devices, tcp)", k->str);
+				  "sockopt, devices, tcp, sysctl)", k->str);
 		}
 		if (err)
 			return err;
@@ -422,6 +424,7 @@ void cgf_policy_free(struct cgf_policy *p)
 	free(p->rules);
 	free(p->sockopts);
 	free(p->devices.rules);
+	free(p->sysctl.pats);
 	free(p->target_cgroup);
 	free(p->file);
 	free(p);
@@ -432,6 +435,11 @@ const char *cgf_dir_name(int dir)
 	static const char *const names[CGF_DIR_MAX] = { "egress", "ingress", "bind" };
 
 	return dir >= 0 && dir < CGF_DIR_MAX ? names[dir] : "?";
+}
+
+const char *cgf_sysctl_verdict_name(int v)
+{
+	return v == CGF_SYSCTL_ALLOW ? "allow" : v == CGF_SYSCTL_READ_ONLY ? "read-only" : "deny";
 }
 
 const char *cgf_action_name(int action)

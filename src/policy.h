@@ -80,6 +80,21 @@ struct cgf_tcp {
 	int syn_rto_line, syn_rto_col;
 };
 
+/* sysctl: one entry per pattern, in the order the kernel tries them */
+struct cgf_sysctl_pat {
+	char pat[CGF_SYSCTL_PAT_MAX];	/* with '/' separators */
+	int verdict;			/* enum cgf_sysctl_verdict */
+	int specificity;		/* literal characters; +1000 when exact */
+	int line, col;
+};
+
+struct cgf_sysctl {
+	bool present;
+	int def;			/* enum cgf_sysctl_verdict */
+	struct cgf_sysctl_pat *pats;
+	size_t n;
+};
+
 enum cgf_target_kind {
 	CGF_TARGET_NONE = 0,
 	CGF_TARGET_CGROUP,
@@ -104,6 +119,7 @@ struct cgf_policy {
 	size_t n_sockopts;
 	struct cgf_devices devices;
 	struct cgf_tcp tcp;
+	struct cgf_sysctl sysctl;
 };
 
 int cgf_policy_load(const char *path, struct cgf_policy **out);
@@ -115,5 +131,6 @@ void cgf_policy_free(struct cgf_policy *p);
 void cgf_rule_text(const struct cgf_rule *r, char *buf, size_t len);
 const char *cgf_dir_name(int dir);
 const char *cgf_action_name(int action);
+const char *cgf_sysctl_verdict_name(int v);
 
 #endif

@@ -25,6 +25,7 @@ int pol_parse_sockets(struct pctx *c, const struct yt_node *n);
 int pol_parse_sockopt(struct pctx *c, const struct yt_node *n);
 int pol_parse_devices(struct pctx *c, const struct yt_node *n);
 int pol_parse_tcp(struct pctx *c, const struct yt_node *n);
+int pol_parse_sysctl(struct pctx *c, const struct yt_node *n);
 int pol_parse_action(struct pctx *c, const struct yt_node *n, const char *what, int *out);
 
 #endif

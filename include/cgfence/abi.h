@@ -142,6 +142,28 @@ struct cgf_dev_val {
 	__u32 rule;	/* a deciding rule, for later events */
 };
 
+/* sysctl: patterns in the order they are tried (most specific first); the
+ * first that matches the full name ("net/ipv4/ip_forward") decides. */
+#define CGF_SYSCTL_PAT_MAX 64		/* bytes of a pattern, with its NUL */
+#define CGF_SYSCTL_NAME_MAX 128		/* longer names get the default */
+#define CGF_SYSCTL_RULES_MAX 64
+
+enum cgf_sysctl_verdict {
+	CGF_SYSCTL_DENY = 0,
+	CGF_SYSCTL_ALLOW = 1,
+	CGF_SYSCTL_READ_ONLY = 2,
+};
+
+struct cgf_sysctl_rule {
+	char pat[CGF_SYSCTL_PAT_MAX];	/* '*' matches any run, '/' too; '?' one char */
+	__u32 len;
+	__u32 verdict;			/* enum cgf_sysctl_verdict */
+	__u32 zero;			/* always 0; the matcher starts from it so the
+					 * verifier sees an unknown value, not a constant
+					 * it would have to follow step by step */
+	__u32 pad;
+};
+
 /* Hooks, as indexes of counters and bits of cgf_meta.hooks. */
 enum cgf_hook {
 	CGF_H_CONNECT4 = 0,
@@ -157,6 +179,7 @@ enum cgf_hook {
 	CGF_H_GETSOCKOPT,
 	CGF_H_DEVICE,
 	CGF_H_SOCKOPS,
+	CGF_H_SYSCTL,
 	CGF_H_MAX,
 };
 
@@ -199,6 +222,7 @@ _Static_assert(sizeof(struct cgf_verdict) == 8, "cgf_verdict layout");
 _Static_assert(sizeof(struct cgf_sockopt_key) == 12, "cgf_sockopt_key layout");
 _Static_assert(sizeof(struct cgf_dev_key) == 12, "cgf_dev_key layout");
 _Static_assert(sizeof(struct cgf_dev_val) == 8, "cgf_dev_val layout");
+_Static_assert(sizeof(struct cgf_sysctl_rule) == CGF_SYSCTL_PAT_MAX + 16, "cgf_sysctl_rule layout");
 _Static_assert(sizeof(struct cgf_seg) == 8, "cgf_seg layout");
 _Static_assert(sizeof(struct cgf_class) == 24 + 2 * CGF_CLASS_SEGS * 8, "cgf_class layout");
 _Static_assert((1 << CGF_CLASS_STEPS) == CGF_CLASS_SEGS, "CGF_CLASS_SEGS = 2^CGF_CLASS_STEPS");

@@ -97,6 +97,27 @@ static void test_bind_section(void **state)
 	cgf_policy_free(p);
 }
 
+static void test_sysctl_order(void **state)
+{
+	struct cgf_policy *p = parse_ok(HEAD "sysctl:\n  default: allow\n  rules:\n"
+					"    - {action: allow, names: [\"net/*\"]}\n"
+					"    - {action: read-only, names: [\"net/ipv4/*\", \"net.ipv6.*\"]}\n"
+					"    - {action: deny, names: [\"net/ipv4/*\"]}\n"
+					"    - {action: allow, names: [kernel.hostname]}\n");
+
+	(void)state;
+	assert_int_equal(p->sysctl.n, 5);
+	/* exact first, then by literal characters, deny before read-only */
+	assert_string_equal(p->sysctl.pats[0].pat, "kernel/hostname");
+	assert_string_equal(p->sysctl.pats[1].pat, "net/ipv4/*");
+	assert_int_equal(p->sysctl.pats[1].verdict, CGF_SYSCTL_DENY);
+	assert_string_equal(p->sysctl.pats[2].pat, "net/ipv4/*");
+	assert_int_equal(p->sysctl.pats[2].verdict, CGF_SYSCTL_READ_ONLY);
+	assert_string_equal(p->sysctl.pats[3].pat, "net/ipv6/*");
+	assert_string_equal(p->sysctl.pats[4].pat, "net/*");
+	cgf_policy_free(p);
+}
+
 static void test_defaults(void **state)
 {
 	struct cgf_policy *p = parse_ok(HEAD "network:\n  egress:\n    default: allow\n"
@@ -237,6 +258,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_full),	  cmocka_unit_test(test_defaults),
 		cmocka_unit_test(test_bind_section),
+		cmocka_unit_test(test_sysctl_order),
 		cmocka_unit_test(test_rule_text), cmocka_unit_test(test_errors),
 		cmocka_unit_test(test_yaml_level), cmocka_unit_test(test_garbage),
 		cmocka_unit_test(test_large),
