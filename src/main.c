@@ -158,7 +158,7 @@ static int do_apply(int argc, char **argv)
 			printf("%s %s to %s (%s; hooks ", r.replaced ? "replaced" : "applied", p->name,
 			       abs, p->mode ? "audit" : "enforce");
 			print_hooks(r.hooks);
-			printf("; %zu rules, %zu prefixes)\n", p->n_rules, p->n_prefixes);
+			printf("; %zu network rules, %zu prefixes)\n", p->n_rules, p->n_prefixes);
 		}
 	}
 	cgf_compiled_free(c);
@@ -374,10 +374,12 @@ static int do_check(int argc, char **argv)
 		json_object_object_add(o, "map_entries", e);
 		cgf_json_emit(o);
 	} else {
-		printf("%s: policy %s is valid (%s; %zu rules, %zu prefixes; map entries: "
-		       "%zu IPv4, %zu IPv6, %u classes, %zu port)\n", argv[0], p->name,
-		       p->mode ? "audit" : "enforce", p->n_rules, p->n_prefixes, c->n_v4, c->n_v6,
-		       c->n_classes, c->n_ports);
+		printf("%s: policy %s is valid (%s; hooks ", argv[0], p->name,
+		       p->mode ? "audit" : "enforce");
+		print_hooks(c->hooks);
+		printf("; %zu network rules, %zu prefixes; map entries: %zu IPv4, %zu IPv6, "
+		       "%u classes, %zu port, %zu device)\n", p->n_rules, p->n_prefixes, c->n_v4,
+		       c->n_v6, c->n_classes, c->n_ports, c->n_dev);
 	}
 	cgf_compiled_free(c);
 	cgf_policy_free(p);

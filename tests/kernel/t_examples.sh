@@ -22,6 +22,47 @@ check "ingress example: metrics from monitoring" allow "$(ex examples/ingress-pr
 check "ingress example: public denied"        deny  "$(ex examples/ingress-private-only.yaml ingress 192.0.2.1:443/tcp)"
 check "audit example: would deny public"      deny  "$(ex examples/audit-first.yaml connect 192.0.2.1:443/tcp)"
 
+# web-service: applied to a test cgroup (its target is a real service)
+mkcg WEB web
+WN=$(pname web); track_policy "$WN"
+sed "s/^name: .*/name: $WN/" examples/web-service.yaml >"$TMPD/web.yaml"
+"$CGF" apply "$TMPD/web.yaml" --cgroup "$WEB" >/dev/null
+check "web-service applies" 0 $?
+w() { in_cg "$WEB" "$NP" "$@"; }
+check "web-service: bind 80 allowed"                ok    "$(w bind tcp 0.0.0.0 80)"
+check "web-service: bind 443 on ::"                 ok    "$(w bind tcp :: 443)"
+check "web-service: bind 22 denied"                 EPERM "$(w bind tcp 0.0.0.0 22)"
+check "web-service: admin port on loopback"         ok    "$(w bind tcp 127.0.0.1 8081)"
+check "web-service: admin port on all addresses"    EPERM "$(w bind tcp 0.0.0.0 8081)"
+check "web-service: ephemeral bind"                 ok    "$(w bind udp 0.0.0.0 0)"
+check "web-service: raw socket denied"              EPERM "$(w socket inet raw)"
+check "web-service: SO_REUSEPORT denied"            EPERM "$(w setsockopt SO_REUSEPORT)"
+
+# build-sandbox: a real command under cgfence run
+serve tcp 127.0.0.1 8000
+out=$("$CGF" run -p examples/build-sandbox.yaml -- sh -c "
+	echo data >/dev/null && echo devnull=ok
+	echo loopback=\$($NP connect tcp 127.0.0.1 8000)
+	echo kmsg=\$($NP open /dev/kmsg r)
+	echo raw=\$($NP socket inet raw)
+	echo sysread=\$($NP sysctl-read net/ipv4/ip_forward)
+	echo syswrite=\$($NP sysctl-write net/ipv4/ip_forward 0)
+" 2>&1)
+check "build-sandbox: run exits 0" 0 $?
+for want in devnull=ok loopback=ok kmsg=EPERM raw=EPERM sysread=ok syswrite=EPERM; do
+	check_match "build-sandbox: $want" "(^|[[:space:]])$want([[:space:]]|\$)" "$out"
+done
+
+# gpu-job: applies without GPUs (a warning), standard devices only
+mkcg GPU gpu
+GN=$(pname gpu); track_policy "$GN"
+sed "s/^name: .*/name: $GN/" examples/gpu-job.yaml >"$TMPD/gpu.yaml"
+"$CGF" apply "$TMPD/gpu.yaml" --cgroup "$GPU" >/dev/null 2>"$TMPD/gpu.err"
+check "gpu-job applies" 0 $?
+check "gpu-job: /dev/zero allowed"  ok    "$(in_cg "$GPU" "$NP" open /dev/zero r)"
+check "gpu-job: /dev/full denied"   EPERM "$(in_cg "$GPU" "$NP" open /dev/full r)"
+check "gpu-job: NVIDIA major allowed to open, not to mknod" EPERM "$(in_cg "$GPU" "$NP" mknod "$TMPD/nv" c 195 0)"
+
 # the demo, as `make demo` runs it (it makes its own network namespace)
 out=$(examples/demo.sh 2>&1)
 check "demo exits 0" 0 $?
