@@ -122,7 +122,11 @@ check-sanitize: deps
 		rc=$$?; $(MAKE) --no-print-directory clean; exit $$rc
 
 # benchmarks
-$(OUTPUT)/bench_egress: bench/bench_egress.c $(OUTPUT)/ref.skel.h $(OUTPUT)/libcgfence.a | $(OUTPUT)
+$(OUTPUT)/bench_egress: bench/bench_egress.c bench/benchlib.h $(OUTPUT)/ref.skel.h $(OUTPUT)/libcgfence.a | $(OUTPUT)
+	$(call msg,CC,$@)
+	$(Q)$(CC) $(CFLAGS) -Ibench $(LDFLAGS) $< $(OUTPUT)/libcgfence.a $(LDLIBS) -o $@
+
+$(OUTPUT)/bench_sock: bench/bench_sock.c bench/benchlib.h $(OUTPUT)/ref.skel.h $(OUTPUT)/libcgfence.a | $(OUTPUT)
 	$(call msg,CC,$@)
 	$(Q)$(CC) $(CFLAGS) -Ibench $(LDFLAGS) $< $(OUTPUT)/libcgfence.a $(LDLIBS) -o $@
 
@@ -132,7 +136,7 @@ $(OUTPUT)/ref.bpf.o: bench/ref.bpf.c include/cgfence/abi.h $(OUTPUT)/vmlinux.h |
 	$(Q)$(BPFTOOL) gen object $@ $(OUTPUT)/ref.tmp.bpf.o
 
 bench: deps
-	$(Q)$(MAKE) --no-print-directory cgfence $(OUTPUT)/bench_egress $(OUTPUT)/netprobe
+	$(Q)$(MAKE) --no-print-directory cgfence $(OUTPUT)/bench_egress $(OUTPUT)/bench_sock
 	$(Q)bench/run.sh $(BENCH_ARGS)
 
 clean:

@@ -43,6 +43,7 @@
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
 
+#include "benchlib.h"
 #include "cgroup.h"
 #include "ref.skel.h"
 
@@ -55,33 +56,6 @@ static const char *const hname[H_MAX] = { "connect4", "sendmsg4", "egress" };
 static char cg2[512], cgdir[V_MAX][700], orig_cg[700], policy_name[64];
 static const char *cgf_bin = "./cgfence";
 static int rounds = 11, calls = 20000, use_nft = 1, portless;
-
-static void die(const char *what)
-{
-	fprintf(stderr, "bench_egress: %s: %s\n", what, strerror(errno));
-	exit(1);
-}
-
-static double now_ns(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return ts.tv_sec * 1e9 + ts.tv_nsec;
-}
-
-static void enter(const char *cg)
-{
-	char p[800], pid[32];
-	int fd;
-
-	snprintf(p, sizeof(p), "%s/cgroup.procs", cg);
-	snprintf(pid, sizeof(pid), "%d", getpid());
-	fd = open(p, O_WRONLY);
-	if (fd < 0 || write(fd, pid, strlen(pid)) < 0)
-		die(p);
-	close(fd);
-}
 
 /* i-th prefix (i >= 1; 0 is 127.0.0.1/32): /32s in 10/8, /28s in 100/8 */
 static void prefix(long i, uint32_t *addr, int *len)
@@ -105,32 +79,6 @@ static void fmt_prefix(long i, char *buf, size_t n)
 
 	prefix(i, &a, &l);
 	snprintf(buf, n, "%u.%u.%u.%u/%d", a >> 24, (a >> 16) & 255, (a >> 8) & 255, a & 255, l);
-}
-
-struct run_cost {
-	double secs;
-	long maxrss_kb;
-	int status;
-};
-
-static struct run_cost run(char *const argv[])
-{
-	struct run_cost c = { 0 };
-	struct rusage ru;
-	double t0 = now_ns();
-	pid_t pid = fork();
-
-	if (pid == 0) {
-		int null = open("/dev/null", O_WRONLY);
-
-		dup2(null, 1);
-		execvp(argv[0], argv);
-		_exit(127);
-	}
-	wait4(pid, &c.status, 0, &ru);
-	c.secs = (now_ns() - t0) / 1e9;
-	c.maxrss_kb = ru.ru_maxrss;
-	return c;
 }
 
 static struct run_cost apply_cgfence(long n)
@@ -220,47 +168,19 @@ static double measure(int method, const struct sockaddr_in *dst)
 	return (t1 - t0) / calls;
 }
 
-static int cmp_double(const void *a, const void *b)
-{
-	double x = *(const double *)a, y = *(const double *)b;
-
-	return x < y ? -1 : x > y;
-}
-
-static double median(double *v, int n)
-{
-	qsort(v, n, sizeof(*v), cmp_double);
-	return n % 2 ? v[n / 2] : (v[n / 2 - 1] + v[n / 2]) / 2;
-}
-
-static double prog_ns(int prog_fd)
-{
-	struct bpf_prog_info info = {};
-	uint32_t len = sizeof(info);
-
-	if (prog_fd < 0 || bpf_obj_get_info_by_fd(prog_fd, &info, &len) || !info.run_cnt)
-		return 0;
-	return (double)info.run_time_ns / info.run_cnt;
-}
-
 /* the cgfence program behind a pinned link, and the memory of its maps */
 static int cgf_prog_fd(const char *hook, long *map_kb)
 {
 	char p[900];
-	struct bpf_link_info li = {};
 	struct bpf_prog_info pi = {};
-	uint32_t len = sizeof(li), ids[16], n;
+	uint32_t len, ids[16], n;
 	uint64_t cgid;
-	int lfd, pfd;
+	int pfd;
 
 	cgf_cgroup_id(cgdir[V_CGF], &cgid);
 	snprintf(p, sizeof(p), "/sys/fs/bpf/cgfence/%s/cg-%llu/%s", policy_name,
 		 (unsigned long long)cgid, hook);
-	lfd = bpf_obj_get(p);
-	if (lfd < 0 || bpf_obj_get_info_by_fd(lfd, &li, &len))
-		return -1;
-	close(lfd);
-	pfd = bpf_prog_get_fd_by_id(li.prog_id);
+	pfd = linked_prog_fd(p);
 	if (map_kb && pfd >= 0) {
 		len = sizeof(pi);
 		pi.nr_map_ids = 16;
@@ -419,7 +339,6 @@ int main(int argc, char **argv)
 	const char *sizes = "1,1000,100000,1000000";
 	int cpu = 1, stats_fd;
 	char *s, *tok, *save;
-	FILE *f;
 
 	for (int i = 1; i < argc; i++) {
 		if (!strcmp(argv[i], "--sizes") && i + 1 < argc)
@@ -444,31 +363,14 @@ int main(int argc, char **argv)
 	}
 	if (rounds < 1 || rounds > 64 || calls < 1)
 		return 2;
-	cpu_set_t set;
-
-	CPU_ZERO(&set);
-	CPU_SET(cpu, &set);
-	sched_setaffinity(0, sizeof(set), &set);
+	pin_cpu(cpu);
 	if (cgf_cgroup2_mount(cg2, sizeof(cg2)))
 		die("no cgroup2 mount");
 	if (use_nft && strncmp(cg2, "/sys/fs/cgroup", 14)) {
 		fprintf(stderr, "bench_egress: cgroup2 is not under /sys/fs/cgroup; skipping nft\n");
 		use_nft = 0;
 	}
-	/* remember where we started */
-	f = fopen("/proc/self/cgroup", "r");
-	while (f && fgets(orig_cg, sizeof(orig_cg), f))
-		if (!strncmp(orig_cg, "0::", 3))
-			break;
-	if (f)
-		fclose(f);
-	orig_cg[strcspn(orig_cg, "\n")] = '\0';
-	{
-		char tmp[700];
-
-		snprintf(tmp, sizeof(tmp), "%s%s", cg2, orig_cg + 3);
-		strcpy(orig_cg, tmp);
-	}
+	current_cgroup(cg2, orig_cg, sizeof(orig_cg));	/* where we started */
 	snprintf(policy_name, sizeof(policy_name), "bench-%d", getpid());
 	for (int v = 0; v < V_MAX; v++) {
 		snprintf(cgdir[v], sizeof(cgdir[v]), "%s/cgfence-bench-%d-%s", cg2, getpid(), vname[v]);

@@ -2,7 +2,8 @@
 /*
  * Reference programs for bench/bench_egress: on the hooks cgfence uses for
  * egress (connect4, sendmsg4, cgroup_skb/egress),
- *   empty_*  return 1 and do nothing else: the cost of running a program;
+ *   empty_*  return 1 and do nothing else: the cost of running a program
+ *            (also on sock_create and bind4, for bench_sock);
  *   ref_*    do one bare LPM-trie lookup of the destination: the floor for
  *            any policy that matches prefixes.
  * The egress one reads the IPv4 header as cgfence does.
@@ -62,3 +63,9 @@ int ref_egress(struct __sk_buff *skb)
 		return 1;
 	return lookup(iph.daddr);
 }
+
+SEC("cgroup/sock_create")
+int empty_sock_create(struct bpf_sock *sk) { return 1; }
+
+SEC("cgroup/bind4")
+int empty_bind4(struct bpf_sock_addr *ctx) { return 1; }

@@ -6,4 +6,8 @@ set -eu
 cd "$(dirname "$0")/.."
 echo "# cgfence benchmarks ($(date -u +%Y-%m-%dT%H:%MZ), $(uname -r), $(nproc) CPUs)"
 echo "# command: make bench BENCH_ARGS='$*'   (bench/run.sh $*)"
-exec unshare -n sh -c 'ip link set lo up && exec ./.output/bench_egress --cgfence "$PWD/cgfence" "$@"' sh "$@"
+exec unshare -n sh -c '
+	ip link set lo up &&
+	./.output/bench_egress --cgfence "$PWD/cgfence" "$@" &&
+	echo && echo "## socket() and bind()" && echo &&
+	./.output/bench_sock --cgfence "$PWD/cgfence"' sh "$@"
