@@ -22,6 +22,14 @@ check "ingress example: metrics from monitoring" allow "$(ex examples/ingress-pr
 check "ingress example: public denied"        deny  "$(ex examples/ingress-private-only.yaml ingress 192.0.2.1:443/tcp)"
 check "audit example: would deny public"      deny  "$(ex examples/audit-first.yaml connect 192.0.2.1:443/tcp)"
 
+# the README's tour policy, taken from the README itself
+awk '/^Write a policy:/ { f = 1; next } f && /^```yaml/ { y = 1; next } y && /^```/ { exit } y' README.md >"$TMPD/api.yaml"
+check_match "README tour policy is valid" "policy api is valid" "$("$CGF" check "$TMPD/api.yaml" 2>&1)"
+check "README tour: database port allowed"   allow "$(ex "$TMPD/api.yaml" connect 10.20.1.5:5432/tcp)"
+check "README tour: IPv6 DNS denied"          deny  "$(ex "$TMPD/api.yaml" sendmsg [2001:db8::1]:53/udp)"
+check "README tour: bind 22 denied"           deny  "$(ex "$TMPD/api.yaml" bind 0.0.0.0:22/tcp)"
+check "README tour: raw socket denied"        deny  "$(ex "$TMPD/api.yaml" socket inet/raw)"
+
 # web-service: applied to a test cgroup (its target is a real service)
 mkcg WEB web
 WN=$(pname web); track_policy "$WN"
