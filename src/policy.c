@@ -51,6 +51,36 @@ int pol_list(struct pctx *c, const struct yt_node *n, const char *what,
 #define want pol_want
 #define want_scalar pol_want_scalar
 
+int pol_default_and_rules(struct pctx *c, const struct yt_node *n, const char *what,
+			  pol_value_fn parse_value, const char *values, int *def,
+			  const struct yt_node **rules)
+{
+	bool have_default = false;
+	int err = want(c, n, YT_MAP, what);
+
+	*rules = NULL;
+	if (err)
+		return err;
+	for (size_t i = 0; i < n->n; i++) {
+		const struct yt_node *k = yt_map_key(n, i), *v = yt_map_val(n, i);
+
+		if (!strcmp(k->str, "default")) {
+			err = parse_value(c, v, "default", def);
+			have_default = true;
+		} else if (!strcmp(k->str, "rules")) {
+			*rules = v;
+			err = want(c, v, YT_SEQ, "rules");
+		} else {
+			err = ERR(k, "unknown key '%s' in %s (expected default, rules)", k->str, what);
+		}
+		if (err)
+			return err;
+	}
+	if (!have_default)
+		return ERR(n, "%s has no 'default' (%s)", what, values);
+	return 0;
+}
+
 int pol_parse_action(struct pctx *c, const struct yt_node *n, const char *what, int *out)
 {
 	int err = want_scalar(c, n, what);
@@ -198,34 +228,15 @@ static int parse_rule(struct pctx *c, const struct yt_node *n, int dir, struct c
 static int parse_section(struct pctx *c, const struct yt_node *n, int dir)
 {
 	struct cgf_section *s = &c->p->sec[dir];
-	const struct yt_node *rules = NULL;
-	bool have_default = false;
-	int err;
+	const struct yt_node *rules;
+	int err = pol_default_and_rules(c, n, cgf_dir_name(dir), pol_parse_action, "allow or deny",
+					&s->def, &rules);
 
-	err = want(c, n, YT_MAP, cgf_dir_name(dir));
 	if (err)
 		return err;
 	s->present = true;
 	s->line = n->line;
 	s->col = n->col;
-	for (size_t i = 0; i < n->n; i++) {
-		const struct yt_node *k = yt_map_key(n, i), *v = yt_map_val(n, i);
-
-		if (!strcmp(k->str, "default")) {
-			err = pol_parse_action(c, v, "default", &s->def);
-			have_default = true;
-		} else if (!strcmp(k->str, "rules")) {
-			rules = v;
-			err = want(c, v, YT_SEQ, "rules");
-		} else {
-			err = ERR(k, "unknown key '%s' in %s (expected default, rules)", k->str,
-				  cgf_dir_name(dir));
-		}
-		if (err)
-			return err;
-	}
-	if (!have_default)
-		return ERR(n, "%s has no 'default' (allow or deny)", cgf_dir_name(dir));
 	s->first = c->p->n_rules;
 	for (size_t i = 0; rules && i < rules->n; i++) {
 		struct cgf_rule *r;

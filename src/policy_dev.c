@@ -176,30 +176,13 @@ int pol_parse_devices(struct pctx *c, const struct yt_node *n)
 {
 	struct cgf_devices *dv = &c->p->devices;
 	struct devrule_ctx d = { .c = c };
-	const struct yt_node *rules = NULL;
-	bool have_default = false;
-	int err = pol_want(c, n, YT_MAP, "devices");
+	const struct yt_node *rules;
+	int err = pol_default_and_rules(c, n, "devices", pol_parse_action, "allow or deny",
+					&dv->def, &rules);
 
 	if (err)
 		return err;
 	dv->present = true;
-	for (size_t i = 0; i < n->n; i++) {
-		const struct yt_node *k = yt_map_key(n, i), *v = yt_map_val(n, i);
-
-		if (!strcmp(k->str, "default")) {
-			err = pol_parse_action(c, v, "default", &dv->def);
-			have_default = true;
-		} else if (!strcmp(k->str, "rules")) {
-			rules = v;
-			err = pol_want(c, v, YT_SEQ, "rules");
-		} else {
-			err = ERR(k, "unknown key '%s' in devices (expected default, rules)", k->str);
-		}
-		if (err)
-			return err;
-	}
-	if (!have_default)
-		return ERR(n, "devices has no 'default' (allow or deny)");
 	for (size_t i = 0; rules && i < rules->n; i++) {
 		err = parse_dev_rule(&d, rules->items[i]);
 		if (err)

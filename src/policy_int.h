@@ -21,6 +21,13 @@ int pol_want_scalar(struct pctx *c, const struct yt_node *n, const char *what);
 int pol_list(struct pctx *c, const struct yt_node *n, const char *what,
 	     const struct yt_node *const **items, size_t *count, const struct yt_node **one);
 
+/* A section of the form {default: V, rules: [...]}: *def through parse_value,
+ * *rules the list (NULL when absent). values names what default accepts. */
+typedef int (*pol_value_fn)(struct pctx *c, const struct yt_node *n, const char *what, int *out);
+int pol_default_and_rules(struct pctx *c, const struct yt_node *n, const char *what,
+			  pol_value_fn parse_value, const char *values, int *def,
+			  const struct yt_node **rules);
+
 int pol_parse_sockets(struct pctx *c, const struct yt_node *n);
 int pol_parse_sockopt(struct pctx *c, const struct yt_node *n);
 int pol_parse_devices(struct pctx *c, const struct yt_node *n);

@@ -81,31 +81,14 @@ static int add_pattern(struct pctx *c, const struct yt_node *it, int verdict, si
 int pol_parse_sysctl(struct pctx *c, const struct yt_node *n)
 {
 	struct cgf_sysctl *s = &c->p->sysctl;
-	const struct yt_node *rules = NULL;
-	bool have_default = false;
+	const struct yt_node *rules;
 	size_t cap = 0;
-	int err = pol_want(c, n, YT_MAP, "sysctl");
+	int err = pol_default_and_rules(c, n, "sysctl", parse_verdict, "allow, read-only or deny",
+					&s->def, &rules);
 
 	if (err)
 		return err;
 	s->present = true;
-	for (size_t i = 0; i < n->n; i++) {
-		const struct yt_node *k = yt_map_key(n, i), *v = yt_map_val(n, i);
-
-		if (!strcmp(k->str, "default")) {
-			err = parse_verdict(c, v, "default", &s->def);
-			have_default = true;
-		} else if (!strcmp(k->str, "rules")) {
-			rules = v;
-			err = pol_want(c, v, YT_SEQ, "rules");
-		} else {
-			err = ERR(k, "unknown key '%s' in sysctl (expected default, rules)", k->str);
-		}
-		if (err)
-			return err;
-	}
-	if (!have_default)
-		return ERR(n, "sysctl has no 'default' (allow, read-only or deny)");
 	for (size_t i = 0; rules && i < rules->n; i++) {
 		const struct yt_node *r = rules->items[i], *names = NULL;
 		int verdict = -1;
