@@ -25,7 +25,7 @@ CFLAGS  += $(SANITIZE)
 LDFLAGS += $(SANITIZE)
 LDLIBS  += -lbpf -lelf -lz -lyaml -ljson-c
 
-BPF_CFLAGS := -g -O2 -target bpf -D__TARGET_ARCH_$(ARCH) -D__bpf__ \
+BPF_CFLAGS := -g -O2 -target bpf -mcpu=v3 -D__TARGET_ARCH_$(ARCH) -D__bpf__ \
 	      -Wall -Werror -Iinclude -I$(OUTPUT)
 
 LIB_SRCS := src/yamltree.c src/addr.c src/policy.c src/policy_sock.c src/policy_dev.c \

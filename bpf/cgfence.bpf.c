@@ -41,6 +41,9 @@ const volatile __u32 cfg_tcp_iw = 0;
 const volatile __s32 cfg_tcp_syn_rto_jiffies = 0;
 const volatile __u32 cfg_sysctl_default = CGF_SYSCTL_ALLOW;
 const volatile __u32 cfg_sysctl_n = 0;		/* patterns in cgf_sysctl_rules */
+const volatile __u8 cfg_has_egress = 0;		/* the policy has network.egress */
+const volatile __u8 cfg_has_redirect = 0;	/* ... and network.redirect */
+const volatile __u32 cfg_redir_first = 0;	/* rule id of redirect entry 0 */
 
 #define ADDR_TRIE(name, keytype)					\
 	struct {							\
@@ -57,6 +60,36 @@ ADDR_TRIE(cgf_ingress4, struct cgf_key4);
 ADDR_TRIE(cgf_ingress6, struct cgf_key6);
 ADDR_TRIE(cgf_local4, struct cgf_key4);	/* bind: local addresses */
 ADDR_TRIE(cgf_local6, struct cgf_key6);
+ADDR_TRIE(cgf_redir4, struct cgf_key4);	/* redirect: which entry applies */
+ADDR_TRIE(cgf_redir6, struct cgf_key6);
+
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__type(key, __u32);
+	__type(value, struct cgf_redir_entry);
+	__uint(max_entries, 1);
+} cgf_redirects SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__type(key, __u32);
+	__type(value, __u32);
+	__uint(max_entries, CGF_REDIR_ENTRIES_MAX);
+} cgf_rr SEC(".maps");			/* round-robin positions */
+
+struct {
+	__uint(type, BPF_MAP_TYPE_LRU_HASH);
+	__type(key, struct cgf_revnat_key);
+	__type(value, struct cgf_revnat_val);
+	__uint(max_entries, CGF_REVNAT_ENTRIES);
+} cgf_revnat SEC(".maps");		/* pinned, kept across re-applies */
+
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__type(key, __u32);
+	__type(value, __u64);
+	__uint(max_entries, CGF_BACKEND_HITS);
+} cgf_backend_hits SEC(".maps");	/* connections per (entry, backend) */
 
 struct {
 	__uint(type, BPF_MAP_TYPE_ARRAY);
@@ -123,8 +156,9 @@ static __always_inline __u8 proto_class(__u32 ipproto)
 	}
 }
 
-/* Ports of a class with more segments than a cgf_class holds. */
-static __noinline int port_trie(__u32 cls, __u8 proto, __u16 port)
+/* Ports of a class with more segments than a cgf_class holds; the verdict,
+ * and the deciding rule in the upper 32 bits. */
+static __noinline __u64 port_trie(__u32 cls, __u8 proto, __u16 port)
 {
 	struct cgf_port_key pk = {
 		.prefixlen = CGF_PORT_KEY_FULL,
@@ -139,11 +173,12 @@ static __noinline int port_trie(__u32 cls, __u8 proto, __u16 port)
 	pk.port[0] = port >> 8;
 	pk.port[1] = port;
 	v = bpf_map_lookup_elem(&cgf_ports, &pk);
-	return v ? v->verdict : CGF_DENY;
+	return v ? (__u64)v->rule << 32 | v->verdict : CGF_DENY;
 }
 
-/* Second stage: only for addresses whose answer depends on proto/port. */
-static __always_inline int by_class(__u32 id, __u32 ipproto, __u16 port)
+/* Second stage: only for addresses whose answer depends on proto/port.
+ * Returns the verdict; *rule gets the deciding rule. */
+static __always_inline int by_class(__u32 id, __u32 ipproto, __u16 port, __u32 *rule)
 {
 	const struct cgf_class *c = bpf_map_lookup_elem(&cgf_classes, &id);
 	const struct cgf_seg *seg;
@@ -151,20 +186,30 @@ static __always_inline int by_class(__u32 id, __u32 ipproto, __u16 port)
 
 	if (!c)
 		return CGF_DENY;
-	if (ipproto == IPPROTO_TCP)
+	if (ipproto == IPPROTO_TCP) {
 		t = 0;
-	else if (ipproto == IPPROTO_UDP)
+	} else if (ipproto == IPPROTO_UDP) {
 		t = 1;
-	else
-		return proto_class(ipproto) == CGF_P_ICMP ? c->icmp.verdict : c->other.verdict;
-	if (c->nseg[t] == CGF_SEGS_IN_TRIE)
-		return port_trie(id, t ? CGF_P_UDP : CGF_P_TCP, port);
+	} else {
+		const struct cgf_verdict *v =
+			proto_class(ipproto) == CGF_P_ICMP ? &c->icmp : &c->other;
+
+		*rule = v->rule;
+		return v->verdict;
+	}
+	if (c->nseg[t] == CGF_SEGS_IN_TRIE) {
+		__u64 r = port_trie(id, t ? CGF_P_UDP : CGF_P_TCP, port);
+
+		*rule = r >> 32;
+		return (__u8)r;
+	}
 	/* the last segment starting at or below port: fixed steps, no bounds */
 	seg = c->seg[t];
 #pragma unroll
 	for (int step = CGF_CLASS_SEGS / 2; step; step /= 2)
 		if (seg[(i + step) & (CGF_CLASS_SEGS - 1)].start <= port)
 			i += step;
+	*rule = seg[i & (CGF_CLASS_SEGS - 1)].rule;
 	return seg[i & (CGF_CLASS_SEGS - 1)].verdict;
 }
 
@@ -173,10 +218,11 @@ static __always_inline int by_class(__u32 id, __u32 ipproto, __u16 port)
  * evaluated only when the answer depends on them (a helper call would keep
  * the compiler from moving their loads after the lookup).
  */
-#define VERDICT(av, proto, port)					\
+#define VERDICT_RULE(av, proto, port, rulep)				\
 	(!(av) ? CGF_DENY /* the compiler always inserts /0: fail closed */ \
-	       : !((av)->flags & CGF_AV_CLASS) ? (av)->verdict		\
-					       : by_class((av)->ref, (proto), (port)))
+	       : !((av)->flags & CGF_AV_CLASS) ? (*(rulep) = (av)->ref, (av)->verdict) \
+					       : by_class((av)->ref, (proto), (port), (rulep)))
+#define VERDICT(av, proto, port) ({ __u32 _rule; VERDICT_RULE(av, proto, port, &_rule); })
 /* proto: the IP protocol number (IPPROTO_*) */
 
 /* ip: network byte order */
@@ -185,7 +231,8 @@ static __always_inline const struct cgf_addr_val *lookup4(__u8 dir, __u32 ip)
 	struct cgf_key4 k = { .prefixlen = 32 };
 	void *trie = dir == CGF_DIR_EGRESS    ? (void *)&cgf_egress4
 		   : dir == CGF_DIR_INGRESS ? (void *)&cgf_ingress4
-					    : (void *)&cgf_local4;
+		   : dir == CGF_DIR_BIND    ? (void *)&cgf_local4
+					    : (void *)&cgf_redir4;
 
 	__builtin_memcpy(k.addr, &ip, 4);
 	return bpf_map_lookup_elem(trie, &k);
@@ -197,7 +244,8 @@ static __always_inline const struct cgf_addr_val *lookup6(__u8 dir, const __u32 
 	struct cgf_key6 k = { .prefixlen = 128 };
 	void *trie = dir == CGF_DIR_EGRESS    ? (void *)&cgf_egress6
 		   : dir == CGF_DIR_INGRESS ? (void *)&cgf_ingress6
-					    : (void *)&cgf_local6;
+		   : dir == CGF_DIR_BIND    ? (void *)&cgf_local6
+					    : (void *)&cgf_redir6;
 
 	if (ip[0] == 0 && ip[1] == 0 && ip[2] == bpf_htonl(0xffff))
 		return lookup4(dir, ip[3]);
@@ -227,11 +275,117 @@ static __always_inline int finish(enum cgf_hook hook, int verdict)
 	return 0;
 }
 
+/*
+ * Redirect: the most specific matching entry picks a backend, the socket's
+ * destination is rewritten, and (socket, backend) -> original is kept for
+ * recvmsg and getpeername. Runs before the egress check, which then judges
+ * the rewritten destination: where the packets will go.
+ */
+static __always_inline const struct cgf_redir_entry *
+redirect_entry(const struct cgf_addr_val *av, __u32 ipproto, __u16 port, __u32 *idx)
+{
+	__u32 rule = 0;
+
+	if (VERDICT_RULE(av, ipproto, port, &rule) != CGF_ALLOW)
+		return NULL;
+	*idx = rule - cfg_redir_first;
+	return bpf_map_lookup_elem(&cgf_redirects, idx);
+}
+
+static __always_inline __u32 pick(struct bpf_sock_addr *ctx, const struct cgf_redir_entry *e,
+				  __u32 idx)
+{
+	__u32 n = e->n, *pos;
+
+	if (e->select == 1 /* round-robin */) {
+		pos = bpf_map_lookup_elem(&cgf_rr, &idx);
+		return pos ? __sync_fetch_and_add(pos, 1) % n : 0;
+	}
+	if (e->select == 2 /* hash: stable per socket */)
+		return (__u32)((bpf_get_socket_cookie(ctx) * 0x9E3779B97F4A7C15ull) >> 32) % n;
+	return bpf_get_prandom_u32() % n;
+}
+
+static __always_inline void remember(struct bpf_sock_addr *ctx, const __u8 *now, __u16 now_port,
+				     const __u8 *was, __u16 was_port, __u8 v6, __u32 idx, __u32 b)
+{
+	struct cgf_revnat_key k = { .cookie = bpf_get_socket_cookie(ctx), .port = now_port, .v6 = v6 };
+	struct cgf_revnat_val v = { .port = was_port, .v6 = v6 };
+	__u32 hit = (idx & (CGF_REDIR_ENTRIES_MAX - 1)) * CGF_REDIR_BACKENDS + b;
+	__u64 *cnt = bpf_map_lookup_elem(&cgf_backend_hits, &hit);
+
+	__builtin_memcpy(k.addr, now, 16);
+	__builtin_memcpy(v.addr, was, 16);
+	bpf_map_update_elem(&cgf_revnat, &k, &v, BPF_ANY);
+	if (cnt)
+		*cnt += 1;
+}
+
+static __always_inline void redirect4(struct bpf_sock_addr *ctx)
+{
+	const struct cgf_redir_entry *e;
+	const struct cgf_backend *be;
+	__u8 now[16] = {}, was[16] = {};
+	__u32 ip = ctx->user_ip4, idx = 0, b;
+	__u16 port = (__u16)ctx->user_port;
+
+	e = redirect_entry(lookup4(CGF_DIR_REDIRECT, ip), ctx->protocol, bpf_ntohs(port), &idx);
+	if (!e || !e->n)
+		return;
+	b = pick(ctx, e, idx) & (CGF_REDIR_BACKENDS - 1);
+	be = &e->b[b];
+	if (be->v6)
+		return;		/* refused when the policy was read */
+	__builtin_memcpy(was, &ip, 4);
+	__builtin_memcpy(now, be->addr, 4);
+	__builtin_memcpy(&ip, be->addr, 4);
+	ctx->user_ip4 = ip;
+	ctx->user_port = be->port;
+	remember(ctx, now, be->port, was, port, 0, idx, b);
+}
+
+static __always_inline void redirect6(struct bpf_sock_addr *ctx)
+{
+	const struct cgf_redir_entry *e;
+	const struct cgf_backend *be;
+	__u32 ip[4], now[4], idx = 0, b;
+	__u16 port = (__u16)ctx->user_port;
+
+	ip[0] = ctx->user_ip6[0];
+	ip[1] = ctx->user_ip6[1];
+	ip[2] = ctx->user_ip6[2];
+	ip[3] = ctx->user_ip6[3];
+	e = redirect_entry(lookup6(CGF_DIR_REDIRECT, ip), ctx->protocol, bpf_ntohs(port), &idx);
+	if (!e || !e->n)
+		return;
+	b = pick(ctx, e, idx) & (CGF_REDIR_BACKENDS - 1);
+	be = &e->b[b];
+	if (be->v6) {
+		__builtin_memcpy(now, be->addr, 16);
+	} else {		/* an IPv4 backend, as a v4-mapped address */
+		now[0] = 0;
+		now[1] = 0;
+		now[2] = bpf_htonl(0xffff);
+		__builtin_memcpy(&now[3], be->addr, 4);
+	}
+	ctx->user_ip6[0] = now[0];
+	ctx->user_ip6[1] = now[1];
+	ctx->user_ip6[2] = now[2];
+	ctx->user_ip6[3] = now[3];
+	ctx->user_port = be->port;
+	remember(ctx, (const __u8 *)now, be->port, (const __u8 *)ip, port, 1, idx, b);
+}
+
 static __always_inline int sock_addr4(struct bpf_sock_addr *ctx, __u8 dir,
 				      enum cgf_hook hook)
 {
-	const struct cgf_addr_val *av = lookup4(dir, ctx->user_ip4);
+	const struct cgf_addr_val *av;
 
+	if (dir == CGF_DIR_EGRESS && cfg_has_redirect)
+		redirect4(ctx);
+	if (dir == CGF_DIR_EGRESS && !cfg_has_egress)
+		return 1;
+	av = lookup4(dir, ctx->user_ip4);
 	return finish(hook, VERDICT(av, ctx->protocol, bpf_ntohs((__u16)ctx->user_port)));
 }
 
@@ -241,12 +395,82 @@ static __always_inline int sock_addr6(struct bpf_sock_addr *ctx, __u8 dir,
 	const struct cgf_addr_val *av;
 	__u32 ip[4];
 
+	if (dir == CGF_DIR_EGRESS && cfg_has_redirect)
+		redirect6(ctx);
+	if (dir == CGF_DIR_EGRESS && !cfg_has_egress)
+		return 1;
 	ip[0] = ctx->user_ip6[0];
 	ip[1] = ctx->user_ip6[1];
 	ip[2] = ctx->user_ip6[2];
 	ip[3] = ctx->user_ip6[3];
 	av = lookup6(dir, ip);
 	return finish(hook, VERDICT(av, ctx->protocol, bpf_ntohs((__u16)ctx->user_port)));
+}
+
+/* The reverse translation: a reply's source, or the peer, back to what the
+ * program asked for. These hooks may not deny. */
+static __always_inline void unredirect(struct bpf_sock_addr *ctx, __u8 v6)
+{
+	struct cgf_revnat_key k = { .cookie = bpf_get_socket_cookie(ctx),
+				    .port = (__u16)ctx->user_port, .v6 = v6 };
+	struct cgf_revnat_val *v;
+
+	if (!v6) {
+		__u32 ip = ctx->user_ip4;
+
+		__builtin_memcpy(k.addr, &ip, 4);
+	} else {
+		__u32 ip[4] = { ctx->user_ip6[0], ctx->user_ip6[1], ctx->user_ip6[2],
+				ctx->user_ip6[3] };
+
+		__builtin_memcpy(k.addr, ip, 16);
+	}
+	v = bpf_map_lookup_elem(&cgf_revnat, &k);
+	if (!v)
+		return;
+	if (!v6) {
+		__u32 ip;
+
+		__builtin_memcpy(&ip, v->addr, 4);
+		ctx->user_ip4 = ip;
+	} else {
+		__u32 ip[4];
+
+		__builtin_memcpy(ip, v->addr, 16);
+		ctx->user_ip6[0] = ip[0];
+		ctx->user_ip6[1] = ip[1];
+		ctx->user_ip6[2] = ip[2];
+		ctx->user_ip6[3] = ip[3];
+	}
+	ctx->user_port = v->port;
+}
+
+SEC("cgroup/recvmsg4")
+int cgf_recvmsg4(struct bpf_sock_addr *ctx)
+{
+	unredirect(ctx, 0);
+	return 1;
+}
+
+SEC("cgroup/recvmsg6")
+int cgf_recvmsg6(struct bpf_sock_addr *ctx)
+{
+	unredirect(ctx, 1);
+	return 1;
+}
+
+SEC("cgroup/getpeername4")
+int cgf_getpeername4(struct bpf_sock_addr *ctx)
+{
+	unredirect(ctx, 0);
+	return 1;
+}
+
+SEC("cgroup/getpeername6")
+int cgf_getpeername6(struct bpf_sock_addr *ctx)
+{
+	unredirect(ctx, 1);
+	return 1;
 }
 
 SEC("cgroup/connect4")

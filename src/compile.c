@@ -480,6 +480,10 @@ int cgf_compile(const struct cgf_policy *p, struct cgf_compiled **out)
 			    1u << CGF_H_SENDMSG6 | 1u << CGF_H_EGRESS;
 	if (p->sec[CGF_DIR_INGRESS].present)
 		o->hooks |= 1u << CGF_H_INGRESS;
+	if (p->sec[CGF_DIR_REDIRECT].present)
+		o->hooks |= 1u << CGF_H_CONNECT4 | 1u << CGF_H_CONNECT6 | 1u << CGF_H_SENDMSG4 |
+			    1u << CGF_H_SENDMSG6 | 1u << CGF_H_RECVMSG4 | 1u << CGF_H_RECVMSG6 |
+			    1u << CGF_H_GETPEERNAME4 | 1u << CGF_H_GETPEERNAME6;
 	if (p->sec[CGF_DIR_BIND].present)
 		o->hooks |= 1u << CGF_H_BIND4 | 1u << CGF_H_BIND6;
 	if (p->sockets.present)

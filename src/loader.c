@@ -1,5 +1,6 @@
 // SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
 #define _GNU_SOURCE
+#include <arpa/inet.h>
 #include <dirent.h>
 #include <fcntl.h>
 #include <linux/capability.h>
@@ -34,6 +35,8 @@ const char *const cgf_hook_names[CGF_H_MAX] = {
 	[CGF_H_SETSOCKOPT] = "setsockopt", [CGF_H_GETSOCKOPT] = "getsockopt",
 	[CGF_H_DEVICE] = "dev",	       [CGF_H_SOCKOPS] = "sockops",
 	[CGF_H_SYSCTL] = "sysctl",
+	[CGF_H_RECVMSG4] = "recvmsg4", [CGF_H_RECVMSG6] = "recvmsg6",
+	[CGF_H_GETPEERNAME4] = "getpeername4", [CGF_H_GETPEERNAME6] = "getpeername6",
 };
 
 /* ---- libbpf output ---- */
@@ -217,8 +220,16 @@ static struct bpf_program *hook_prog(struct cgfence_bpf *s, int h)
 		return s->progs.cgf_dev;
 	case CGF_H_SOCKOPS:
 		return s->progs.cgf_sockops;
-	default:
+	case CGF_H_SYSCTL:
 		return s->progs.cgf_sysctl;
+	case CGF_H_RECVMSG4:
+		return s->progs.cgf_recvmsg4;
+	case CGF_H_RECVMSG6:
+		return s->progs.cgf_recvmsg6;
+	case CGF_H_GETPEERNAME4:
+		return s->progs.cgf_getpeername4;
+	default:
+		return s->progs.cgf_getpeername6;
 	}
 }
 
@@ -238,13 +249,15 @@ static uint32_t hooks_in(const char *cgdir)
 static struct bpf_map *trie4(struct cgfence_bpf *s, int dir)
 {
 	return dir == CGF_DIR_EGRESS ? s->maps.cgf_egress4
-	       : dir == CGF_DIR_INGRESS ? s->maps.cgf_ingress4 : s->maps.cgf_local4;
+	       : dir == CGF_DIR_INGRESS ? s->maps.cgf_ingress4
+	       : dir == CGF_DIR_BIND ? s->maps.cgf_local4 : s->maps.cgf_redir4;
 }
 
 static struct bpf_map *trie6(struct cgfence_bpf *s, int dir)
 {
 	return dir == CGF_DIR_EGRESS ? s->maps.cgf_egress6
-	       : dir == CGF_DIR_INGRESS ? s->maps.cgf_ingress6 : s->maps.cgf_local6;
+	       : dir == CGF_DIR_INGRESS ? s->maps.cgf_ingress6
+	       : dir == CGF_DIR_BIND ? s->maps.cgf_local6 : s->maps.cgf_redir6;
 }
 
 static int fill_sockopt(struct cgfence_bpf *s, const struct cgf_policy *p)
@@ -259,6 +272,27 @@ static int fill_sockopt(struct cgfence_bpf *s, const struct cgf_policy *p)
 
 		if (bpf_map_update_elem(fd, &k, &one, BPF_ANY))
 			return cgf_error(-errno, "bpf: failed to fill map cgf_sockopt: %m");
+	}
+	return 0;
+}
+
+static int fill_redirects(struct cgfence_bpf *s, const struct cgf_policy *p)
+{
+	int fd = bpf_map__fd(s->maps.cgf_redirects);
+
+	for (uint32_t i = 0; i < p->sec[CGF_DIR_REDIRECT].n; i++) {
+		const struct cgf_redirect *rd = &p->redirects[i];
+		struct cgf_redir_entry e = { .n = (uint32_t)rd->n, .select = (uint32_t)rd->select };
+
+		for (size_t j = 0; j < rd->n; j++) {
+			const struct cgf_endpoint *be = &rd->backends[j];
+
+			memcpy(e.b[j].addr, be->addr.addr, be->addr.family == 4 ? 4 : 16);
+			e.b[j].port = htons(be->port);
+			e.b[j].v6 = be->addr.family == 6;
+		}
+		if (bpf_map_update_elem(fd, &i, &e, BPF_ANY))
+			return cgf_error(-errno, "bpf: failed to fill map cgf_redirects: %m");
 	}
 	return 0;
 }
@@ -501,6 +535,11 @@ int cgf_apply(const struct cgf_policy *p, const struct cgf_compiled *c,
 	if (p->devices.present)
 		s->rodata->cfg_dev_default = (uint8_t)p->devices.def;
 	bpf_map__set_max_entries(s->maps.cgf_sysctl_rules, (uint32_t)at_least_one(p->sysctl.n));
+	bpf_map__set_max_entries(s->maps.cgf_redirects,
+				 (uint32_t)at_least_one(p->sec[CGF_DIR_REDIRECT].n));
+	s->rodata->cfg_has_egress = p->sec[CGF_DIR_EGRESS].present;
+	s->rodata->cfg_has_redirect = p->sec[CGF_DIR_REDIRECT].present;
+	s->rodata->cfg_redir_first = (uint32_t)p->sec[CGF_DIR_REDIRECT].first;
 	if (p->sysctl.present) {
 		s->rodata->cfg_sysctl_default = (uint32_t)p->sysctl.def;
 		s->rodata->cfg_sysctl_n = (uint32_t)p->sysctl.n;
@@ -532,6 +571,14 @@ int cgf_apply(const struct cgf_policy *p, const struct cgf_compiled *c,
 	err = reuse_pinned(s->maps.cgf_stats, dir, "stats");
 	if (!err)
 		err = reuse_pinned(s->maps.cgf_meta, dir, "meta");
+	/* replies and getpeername of sockets redirected by the version before
+	 * keep their translation; counters and round-robin positions go on */
+	if (!err)
+		err = reuse_pinned(s->maps.cgf_revnat, dir, "revnat");
+	if (!err)
+		err = reuse_pinned(s->maps.cgf_backend_hits, dir, "backend_hits");
+	if (!err)
+		err = reuse_pinned(s->maps.cgf_rr, dir, "rr");
 	if (err)
 		goto out;
 	err = cgfence_bpf__load(s);
@@ -545,6 +592,8 @@ int cgf_apply(const struct cgf_policy *p, const struct cgf_compiled *c,
 		err = fill_sockopt(s, p);
 	if (!err)
 		err = fill_sysctl(s, p);
+	if (!err)
+		err = fill_redirects(s, p);
 	if (err)
 		goto out;
 
@@ -564,6 +613,12 @@ int cgf_apply(const struct cgf_policy *p, const struct cgf_compiled *c,
 	err = pin_map(s->maps.cgf_stats, dir, "stats");
 	if (!err)
 		err = pin_map(s->maps.cgf_meta, dir, "meta");
+	if (!err && p->sec[CGF_DIR_REDIRECT].present)
+		err = pin_map(s->maps.cgf_revnat, dir, "revnat");
+	if (!err && p->sec[CGF_DIR_REDIRECT].present)
+		err = pin_map(s->maps.cgf_backend_hits, dir, "backend_hits");
+	if (!err && p->sec[CGF_DIR_REDIRECT].present)
+		err = pin_map(s->maps.cgf_rr, dir, "rr");
 	if (err)
 		goto out;
 	old_hooks = hooks_in(cgdir);

@@ -8,7 +8,7 @@
 
 /* Sections of the contract that later versions implement: refused by name. */
 static const char *const later_top[] = { "accounting", "log", NULL };
-static const char *const later_net[] = { "redirect", "rate_limit", NULL };
+static const char *const later_net[] = { "rate_limit", NULL };
 
 static bool in_list(const char *s, const char *const list[])
 {
@@ -169,7 +169,7 @@ static int parse_ports(struct pctx *c, const struct yt_node *n, struct cgf_rule 
 
 static int parse_rule(struct pctx *c, const struct yt_node *n, int dir, struct cgf_rule *r)
 {
-	static const char *const addr_keys[CGF_DIR_MAX] = { "to", "from", "address" };
+	static const char *const addr_keys[CGF_DIR_MAX] = { "to", "from", "address", "to" };
 	const char *addr_key = addr_keys[dir];
 	const char *wrong_key = dir == CGF_DIR_EGRESS ? "from" : "to";
 	const struct yt_node *proto_node = NULL;
@@ -186,7 +186,7 @@ static int parse_rule(struct pctx *c, const struct yt_node *n, int dir, struct c
 	for (size_t i = 0; i < n->n; i++) {
 		const struct yt_node *k = yt_map_key(n, i), *v = yt_map_val(n, i);
 
-		if (!strcmp(k->str, "action")) {
+		if (!strcmp(k->str, "action") && dir != CGF_DIR_REDIRECT) {
 			err = pol_parse_action(c, v, "action", &r->action);
 			have_action = true;
 		} else if (!strcmp(k->str, addr_key)) {
@@ -206,13 +206,18 @@ static int parse_rule(struct pctx *c, const struct yt_node *n, int dir, struct c
 			err = ERR(k, "%s rules match by '%s', not '%s'", cgf_dir_name(dir),
 				  addr_key, k->str);
 		} else {
-			err = ERR(k, "unknown key '%s' in a rule (expected action, %s, except, "
-				  "ports, protocol)", k->str, addr_key);
+			err = dir == CGF_DIR_REDIRECT
+				      ? ERR(k, "unknown key '%s' in match (expected to, except, ports, "
+					    "protocol)", k->str)
+				      : ERR(k, "unknown key '%s' in a rule (expected action, %s, except, "
+					    "ports, protocol)", k->str, addr_key);
 		}
 		if (err)
 			return err;
 	}
-	if (!have_action)
+	if (dir == CGF_DIR_REDIRECT)
+		r->action = CGF_ALLOW;	/* "this entry applies" */
+	else if (!have_action)
 		return ERR(n, "rule has no 'action' (allow or deny)");
 	if (r->n_ports && proto_node && r->proto == CGF_P_ICMP)
 		return ERR(proto_node, "ports need protocol tcp, udp or any; icmp has no ports");
@@ -253,6 +258,112 @@ static int parse_section(struct pctx *c, const struct yt_node *n, int dir)
 	return 0;
 }
 
+static int parse_endpoint(struct pctx *c, const struct yt_node *v, struct cgf_endpoint *e)
+{
+	const char *why = NULL;
+	int proto;
+
+	if (v->type != YT_SCALAR)
+		return ERR(v, "a backend must be ADDR:PORT (or [ADDR]:PORT), not %s",
+			   yt_type_name(v->type));
+	if (cgf_parse_endpoint(v->str, &e->addr, &e->port, &proto, &why) || proto >= 0)
+		return ERR(v, "'%s': %s", v->str, why ? why : "write ADDR:PORT without a protocol");
+	cgf_prefix_unmap(&e->addr);
+	if (!e->port)
+		return ERR(v, "'%s': a backend needs a port", v->str);
+	return 0;
+}
+
+static int parse_redirect(struct pctx *c, const struct yt_node *n)
+{
+	struct cgf_policy *p = c->p;
+	struct cgf_section *s = &p->sec[CGF_DIR_REDIRECT];
+	int err = want(c, n, YT_SEQ, "network.redirect");
+
+	if (err)
+		return err;
+	if (n->n > CGF_REDIR_ENTRIES_MAX)
+		return ERR(n, "network.redirect: at most %d entries", CGF_REDIR_ENTRIES_MAX);
+	s->present = true;
+	s->def = CGF_DENY;	/* no entry matches: no rewrite */
+	s->first = p->n_rules;
+	s->line = n->line;
+	s->col = n->col;
+	p->redirects = xcalloc(n->n ? n->n : 1, sizeof(*p->redirects));
+	for (size_t i = 0; i < n->n; i++) {
+		const struct yt_node *e = n->items[i], *match = NULL, *to = NULL, *backends = NULL;
+		struct cgf_redirect *rd = &p->redirects[i];
+		struct cgf_rule *r;
+		bool have_v4 = false;
+
+		if (e->type != YT_MAP)
+			return ERR(e, "a redirect must be a mapping (match, to or backends, select)");
+		rd->line = e->line;
+		rd->col = e->col;
+		for (size_t j = 0; j < e->n; j++) {
+			const struct yt_node *k = yt_map_key(e, j), *v = yt_map_val(e, j);
+
+			err = 0;
+			if (!strcmp(k->str, "match"))
+				match = v;
+			else if (!strcmp(k->str, "to"))
+				to = v;
+			else if (!strcmp(k->str, "backends"))
+				backends = v;
+			else if (!strcmp(k->str, "select")) {
+				err = want_scalar(c, v, "select");
+				if (!err && !strcmp(v->str, "random"))
+					rd->select = CGF_SELECT_RANDOM;
+				else if (!err && !strcmp(v->str, "round-robin"))
+					rd->select = CGF_SELECT_ROUND_ROBIN;
+				else if (!err && !strcmp(v->str, "hash"))
+					rd->select = CGF_SELECT_HASH;
+				else if (!err)
+					err = ERR(v, "select must be random, round-robin or hash, not '%s'",
+						  v->str);
+			} else {
+				err = ERR(k, "unknown key '%s' in a redirect (expected match, to, "
+					  "backends, select)", k->str);
+			}
+			if (err)
+				return err;
+		}
+		if (!match)
+			return ERR(e, "redirect has no 'match' (to, ports, protocol)");
+		if (!to == !backends)
+			return ERR(e, "a redirect names one target ('to: ADDR:PORT') or a set "
+				   "('backends: [ADDR:PORT, ...]')");
+		if (to) {
+			err = parse_endpoint(c, to, &rd->backends[0]);
+			rd->n = 1;
+		} else {
+			err = want(c, backends, YT_SEQ, "backends");
+			if (!err && (!backends->n || backends->n > CGF_REDIR_BACKENDS_MAX))
+				err = ERR(backends, "backends: 1 to %d endpoints", CGF_REDIR_BACKENDS_MAX);
+			for (size_t j = 0; !err && j < backends->n; j++)
+				err = parse_endpoint(c, backends->items[j], &rd->backends[rd->n++]);
+		}
+		if (err)
+			return err;
+		GROW(p->rules, c->rules_cap, p->n_rules + 1);
+		r = &p->rules[p->n_rules];
+		memset(r, 0, sizeof(*r));
+		r->id = (uint32_t)p->n_rules++;
+		s->n++;
+		err = parse_rule(c, match, CGF_DIR_REDIRECT, r);
+		if (err)
+			return err;
+		for (size_t j = 0; j < r->n_to; j++)
+			have_v4 |= r->to[j].family == 4;
+		for (size_t j = 0; have_v4 && j < rd->n; j++)
+			if (rd->backends[j].addr.family == 6)
+				return ERR(to ? to : backends->items[j], "an IPv6 backend cannot serve "
+					   "IPv4 destinations (connect4 cannot change the family); "
+					   "match IPv6 destinations only, or use an IPv4 backend");
+	}
+	return 0;
+}
+
 static int parse_network(struct pctx *c, const struct yt_node *n)
 {
 	int err = want(c, n, YT_MAP, "network");
@@ -260,7 +371,7 @@ static int parse_network(struct pctx *c, const struct yt_node *n)
 	if (err)
 		return err;
 	/* parse egress before ingress so that rule ids follow that order */
-	for (int dir = 0; dir < CGF_DIR_MAX; dir++)
+	for (int dir = 0; dir < CGF_DIR_REDIRECT; dir++)
 		for (size_t i = 0; i < n->n; i++)
 			if (!strcmp(yt_map_key(n, i)->str, cgf_dir_name(dir))) {
 				err = parse_section(c, yt_map_val(n, i), dir);
@@ -279,12 +390,20 @@ static int parse_network(struct pctx *c, const struct yt_node *n)
 				return err;
 			continue;
 		}
+		if (!strcmp(k->str, "redirect"))
+			continue;	/* after the sections: its rules come last */
 		if (in_list(k->str, later_net))
 			return ERR(k, "network.%s is not supported by this version of cgfence",
 				   k->str);
-		return ERR(k, "unknown key '%s' in network (expected egress, ingress, bind, sockets)",
-			   k->str);
+		return ERR(k, "unknown key '%s' in network (expected egress, ingress, bind, sockets, "
+			   "redirect)", k->str);
 	}
+	for (size_t i = 0; i < n->n; i++)
+		if (!strcmp(yt_map_key(n, i)->str, "redirect")) {
+			err = parse_redirect(c, yt_map_val(n, i));
+			if (err)
+				return err;
+		}
 	return 0;
 }
 
@@ -436,6 +555,7 @@ void cgf_policy_free(struct cgf_policy *p)
 	free(p->sockopts);
 	free(p->devices.rules);
 	free(p->sysctl.pats);
+	free(p->redirects);
 	free(p->target_cgroup);
 	free(p->file);
 	free(p);
@@ -443,9 +563,22 @@ void cgf_policy_free(struct cgf_policy *p)
 
 const char *cgf_dir_name(int dir)
 {
-	static const char *const names[CGF_DIR_MAX] = { "egress", "ingress", "bind" };
+	static const char *const names[CGF_DIR_MAX] = { "egress", "ingress", "bind", "redirect" };
 
 	return dir >= 0 && dir < CGF_DIR_MAX ? names[dir] : "?";
+}
+
+const char *cgf_select_name(int s)
+{
+	return s == CGF_SELECT_ROUND_ROBIN ? "round-robin" : s == CGF_SELECT_HASH ? "hash" : "random";
+}
+
+void cgf_endpoint_str(const struct cgf_endpoint *e, char *buf, size_t len)
+{
+	char a[64];
+
+	cgf_prefix_str(&e->addr, a, sizeof(a));
+	snprintf(buf, len, e->addr.family == 6 ? "[%s]:%u" : "%s:%u", a, e->port);
 }
 
 const char *cgf_sysctl_verdict_name(int v)
@@ -494,11 +627,14 @@ void cgf_rule_text(const struct cgf_rule *r, char *buf, size_t len)
 	size_t off = 0;
 
 	buf[0] = '\0';
-	append(buf, len, &off, "{action: %s", cgf_action_name(r->action));
+	if (r->dir == CGF_DIR_REDIRECT)
+		append(buf, len, &off, "{match");
+	else
+		append(buf, len, &off, "{action: %s", cgf_action_name(r->action));
 	if (r->to_given)
 		append_prefixes(buf, len, &off,
-				r->dir == CGF_DIR_EGRESS ? "to" : r->dir == CGF_DIR_INGRESS ? "from"
-											 : "address",
+				r->dir == CGF_DIR_INGRESS ? "from" : r->dir == CGF_DIR_BIND ? "address"
+											    : "to",
 				r->to, r->n_to);
 	if (r->n_except)
 		append_prefixes(buf, len, &off, "except", r->except, r->n_except);

@@ -95,6 +95,22 @@ struct cgf_sysctl {
 	size_t n;
 };
 
+/* network.redirect: entry i is rules[sec[CGF_DIR_REDIRECT].first + i] */
+#define CGF_REDIR_BACKENDS_MAX 64
+enum cgf_select { CGF_SELECT_RANDOM = 0, CGF_SELECT_ROUND_ROBIN = 1, CGF_SELECT_HASH = 2 };
+
+struct cgf_endpoint {
+	struct cgf_prefix addr;		/* full length */
+	uint16_t port;
+};
+
+struct cgf_redirect {
+	int select;			/* enum cgf_select */
+	struct cgf_endpoint backends[CGF_REDIR_BACKENDS_MAX];
+	size_t n;
+	int line, col;
+};
+
 enum cgf_target_kind {
 	CGF_TARGET_NONE = 0,
 	CGF_TARGET_CGROUP,
@@ -120,6 +136,7 @@ struct cgf_policy {
 	struct cgf_devices devices;
 	struct cgf_tcp tcp;
 	struct cgf_sysctl sysctl;
+	struct cgf_redirect *redirects;	/* sec[CGF_DIR_REDIRECT].n of them */
 };
 
 int cgf_policy_load(const char *path, struct cgf_policy **out);
@@ -132,5 +149,7 @@ void cgf_rule_text(const struct cgf_rule *r, char *buf, size_t len);
 const char *cgf_dir_name(int dir);
 const char *cgf_action_name(int action);
 const char *cgf_sysctl_verdict_name(int v);
+const char *cgf_select_name(int s);
+void cgf_endpoint_str(const struct cgf_endpoint *e, char *buf, size_t len);
 
 #endif

@@ -33,6 +33,7 @@ enum cgf_dir {
 	CGF_DIR_EGRESS = 0,
 	CGF_DIR_INGRESS = 1,
 	CGF_DIR_BIND = 2,	/* network.bind: the local address and port */
+	CGF_DIR_REDIRECT = 3,	/* network.redirect: which entry rewrites a destination */
 	CGF_DIR_MAX,
 };
 
@@ -164,6 +165,44 @@ struct cgf_sysctl_rule {
 	__u32 pad;
 };
 
+/* network.redirect: the entry the redirect tries chose, its backends, and the
+ * reverse translation for replies (recvmsg) and getpeername. */
+#define CGF_REDIR_ENTRIES_MAX 64
+#define CGF_REDIR_BACKENDS 64		/* per entry; power of two */
+
+struct cgf_backend {
+	__u8 addr[16];		/* IPv4 in the first 4 bytes */
+	__u16 port;		/* network byte order */
+	__u8 v6;
+	__u8 pad;
+};
+
+struct cgf_redir_entry {
+	__u32 n;		/* backends in use */
+	__u32 select;		/* enum cgf_select (policy.h) */
+	struct cgf_backend b[CGF_REDIR_BACKENDS];
+};
+
+/* (socket, address it talks to now) -> the address the program asked for;
+ * addresses as the recvmsg/getpeername hook of that family sees them */
+struct cgf_revnat_key {
+	__u64 cookie;
+	__u8 addr[16];
+	__u16 port;		/* network byte order */
+	__u8 v6;
+	__u8 pad[5];
+};
+
+struct cgf_revnat_val {
+	__u8 addr[16];
+	__u16 port;
+	__u8 v6;
+	__u8 pad;
+};
+
+#define CGF_REVNAT_ENTRIES 65536
+#define CGF_BACKEND_HITS (CGF_REDIR_ENTRIES_MAX * CGF_REDIR_BACKENDS)
+
 /* Hooks, as indexes of counters and bits of cgf_meta.hooks. */
 enum cgf_hook {
 	CGF_H_CONNECT4 = 0,
@@ -180,6 +219,10 @@ enum cgf_hook {
 	CGF_H_DEVICE,
 	CGF_H_SOCKOPS,
 	CGF_H_SYSCTL,
+	CGF_H_RECVMSG4,
+	CGF_H_RECVMSG6,
+	CGF_H_GETPEERNAME4,
+	CGF_H_GETPEERNAME6,
 	CGF_H_MAX,
 };
 
@@ -221,6 +264,9 @@ _Static_assert(sizeof(struct cgf_port_key) == 12, "cgf_port_key layout");
 _Static_assert(sizeof(struct cgf_verdict) == 8, "cgf_verdict layout");
 _Static_assert(sizeof(struct cgf_sockopt_key) == 12, "cgf_sockopt_key layout");
 _Static_assert(sizeof(struct cgf_dev_key) == 12, "cgf_dev_key layout");
+_Static_assert(sizeof(struct cgf_backend) == 20, "cgf_backend layout");
+_Static_assert(sizeof(struct cgf_revnat_key) == 32, "cgf_revnat_key layout");
+_Static_assert(sizeof(struct cgf_revnat_val) == 20, "cgf_revnat_val layout");
 _Static_assert(sizeof(struct cgf_dev_val) == 8, "cgf_dev_val layout");
 _Static_assert(sizeof(struct cgf_sysctl_rule) == CGF_SYSCTL_PAT_MAX + 16, "cgf_sysctl_rule layout");
 _Static_assert(sizeof(struct cgf_seg) == 8, "cgf_seg layout");

@@ -118,6 +118,31 @@ static void test_sysctl_order(void **state)
 	cgf_policy_free(p);
 }
 
+static void test_redirect_section(void **state)
+{
+	struct cgf_policy *p = parse_ok(HEAD "network:\n  redirect:\n"
+					"    - match: {to: [0.0.0.0/0], ports: [53], protocol: udp}\n"
+					"      to: 127.0.0.1:5353\n"
+					"    - match: {to: [\"::1\"], ports: [80]}\n"
+					"      backends: [\"[::1]:8081\", 127.0.0.1:8082]\n"
+					"      select: hash\n");
+	const struct cgf_section *s = &p->sec[CGF_DIR_REDIRECT];
+	char buf[64];
+
+	(void)state;
+	assert_true(s->present);
+	assert_int_equal(s->n, 2);
+	assert_int_equal(p->rules[s->first].proto, CGF_P_UDP);
+	assert_int_equal(p->redirects[0].n, 1);
+	assert_int_equal(p->redirects[0].backends[0].port, 5353);
+	assert_int_equal(p->redirects[1].select, CGF_SELECT_HASH);
+	cgf_endpoint_str(&p->redirects[1].backends[0], buf, sizeof(buf));
+	assert_string_equal(buf, "[::1]:8081");
+	cgf_endpoint_str(&p->redirects[1].backends[1], buf, sizeof(buf));
+	assert_string_equal(buf, "127.0.0.1:8082");
+	cgf_policy_free(p);
+}
+
 static void test_defaults(void **state)
 {
 	struct cgf_policy *p = parse_ok(HEAD "network:\n  egress:\n    default: allow\n"
@@ -159,7 +184,18 @@ static void test_errors(void **state)
 	ERR(HEAD "mode: strict\n", "p.yaml:3:7: mode must be enforce or audit");
 	ERR(HEAD "colour: blue\n", "p.yaml:3:1: unknown key 'colour'");
 	ERR(HEAD "accounting: true\n", "p.yaml:3:1: 'accounting' is not supported");
-	ERR(HEAD "network:\n  redirect: []\n", "p.yaml:4:3: network.redirect is not supported");
+	ERR(HEAD "network:\n  rate_limit: {}\n", "p.yaml:4:3: network.rate_limit is not supported");
+	ERR(HEAD "network:\n  redirect:\n    - {to: 127.0.0.1:53}\n", "p.yaml:5:7: redirect has no 'match'");
+	ERR(HEAD "network:\n  redirect:\n    - {match: {ports: [53]}, to: 127.0.0.1:53, backends: [127.0.0.1:54]}\n",
+	    "p.yaml:5:7: a redirect names one target");
+	ERR(HEAD "network:\n  redirect:\n    - {match: {to: [10.0.0.1]}, to: \"[::1]:53\"}\n",
+	    "p.yaml:5:37: an IPv6 backend cannot serve IPv4 destinations");
+	ERR(HEAD "network:\n  redirect:\n    - {match: {ports: [53]}, backends: [127.0.0.1:1], select: sticky}\n",
+	    "p.yaml:5:63: select must be random, round-robin or hash");
+	ERR(HEAD "network:\n  redirect:\n    - {match: {action: allow}, to: 127.0.0.1:1}\n",
+	    "p.yaml:5:16: unknown key 'action' in match");
+	ERR(HEAD "network:\n  redirect:\n    - {match: {}, to: 127.0.0.1}\n",
+	    "p.yaml:5:23: '127.0.0.1': write ADDR:PORT");
 	ERR(HEAD "network:\n  bind:\n    default: deny\n    rules:\n      - {action: allow, to: [1.2.3.4]}\n",
 	    "p.yaml:7:25: bind rules match by 'address', not 'to'");
 	ERR(HEAD "network:\n  egres: {}\n", "p.yaml:4:3: unknown key 'egres' in network");
@@ -259,6 +295,7 @@ int main(void)
 		cmocka_unit_test(test_full),	  cmocka_unit_test(test_defaults),
 		cmocka_unit_test(test_bind_section),
 		cmocka_unit_test(test_sysctl_order),
+		cmocka_unit_test(test_redirect_section),
 		cmocka_unit_test(test_rule_text), cmocka_unit_test(test_errors),
 		cmocka_unit_test(test_yaml_level), cmocka_unit_test(test_garbage),
 		cmocka_unit_test(test_large),
