@@ -440,6 +440,102 @@ static int explain_socket(const char *file, const char *spec)
 	return 0;
 }
 
+static json_object *rule_json(const struct cgf_policy *p, uint32_t id)
+{
+	const struct cgf_rule *r = &p->rules[id];
+	json_object *o = json_object_new_object();
+	char text[512];
+
+	cgf_rule_text(r, text, sizeof(text));
+	json_object_object_add(o, "file", json_object_new_string(p->file));
+	json_object_object_add(o, "line", json_object_new_int(r->line));
+	json_object_object_add(o, "column", json_object_new_int(r->col));
+	json_object_object_add(o, "index", json_object_new_int64(id - p->sec[r->dir].first));
+	json_object_object_add(o, "text", json_object_new_string(text));
+	return o;
+}
+
+static void print_rule_or_default(const struct cgf_policy *p, int dir, const struct cgf_decision *d)
+{
+	char text[512];
+
+	if (d->rule != CGF_RULE_DEFAULT) {
+		cgf_rule_text(&p->rules[d->rule], text, sizeof(text));
+		printf("rule: %s:%d: %s\n", p->file, p->rules[d->rule].line, text);
+	} else if (p->sec[dir].present) {
+		printf("default (%s default: %s)\n", cgf_dir_name(dir), cgf_action_name(p->sec[dir].def));
+	} else {
+		printf("default (the policy has no %s section)\n", cgf_dir_name(dir));
+	}
+}
+
+/*
+ * connect/sendmsg with network.redirect: the entry that rewrites the
+ * destination, then egress on every backend it may pick. The first word is
+ * the outcome: "redirect A[|B...]" for the backends egress allows, "deny" if
+ * it allows none. Returns 1 if there was no rewrite (the caller explains).
+ */
+static int explain_redirect(const struct cgf_policy *p, const struct cgf_query *q)
+{
+	struct cgf_query rq = *q;
+	struct cgf_decision rd, ed[CGF_REDIR_BACKENDS_MAX];
+	const struct cgf_redirect *re;
+	char ep[96], line[2048] = "";
+	size_t allowed = 0, off = 0;
+
+	rq.dir = CGF_DIR_REDIRECT;
+	cgf_eval(p, &rq, &rd);
+	if (rd.verdict != CGF_ALLOW)
+		return 1;
+	re = &p->redirects[rd.rule - p->sec[CGF_DIR_REDIRECT].first];
+	for (size_t i = 0; i < re->n; i++) {
+		struct cgf_query bq = *q;
+
+		bq.addr = re->backends[i].addr;
+		bq.port = re->backends[i].port;
+		cgf_eval(p, &bq, &ed[i]);
+		if (ed[i].verdict != CGF_ALLOW)
+			continue;
+		cgf_endpoint_str(&re->backends[i], ep, sizeof(ep));
+		off += (size_t)snprintf(line + off, off < sizeof(line) ? sizeof(line) - off : 0, "%s%s",
+					allowed++ ? "|" : "", ep);
+	}
+	if (cgf_json) {
+		json_object *o = json_object_new_object(), *bs = json_object_new_array();
+
+		json_object_object_add(o, "verdict", json_object_new_string(allowed ? "redirect" : "deny"));
+		json_object_object_add(o, "enforced", json_object_new_boolean(p->mode == CGF_MODE_ENFORCE));
+		json_object_object_add(o, "select", json_object_new_string(cgf_select_name(re->select)));
+		json_object_object_add(o, "rule", rule_json(p, rd.rule));
+		for (size_t i = 0; i < re->n; i++) {
+			json_object *b = json_object_new_object();
+
+			cgf_endpoint_str(&re->backends[i], ep, sizeof(ep));
+			json_object_object_add(b, "backend", json_object_new_string(ep));
+			json_object_object_add(b, "egress",
+					       json_object_new_string(cgf_action_name(ed[i].verdict)));
+			json_object_object_add(b, "egress_rule", ed[i].rule == CGF_RULE_DEFAULT
+									 ? NULL : rule_json(p, ed[i].rule));
+			json_object_array_add(bs, b);
+		}
+		json_object_object_add(o, "backends", bs);
+		cgf_json_emit(o);
+		return 0;
+	}
+	if (allowed)
+		printf("redirect %s%s%s\n", line, re->n > 1 ? " select " : "",
+		       re->n > 1 ? cgf_select_name(re->select) : "");
+	else
+		printf("deny\n");
+	print_rule_or_default(p, CGF_DIR_REDIRECT, &rd);
+	for (size_t i = 0; i < re->n; i++) {
+		cgf_endpoint_str(&re->backends[i], ep, sizeof(ep));
+		printf("egress for %s: %s, ", ep, cgf_action_name(ed[i].verdict));
+		print_rule_or_default(p, CGF_DIR_EGRESS, &ed[i]);
+	}
+	return 0;
+}
+
 static int do_explain(int argc, char **argv)
 {
 	const char *file = NULL, *hook = NULL, *ep = NULL, *why = NULL;
@@ -483,6 +579,12 @@ static int do_explain(int argc, char **argv)
 	ret = cgf_load_compile(file, &p, &c);
 	if (ret)
 		return ret;
+	if (q.dir == CGF_DIR_EGRESS && p->sec[CGF_DIR_REDIRECT].present &&
+	    !explain_redirect(p, &q)) {
+		cgf_compiled_free(c);
+		cgf_policy_free(p);
+		return 0;
+	}
 	cgf_eval(p, &q, &d);
 	cgf_prefix_str(&q.addr, addr, sizeof(addr));
 	text[0] = '\0';

@@ -6,7 +6,13 @@
  *   netprobe connect tcp|udp ADDR PORT [--timeout-ms N] [--from ADDR]
  *   netprobe sendto udp ADDR PORT [--connected] [--from ADDR]
  *   netprobe recv udp ADDR PORT [--timeout-ms N]     wait for one datagram
- *   netprobe listen tcp|udp ADDR PORT                serve until killed
+ *   netprobe listen tcp|udp ADDR PORT [--say NAME]   serve until killed; with
+ *        --say, answer every connection (datagram) with NAME instead of an echo
+ *   netprobe hello tcp|udp ADDR PORT [--count N] [--same-socket]   talk to a
+ *        --say server; one exchange prints "NAME peer=ADDR:PORT" (tcp:
+ *        getpeername; udp: the reply's source from recvfrom), several print
+ *        "NAME=count ..." (--same-socket: one UDP socket, connect()ed again
+ *        for every exchange; --wait-file F: after connecting, wait until F exists)
  *   netprobe loop ADDR1 PORT ADDR2 PORT MS           UDP connects alternating
  *        between two destinations for MS ms or until SIGTERM; then prints
  *        "A:ok=N,eperm=M,other=K B:..."
@@ -208,7 +214,7 @@ static int do_recv(const char *addr, int port, int timeout_ms)
 	return 0;
 }
 
-static int do_listen(const char *proto, const char *addr, int port)
+static int do_listen(const char *proto, const char *addr, int port, const char *say)
 {
 	struct sockaddr_storage ss;
 	socklen_t len;
@@ -230,9 +236,11 @@ static int do_listen(const char *proto, const char *addr, int port)
 			int c = accept(fd, NULL, NULL);
 
 			if (c >= 0) {
-				ssize_t r = recv(c, buf, sizeof(buf), MSG_DONTWAIT);
+				ssize_t r = say ? 0 : recv(c, buf, sizeof(buf), MSG_DONTWAIT);
 
-				if (r > 0)
+				if (say)
+					send(c, say, strlen(say), 0);
+				else if (r > 0)
 					send(c, buf, r, 0);
 				close(c);
 			}
@@ -241,7 +249,9 @@ static int do_listen(const char *proto, const char *addr, int port)
 			socklen_t fl = sizeof(from);
 			ssize_t r = recvfrom(fd, buf, sizeof(buf), 0, (void *)&from, &fl);
 
-			if (r > 0)
+			if (r > 0 && say)
+				sendto(fd, say, strlen(say), 0, (void *)&from, fl);
+			else if (r > 0)
 				sendto(fd, buf, r, 0, (void *)&from, fl);
 		}
 	}
@@ -462,6 +472,102 @@ static int do_synrto(const char *addr, int port)
 	return 0;
 }
 
+static void sa_str(const struct sockaddr_storage *ss, char *buf, size_t len)
+{
+	char a[64];
+
+	if (ss->ss_family == AF_INET) {
+		inet_ntop(AF_INET, &((const struct sockaddr_in *)ss)->sin_addr, a, sizeof(a));
+		snprintf(buf, len, "%s:%u", a, ntohs(((const struct sockaddr_in *)ss)->sin_port));
+	} else {
+		inet_ntop(AF_INET6, &((const struct sockaddr_in6 *)ss)->sin6_addr, a, sizeof(a));
+		snprintf(buf, len, "[%s]:%u", a, ntohs(((const struct sockaddr_in6 *)ss)->sin6_port));
+	}
+}
+
+static const char *wait_file;	/* hello: after connect, wait for this file */
+
+/* one exchange with a --say server; name and peer out, 0 or an errno */
+static int hello_once(int fd, bool tcp, bool connected, const struct sockaddr_storage *dst,
+		      socklen_t len, char *name, size_t nlen, char *peer, size_t plen)
+{
+	struct sockaddr_storage from;
+	socklen_t fl = sizeof(from);
+	struct pollfd p = { .fd = fd, .events = POLLIN };
+	ssize_t r;
+
+	if (tcp && connect(fd, (const void *)dst, len))
+		return errno;
+	for (int i = 0; wait_file && i < 1000 && access(wait_file, F_OK); i++)
+		usleep(10000);
+	if (tcp || connected) {		/* the peer as getpeername() reports it */
+		if (getpeername(fd, (void *)&from, &fl))
+			return errno;
+		if (send(fd, "hi", 2, 0) < 0)
+			return errno;
+	} else if (sendto(fd, "hi", 2, 0, (const void *)dst, len) < 0) {
+		return errno;
+	}
+	if (poll(&p, 1, 1000) <= 0)
+		return ETIMEDOUT;
+	r = tcp || connected ? recv(fd, name, nlen - 1, 0)
+			     : recvfrom(fd, name, nlen - 1, 0, (void *)&from, &fl);
+	if (r < 0)
+		return errno;
+	name[r] = '\0';
+	sa_str(&from, peer, plen);
+	return 0;
+}
+
+static int do_hello(const char *proto, const char *addr, int port, int count, bool same)
+{
+	struct sockaddr_storage ss;
+	socklen_t len;
+	bool tcp = !strcmp(proto, "tcp");
+	char names[16][64] = {}, name[64], peer[96];
+	int counts[16] = {}, used = 0, fd = -1, err = 0;
+
+	signal(SIGPIPE, SIG_IGN);
+	parse_sa(addr, port, &ss, &len);
+	for (int i = 0; i < count; i++) {
+		if (fd < 0 || !same) {
+			if (fd >= 0)
+				close(fd);
+			fd = sock_for(&ss, tcp ? SOCK_STREAM : SOCK_DGRAM);
+		}
+		if (same && connect(fd, (void *)&ss, len)) {	/* UDP: pick again */
+			err = errno;
+			break;
+		}
+		err = hello_once(fd, tcp, same, &ss, len, name, sizeof(name), peer, sizeof(peer));
+		if (err)
+			break;
+		if (count == 1) {
+			printf("%s peer=%s\n", name, peer);
+			close(fd);
+			return 0;
+		}
+		int k;
+
+		for (k = 0; k < used && strcmp(names[k], name); k++)
+			;
+		if (k == used && used < 16)
+			snprintf(names[used++], sizeof(names[0]), "%s", name);
+		if (k < 16)
+			counts[k]++;
+	}
+	if (fd >= 0)
+		close(fd);
+	if (err) {
+		printf("%s\n", errname(err));
+		return 1;
+	}
+	for (int k = 0; k < used; k++)
+		printf("%s%s=%d", k ? " " : "", names[k], counts[k]);
+	printf("\n");
+	return 0;
+}
+
 static const char *opt(int argc, char **argv, const char *name)
 {
 	for (int i = 0; i < argc - 1; i++)
@@ -527,7 +633,11 @@ int main(int argc, char **argv)
 	else if (!strcmp(argv[1], "recv"))
 		return do_recv(argv[3], atoi(argv[4]), timeout);
 	else if (!strcmp(argv[1], "listen"))
-		return do_listen(argv[2], argv[3], atoi(argv[4]));
+		return do_listen(argv[2], argv[3], atoi(argv[4]), opt(argc, argv, "--say"));
+	else if (!strcmp(argv[1], "hello") && (wait_file = opt(argc, argv, "--wait-file"), 1))
+		return do_hello(argv[2], argv[3], atoi(argv[4]),
+				opt(argc, argv, "--count") ? atoi(opt(argc, argv, "--count")) : 1,
+				flag(argc, argv, "--same-socket"));
 	else {
 		fprintf(stderr, "netprobe: unknown command '%s'\n", argv[1]);
 		return 2;

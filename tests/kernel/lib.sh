@@ -76,11 +76,12 @@ in_cg_bg() {
 	sh -c 'echo 0 > "$0/cgroup.procs" && exec "$@"' "$cg" "$@" &
 }
 
-# serve tcp|udp ADDR PORT: a server in the background (outside any test cgroup)
+# serve tcp|udp ADDR PORT [NAME]: a server in the background (outside any
+# test cgroup); with NAME it answers every connection or datagram with NAME
 serve() {
 	local fifo="$TMPD/serve.$RANDOM" line
 	mkfifo "$fifo"
-	"$NP" listen "$1" "$2" "$3" >"$fifo" &
+	"$NP" listen "$1" "$2" "$3" ${4:+--say "$4"} >"$fifo" &
 	T_PIDS+=($!)
 	read -r line <"$fifo"
 	rm -f "$fifo"
