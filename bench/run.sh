@@ -10,4 +10,6 @@ exec unshare -n sh -c '
 	ip link set lo up &&
 	./.output/bench_egress --cgfence "$PWD/cgfence" "$@" &&
 	echo && echo "## socket() and bind()" && echo &&
-	./.output/bench_sock --cgfence "$PWD/cgfence"' sh "$@"
+	./.output/bench_sock --cgfence "$PWD/cgfence" &&
+	echo && echo "## connect() through a redirect" && echo &&
+	./.output/bench_redirect --cgfence "$PWD/cgfence"' sh "$@"

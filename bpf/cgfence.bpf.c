@@ -78,10 +78,10 @@ struct {
 } cgf_rr SEC(".maps");			/* round-robin positions */
 
 struct {
-	__uint(type, BPF_MAP_TYPE_LRU_HASH);
-	__type(key, struct cgf_revnat_key);
-	__type(value, struct cgf_revnat_val);
-	__uint(max_entries, CGF_REVNAT_ENTRIES);
+	__uint(type, BPF_MAP_TYPE_SK_STORAGE);
+	__uint(map_flags, BPF_F_NO_PREALLOC);
+	__type(key, int);
+	__type(value, struct cgf_revnat);
 } cgf_revnat SEC(".maps");		/* pinned, kept across re-applies */
 
 struct {
@@ -306,19 +306,41 @@ static __always_inline __u32 pick(struct bpf_sock_addr *ctx, const struct cgf_re
 	return bpf_get_prandom_u32() % n;
 }
 
+static __always_inline int same_addr(const __u8 *a, const __u8 *b, __u8 v6)
+{
+	const __u32 *x = (const __u32 *)a, *y = (const __u32 *)b;
+
+	return x[0] == y[0] && (!v6 || (x[1] == y[1] && x[2] == y[2] && x[3] == y[3]));
+}
+
+/* keep now -> was for this socket, and count the connection */
 static __always_inline void remember(struct bpf_sock_addr *ctx, const __u8 *now, __u16 now_port,
 				     const __u8 *was, __u16 was_port, __u8 v6, __u32 idx, __u32 b)
 {
-	struct cgf_revnat_key k = { .cookie = bpf_get_socket_cookie(ctx), .port = now_port, .v6 = v6 };
-	struct cgf_revnat_val v = { .port = was_port, .v6 = v6 };
 	__u32 hit = (idx & (CGF_REDIR_ENTRIES_MAX - 1)) * CGF_REDIR_BACKENDS + b;
 	__u64 *cnt = bpf_map_lookup_elem(&cgf_backend_hits, &hit);
+	struct cgf_revnat *rn;
+	struct cgf_revnat_slot *sl = NULL;
 
-	__builtin_memcpy(k.addr, now, 16);
-	__builtin_memcpy(v.addr, was, 16);
-	bpf_map_update_elem(&cgf_revnat, &k, &v, BPF_ANY);
 	if (cnt)
 		*cnt += 1;
+	if (!ctx->sk)
+		return;
+	rn = bpf_sk_storage_get(&cgf_revnat, ctx->sk, 0, BPF_SK_STORAGE_GET_F_CREATE);
+	if (!rn)
+		return;
+	for (int i = 0; i < CGF_REVNAT_SLOTS; i++)	/* the same target again */
+		if (rn->slot[i].used && rn->slot[i].v6 == v6 && rn->slot[i].now_port == now_port &&
+		    same_addr(rn->slot[i].now, now, v6))
+			sl = &rn->slot[i];
+	if (!sl)
+		sl = &rn->slot[rn->next++ & (CGF_REVNAT_SLOTS - 1)];
+	__builtin_memcpy(sl->now, now, 16);
+	__builtin_memcpy(sl->was, was, 16);
+	sl->now_port = now_port;
+	sl->was_port = was_port;
+	sl->v6 = v6;
+	sl->used = 1;
 }
 
 static __always_inline void redirect4(struct bpf_sock_addr *ctx)
@@ -411,38 +433,42 @@ static __always_inline int sock_addr6(struct bpf_sock_addr *ctx, __u8 dir,
  * program asked for. These hooks may not deny. */
 static __always_inline void unredirect(struct bpf_sock_addr *ctx, __u8 v6)
 {
-	struct cgf_revnat_key k = { .cookie = bpf_get_socket_cookie(ctx),
-				    .port = (__u16)ctx->user_port, .v6 = v6 };
-	struct cgf_revnat_val *v;
+	struct cgf_revnat *rn;
+	__u32 ip[4] = {};
+	__u16 port = (__u16)ctx->user_port;
 
-	if (!v6) {
-		__u32 ip = ctx->user_ip4;
-
-		__builtin_memcpy(k.addr, &ip, 4);
-	} else {
-		__u32 ip[4] = { ctx->user_ip6[0], ctx->user_ip6[1], ctx->user_ip6[2],
-				ctx->user_ip6[3] };
-
-		__builtin_memcpy(k.addr, ip, 16);
-	}
-	v = bpf_map_lookup_elem(&cgf_revnat, &k);
-	if (!v)
+	if (!ctx->sk)
+		return;
+	rn = bpf_sk_storage_get(&cgf_revnat, ctx->sk, 0, 0);
+	if (!rn)
 		return;
 	if (!v6) {
-		__u32 ip;
-
-		__builtin_memcpy(&ip, v->addr, 4);
-		ctx->user_ip4 = ip;
+		ip[0] = ctx->user_ip4;
 	} else {
-		__u32 ip[4];
-
-		__builtin_memcpy(ip, v->addr, 16);
-		ctx->user_ip6[0] = ip[0];
-		ctx->user_ip6[1] = ip[1];
-		ctx->user_ip6[2] = ip[2];
-		ctx->user_ip6[3] = ip[3];
+		ip[0] = ctx->user_ip6[0];
+		ip[1] = ctx->user_ip6[1];
+		ip[2] = ctx->user_ip6[2];
+		ip[3] = ctx->user_ip6[3];
 	}
-	ctx->user_port = v->port;
+	for (int i = 0; i < CGF_REVNAT_SLOTS; i++) {
+		const struct cgf_revnat_slot *sl = &rn->slot[i];
+		__u32 was[4];
+
+		if (!sl->used || sl->v6 != v6 || sl->now_port != port ||
+		    !same_addr(sl->now, (const __u8 *)ip, v6))
+			continue;
+		__builtin_memcpy(was, sl->was, 16);
+		if (!v6) {
+			ctx->user_ip4 = was[0];
+		} else {
+			ctx->user_ip6[0] = was[0];
+			ctx->user_ip6[1] = was[1];
+			ctx->user_ip6[2] = was[2];
+			ctx->user_ip6[3] = was[3];
+		}
+		ctx->user_port = sl->was_port;
+		return;
+	}
 }
 
 SEC("cgroup/recvmsg4")

@@ -183,24 +183,26 @@ struct cgf_redir_entry {
 	struct cgf_backend b[CGF_REDIR_BACKENDS];
 };
 
-/* (socket, address it talks to now) -> the address the program asked for;
- * addresses as the recvmsg/getpeername hook of that family sees them */
-struct cgf_revnat_key {
-	__u64 cookie;
-	__u8 addr[16];
-	__u16 port;		/* network byte order */
+/* Per socket (socket-local storage): the address it talks to now -> the one
+ * the program asked for, as the recvmsg/getpeername hook of that family sees
+ * them. A UDP socket may talk to several redirected destinations: a few
+ * slots, reused round the ring. */
+#define CGF_REVNAT_SLOTS 4
+struct cgf_revnat_slot {
+	__u8 now[16];		/* IPv4 in the first 4 bytes */
+	__u8 was[16];
+	__u16 now_port;		/* network byte order */
+	__u16 was_port;
 	__u8 v6;
-	__u8 pad[5];
+	__u8 used;
+	__u8 pad[2];
 };
 
-struct cgf_revnat_val {
-	__u8 addr[16];
-	__u16 port;
-	__u8 v6;
-	__u8 pad;
+struct cgf_revnat {
+	struct cgf_revnat_slot slot[CGF_REVNAT_SLOTS];
+	__u32 next;
+	__u32 pad;
 };
-
-#define CGF_REVNAT_ENTRIES 65536
 #define CGF_BACKEND_HITS (CGF_REDIR_ENTRIES_MAX * CGF_REDIR_BACKENDS)
 
 /* Hooks, as indexes of counters and bits of cgf_meta.hooks. */
@@ -265,8 +267,8 @@ _Static_assert(sizeof(struct cgf_verdict) == 8, "cgf_verdict layout");
 _Static_assert(sizeof(struct cgf_sockopt_key) == 12, "cgf_sockopt_key layout");
 _Static_assert(sizeof(struct cgf_dev_key) == 12, "cgf_dev_key layout");
 _Static_assert(sizeof(struct cgf_backend) == 20, "cgf_backend layout");
-_Static_assert(sizeof(struct cgf_revnat_key) == 32, "cgf_revnat_key layout");
-_Static_assert(sizeof(struct cgf_revnat_val) == 20, "cgf_revnat_val layout");
+_Static_assert(sizeof(struct cgf_revnat_slot) == 40, "cgf_revnat_slot layout");
+_Static_assert(sizeof(struct cgf_revnat) == CGF_REVNAT_SLOTS * 40 + 8, "cgf_revnat layout");
 _Static_assert(sizeof(struct cgf_dev_val) == 8, "cgf_dev_val layout");
 _Static_assert(sizeof(struct cgf_sysctl_rule) == CGF_SYSCTL_PAT_MAX + 16, "cgf_sysctl_rule layout");
 _Static_assert(sizeof(struct cgf_seg) == 8, "cgf_seg layout");
