@@ -819,6 +819,37 @@ static void read_stats(const char *dir, struct cgf_applied *a)
 	close(fd);
 }
 
+/* network.redirect: connections per (entry, backend), the non-zero ones */
+static void read_backend_hits(const char *dir, struct cgf_applied *a)
+{
+	char p[PATH_LEN];
+	int ncpu = libbpf_num_possible_cpus(), fd;
+	uint64_t *vals;
+	size_t cap = 0;
+
+	snprintf(p, sizeof(p), "%s/backend_hits", dir);
+	fd = bpf_obj_get(p);
+	if (fd < 0 || ncpu <= 0)
+		return;
+	vals = xcalloc((size_t)ncpu, sizeof(*vals));
+	for (uint32_t i = 0; i < CGF_BACKEND_HITS; i++) {
+		uint64_t sum = 0;
+
+		if (bpf_map_lookup_elem(fd, &i, vals))
+			continue;
+		for (int c = 0; c < ncpu; c++)
+			sum += vals[c];
+		if (!sum)
+			continue;
+		GROW(a->backends, cap, a->n_backends + 1);
+		a->backends[a->n_backends++] = (struct cgf_backend_count){
+			.entry = i / CGF_REDIR_BACKENDS, .backend = i % CGF_REDIR_BACKENDS,
+			.connections = sum };
+	}
+	free(vals);
+	close(fd);
+}
+
 static int name_cmp(const void *a, const void *b)
 {
 	return strcmp(((const struct cgf_applied *)a)->name, ((const struct cgf_applied *)b)->name);
@@ -842,6 +873,7 @@ static int list_one(const char *dir, const char *name, void *arg)
 	snprintf(a->name, sizeof(a->name), "%s", name);
 	read_meta(dir, &a->meta);
 	read_stats(dir, a);
+	read_backend_hits(dir, a);
 	cd = opendir(dir);
 	while (cd && (ce = readdir(cd))) {
 		unsigned long long id;
@@ -886,7 +918,9 @@ int cgf_list(struct cgf_applied **out, size_t *n)
 
 void cgf_applied_free(struct cgf_applied *a, size_t n)
 {
-	for (size_t i = 0; i < n; i++)
+	for (size_t i = 0; i < n; i++) {
 		free(a[i].cgs);
+		free(a[i].backends);
+	}
 	free(a);
 }

@@ -66,6 +66,11 @@ struct cgf_applied {
 	size_t n_cgs;
 	uint64_t denied[CGF_H_MAX];
 	uint64_t audit[CGF_H_MAX];
+	struct cgf_backend_count {
+		uint32_t entry, backend;
+		uint64_t connections;
+	} *backends;		/* network.redirect: non-zero counters */
+	size_t n_backends;
 };
 
 /* Every applied policy, sorted by name; removes pins of removed cgroups first. */

@@ -264,6 +264,18 @@ static json_object *applied_json(const struct cgf_applied *a, bool counters)
 		json_object_object_add(h, "denied", counters_json(a->denied, a->meta.hooks));
 		json_object_object_add(h, "audit_would_deny", counters_json(a->audit, a->meta.hooks));
 		json_object_object_add(o, "by_hook", h);
+		json_object *bs = json_object_new_array();
+
+		for (size_t i = 0; i < a->n_backends; i++) {
+			json_object *b = json_object_new_object();
+
+			json_object_object_add(b, "redirect", json_object_new_int64(a->backends[i].entry));
+			json_object_object_add(b, "backend", json_object_new_int64(a->backends[i].backend));
+			json_object_object_add(b, "connections",
+					       json_object_new_uint64(a->backends[i].connections));
+			json_object_array_add(bs, b);
+		}
+		json_object_object_add(o, "redirect_backends", bs);
 	}
 	return o;
 }

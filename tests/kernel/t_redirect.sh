@@ -103,5 +103,8 @@ sed 's/to: 127.0.0.1:8081/to: 127.0.0.1:8091/' "$POL" >"$TMPD/p3.yaml"
 touch "$TMPD/go"; wait $HELD
 check "after a re-apply, an older connection still shows the original peer" "A peer=127.0.0.99:80" "$(cat "$TMPD/held")"
 check "…and new connections use the new target" "B1 peer=127.0.0.99:80" "$(h tcp 127.0.0.99 80)"
-check_match "backend hit counters are kept" '.' "$(ls /sys/fs/bpf/cgfence/$NAME/backend_hits)"
+st=$("$CGF" --json stats "$NAME")
+check_match "stats counts the round-robin backends" '"redirect":2,"backend":0,"connections":[0-9]+' "$st"
+rr=$(grep -o '"redirect":2,"backend":[0-9],"connections":[0-9]*' <<<"$st" | grep -o '[0-9]*$' | awk '{ s += $1 } END { print s }')
+check_match "…at least the 99 + 200 connections made ($rr)" '^(299|[3-9][0-9][0-9])$' "$rr"
 t_done
