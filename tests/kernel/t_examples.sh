@@ -30,6 +30,11 @@ check "README tour: IPv6 DNS denied"          deny  "$(ex "$TMPD/api.yaml" sendm
 check "README tour: bind 22 denied"           deny  "$(ex "$TMPD/api.yaml" bind 0.0.0.0:22/tcp)"
 check "README tour: raw socket denied"        deny  "$(ex "$TMPD/api.yaml" socket inet/raw)"
 
+# dns-and-service: the rewrites explain shows, and that egress allows them
+check "dns-and-service: DNS to the local resolver" "redirect 127.0.0.53:5353" "$(ex examples/dns-and-service.yaml sendmsg 192.0.2.1:53/udp)"
+check "dns-and-service: service spread over backends" "redirect 127.0.0.1:8081|127.0.0.1:8082|127.0.0.1:8083 select round-robin" "$(ex examples/dns-and-service.yaml connect 10.96.0.10:80/tcp)"
+check "dns-and-service: anything else denied" deny "$(ex examples/dns-and-service.yaml connect 10.96.0.10:443/tcp)"
+
 # web-service: applied to a test cgroup (its target is a real service)
 mkcg WEB web
 WN=$(pname web); track_policy "$WN"

@@ -28,11 +28,13 @@ network:
     - match: {to: ["::1"], ports: [80], protocol: tcp}
       backends: ["[::1]:8081", "[::1]:8082"]
       select: round-robin
+    - match: {to: ["::1"], ports: [53], protocol: udp}
+      to: "[::1]:5353"
 EOF
 )
 serve tcp 127.0.0.1 8081 A; serve udp 127.0.0.1 5353 DNS
 for i in 1 2 3; do serve tcp 127.0.0.1 809$i B$i; serve udp 127.0.0.1 809$i U$i; done
-serve tcp ::1 8081 V1; serve tcp ::1 8082 V2
+serve tcp ::1 8081 V1; serve tcp ::1 8082 V2; serve udp ::1 5353 DNS6
 "$CGF" apply "$POL" --cgroup "$CG" >/dev/null
 check "apply redirect policy" 0 $?
 h() { in_cg "$CG" "$NP" hello "$@"; }
@@ -57,6 +59,7 @@ done
 check "random: each backend within 60..140 of 300 ($rnd)" 1 "$ok_rnd"
 check "ipv6 round-robin, getpeername shows ::1:80" "V1 peer=[::1]:80" "$(h tcp ::1 80)"
 check "ipv6 round-robin, next backend" "V2 peer=[::1]:80" "$(h tcp ::1 80)"
+check "ipv6 dns-style udp: the reply comes from [::1]:53" "DNS6 peer=[::1]:53" "$(h udp ::1 53)"
 check "no match: untouched" ECONNREFUSED "$(in_cg "$CG" "$NP" connect tcp 127.0.0.99 81)"
 check_match "list shows the redirect hooks" '"connect4","connect6","sendmsg4","sendmsg6","recvmsg4","recvmsg6","getpeername4","getpeername6"' "$("$CGF" --json list)"
 check_match "explain shows the rewrite" "^redirect 127.0.0.1:8081" "$("$CGF" explain "$POL" connect 127.0.0.99:80/tcp)"
