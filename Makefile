@@ -32,9 +32,9 @@ LIB_SRCS := src/yamltree.c src/addr.c src/policy.c src/policy_sock.c src/policy_
 	    src/policy_tcp.c src/policy_sysctl.c \
 	    src/sockdefs.c \
 	    src/compile.c src/eval.c \
-	    src/util.c src/cgroup.c src/loader.c src/jsonout.c
+	    src/util.c src/cgroup.c src/container.c src/loader.c src/jsonout.c
 LIB_OBJS := $(patsubst src/%.c,$(OUTPUT)/%.o,$(LIB_SRCS))
-CLI_OBJS := $(OUTPUT)/main.o $(OUTPUT)/cmd_run.o
+CLI_OBJS := $(OUTPUT)/main.o $(OUTPUT)/cmd_run.o $(OUTPUT)/cmd_oci.o
 
 UNIT_TESTS := $(patsubst tests/unit/%.c,$(OUTPUT)/tests/%,$(wildcard tests/unit/test_*.c))
 HELPERS    := $(OUTPUT)/netprobe $(OUTPUT)/difftest

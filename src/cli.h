@@ -15,5 +15,6 @@ int cgf_usage_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 int cgf_load_compile(const char *path, struct cgf_policy **p, struct cgf_compiled **c);
 int cgf_target_cgroup(const struct cgf_policy *p, const char *arg, char *abs, size_t len);
 int cgf_do_run(int argc, char **argv);
+int cgf_do_oci_hook(int argc, char **argv);
 
 #endif

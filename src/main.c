@@ -15,6 +15,7 @@
 #include "cgroup.h"
 #include "cli.h"
 #include "compile.h"
+#include "container.h"
 #include "eval.h"
 #include "jsonout.h"
 #include "loader.h"
@@ -106,6 +107,8 @@ int cgf_target_cgroup(const struct cgf_policy *p, const char *arg, char *abs, si
 		return 0;
 	case CGF_TARGET_PID:
 		return cgf_cgroup_of_pid(p->target_pid, abs, len) ? fail() : 0;
+	case CGF_TARGET_CONTAINER:
+		return cgf_container_cgroup(p->target_cgroup, abs, len) ? fail() : 0;
 	default:
 		return cgf_usage_error("%s: no target: give --cgroup PATH or write target: in the "
 				       "policy", p->file);
@@ -114,7 +117,7 @@ int cgf_target_cgroup(const struct cgf_policy *p, const char *arg, char *abs, si
 
 static int do_apply(int argc, char **argv)
 {
-	const char *file = NULL, *cg = NULL;
+	const char *file = NULL, *cg = NULL, *ctr = NULL, *pid = NULL;
 	struct cgf_policy *p = NULL;
 	struct cgf_compiled *c = NULL;
 	struct cgf_apply_result r;
@@ -126,6 +129,14 @@ static int do_apply(int argc, char **argv)
 			if (++i >= argc)
 				return cgf_usage_error("--cgroup needs a PATH");
 			cg = argv[i];
+		} else if (!strcmp(argv[i], "--container")) {
+			if (++i >= argc)
+				return cgf_usage_error("--container needs an ID");
+			ctr = argv[i];
+		} else if (!strcmp(argv[i], "--pid")) {
+			if (++i >= argc)
+				return cgf_usage_error("--pid needs a PID");
+			pid = argv[i];
 		} else if (argv[i][0] == '-' && argv[i][1]) {
 			return cgf_usage_error("apply: unknown option '%s'", argv[i]);
 		} else if (!file) {
@@ -138,10 +149,19 @@ static int do_apply(int argc, char **argv)
 		return cgf_usage_error("apply: which POLICY file?");
 	if (cg && !*cg)
 		return cgf_usage_error("--cgroup: empty path");
+	if (!!cg + !!ctr + !!pid > 1)
+		return cgf_usage_error("apply: give one of --cgroup, --container and --pid");
+	if (pid && (strspn(pid, "0123456789") != strlen(pid) || !*pid || atol(pid) <= 0))
+		return cgf_usage_error("--pid: '%s' is not a process id", pid);
 	ret = cgf_load_compile(file, &p, &c);
 	if (ret)
 		return ret;
-	ret = cgf_target_cgroup(p, cg, abs, sizeof(abs));
+	if (ctr)
+		ret = cgf_container_cgroup(ctr, abs, sizeof(abs)) ? fail() : 0;
+	else if (pid)
+		ret = cgf_cgroup_of_pid(atoi(pid), abs, sizeof(abs)) ? fail() : 0;
+	else
+		ret = cgf_target_cgroup(p, cg, abs, sizeof(abs));
 	if (!ret && cgf_env_check())
 		ret = fail();
 	if (!ret) {
@@ -675,7 +695,8 @@ static const struct cmd {
 	int (*fn)(int argc, char **argv);
 	const char *usage;
 } cmds[] = {
-	{ "apply", do_apply, "apply POLICY.yaml [--cgroup PATH] [--json]" },
+	{ "apply", do_apply,
+	  "apply POLICY.yaml [--cgroup PATH | --container ID | --pid PID] [--json]" },
 	{ "detach", do_detach, "detach NAME | --all [--json]" },
 	{ "list", do_list, "list [--json]" },
 	{ "run", cgf_do_run, "run -p POLICY.yaml [--audit] [--cgroup-parent PATH] -- CMD [ARG...]" },
@@ -687,6 +708,8 @@ static const struct cmd {
 	{ "events", not_yet, "events [--json] [--follow] [NAME]   (not implemented yet)" },
 	{ "tree", not_yet, "tree [CGROUP] [--json]               (not implemented yet)" },
 	{ "daemon", not_yet, "daemon --policy-dir DIR              (not implemented yet)" },
+	{ "oci-hook", cgf_do_oci_hook,
+	  "oci-hook [--policy-dir DIR] [--stage createRuntime|prestart|poststop] < STATE.json" },
 	{ "version", do_version, "version [--json]" },
 	{ "help", do_help, "help" },
 };

@@ -436,7 +436,13 @@ static int parse_target(struct pctx *c, const struct yt_node *n)
 			return ERR(v, "target.pid must be a process id, not '%s'", v->str);
 		p->target_kind = CGF_TARGET_PID;
 		p->target_pid = (int)pid;
-	} else if (!strcmp(k->str, "unit") || !strcmp(k->str, "container")) {
+	} else if (!strcmp(k->str, "container")) {
+		if (v->len < 4 || strspn(v->str, "0123456789abcdef") != v->len)
+			return ERR(v, "target.container: '%s' is not a container id (4 or more hex "
+				   "digits)", v->str);
+		p->target_kind = CGF_TARGET_CONTAINER;
+		p->target_cgroup = xstrdup(v->str);
+	} else if (!strcmp(k->str, "unit")) {
 		return ERR(k, "target.%s is not supported by this version of cgfence; "
 			   "use target.cgroup or --cgroup", k->str);
 	} else {

@@ -115,6 +115,7 @@ enum cgf_target_kind {
 	CGF_TARGET_NONE = 0,
 	CGF_TARGET_CGROUP,
 	CGF_TARGET_PID,
+	CGF_TARGET_CONTAINER,
 };
 
 struct cgf_policy {
@@ -122,7 +123,7 @@ struct cgf_policy {
 	char name[CGF_NAME_MAX + 1];
 	int mode;		/* enum cgf_mode */
 	int target_kind;
-	char *target_cgroup;
+	char *target_cgroup;		/* or the container id */
 	int target_pid;
 	int target_line, target_col;
 	struct cgf_section sec[CGF_DIR_MAX];

@@ -1,0 +1,200 @@
+// SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
+/*
+ * cgfence oci-hook: an OCI runtime hook (createRuntime or prestart, and
+ * poststop). The runtime passes the container's state on stdin: id, pid,
+ * bundle, annotations. With the annotation cgfence.io/policy=NAME, the policy
+ * DIR/NAME.yaml is applied to the container's cgroup (from the bundle's
+ * linux.cgroupsPath) as NAME-<first 12 characters of the id> before the
+ * container's process runs; at poststop that instance is detached. No
+ * annotation: nothing happens. Any failure exits 1 with the reason on
+ * stderr, so the runtime refuses to start the container (fail closed).
+ */
+#include <dirent.h>
+#include <stdio.h>
+#include <string.h>
+
+#include <json-c/json.h>
+
+#include "cgroup.h"
+#include "cli.h"
+#include "container.h"
+#include "jsonout.h"
+#include "loader.h"
+#include "util.h"
+
+#include <stdbool.h>
+
+#define ANNOTATION "cgfence.io/policy"
+#define DEFAULT_POLICY_DIR "/etc/cgfence/policies"
+
+static int oci_fail(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+static int oci_fail(const char *fmt, ...)
+{
+	va_list ap;
+
+	fputs("cgfence: oci-hook: ", stderr);
+	va_start(ap, fmt);
+	vfprintf(stderr, fmt, ap);
+	va_end(ap);
+	fputc('\n', stderr);
+	return EXIT_FAIL;
+}
+
+static const char *str_of(json_object *o, const char *key)
+{
+	json_object *v;
+
+	return o && json_object_object_get_ex(o, key, &v) && json_object_is_type(v, json_type_string)
+		       ? json_object_get_string(v) : NULL;
+}
+
+/* the bundle's config.json, or NULL */
+static json_object *read_config(const char *bundle)
+{
+	char path[4096];
+
+	if (!bundle)
+		return NULL;
+	snprintf(path, sizeof(path), "%s/config.json", bundle);
+	return json_object_from_file(path);
+}
+
+/* the id as it appears in instance names: its first 12 characters, lowercased,
+ * anything else a policy name cannot hold as '-' */
+static void id_tag(const char *id, char *tag, size_t len)
+{
+	snprintf(tag, len, "%.12s", id);
+	for (char *p = tag; *p; p++)
+		if (!((*p >= 'a' && *p <= 'z') || (*p >= '0' && *p <= '9') || *p == '_' || *p == '-'))
+			*p = (*p >= 'A' && *p <= 'Z') ? (char)(*p - 'A' + 'a') : '-';
+}
+
+/* poststop without the annotation (e.g. runc delete knows no bundle):
+ * detach every instance of this container, NAME-<tag> */
+static int detach_instances(const char *tag)
+{
+	DIR *d = opendir(CGF_PIN_ROOT);
+	struct dirent *e;
+	size_t tl = strlen(tag);
+	int ret = EXIT_OK;
+
+	while (d && (e = readdir(d))) {
+		size_t n = strlen(e->d_name);
+
+		if (n > tl + 1 && e->d_name[n - tl - 1] == '-' && !strcmp(e->d_name + n - tl, tag) &&
+		    cgf_detach(e->d_name) && !ret)
+			ret = oci_fail("%s", cgf_last_error());
+	}
+	if (d)
+		closedir(d);
+	return ret;
+}
+
+int cgf_do_oci_hook(int argc, char **argv)
+{
+	const char *dir = DEFAULT_POLICY_DIR, *stage = NULL, *id, *policy, *status, *cgpath = NULL;
+	json_object *state = NULL, *config = NULL, *ann = NULL, *linux_ = NULL, *pid_o;
+	char *buf = NULL, name[CGF_NAME_MAX + 1], tag[16], file[4200], rel[512], abs[600];
+	bool poststop;
+	int ret = EXIT_FAIL, pid = 0;
+	size_t len;
+
+	for (int i = 0; i < argc; i++) {
+		if (!strcmp(argv[i], "--policy-dir") && i + 1 < argc)
+			dir = argv[++i];
+		else if (!strcmp(argv[i], "--stage") && i + 1 < argc)
+			stage = argv[++i];
+		else
+			return cgf_usage_error("oci-hook: usage: oci-hook [--policy-dir DIR] "
+					       "[--stage createRuntime|prestart|poststop] < state.json");
+	}
+	if (read_file("/dev/stdin", &buf, &len) || !len)
+		return oci_fail("no container state on stdin");
+	state = json_tokener_parse(buf);
+	free(buf);
+	if (!state || !json_object_is_type(state, json_type_object))
+		return oci_fail("the state on stdin is not a JSON object");
+	id = str_of(state, "id");
+	status = str_of(state, "status");
+	if (!id || !*id) {
+		ret = oci_fail("the state has no container id");
+		goto out;
+	}
+	if (json_object_object_get_ex(state, "pid", &pid_o))
+		pid = json_object_get_int(pid_o);
+	config = read_config(str_of(state, "bundle"));
+	/* annotations: the state's (OCI >= 1.0.2), else the bundle's */
+	if (!json_object_object_get_ex(state, "annotations", &ann) && config)
+		json_object_object_get_ex(config, "annotations", &ann);
+	policy = str_of(ann, ANNOTATION);
+	id_tag(id, tag, sizeof(tag));
+	poststop = (stage && !strcmp(stage, "poststop")) ||
+		   (!stage && status && !strcmp(status, "stopped"));
+	if (!policy && poststop) {
+		ret = cgf_env_check() ? oci_fail("%s", cgf_last_error()) : detach_instances(tag);
+		goto out;
+	}
+	if (!policy) {
+		ret = EXIT_OK;	/* not ours */
+		goto out;
+	}
+	if (!valid_name(policy) || strlen(policy) > CGF_NAME_MAX - 13) {
+		ret = oci_fail("container %.12s: annotation %s='%s' is not a policy name "
+			       "([a-z0-9_-], at most %d characters)", id, ANNOTATION, policy,
+			       CGF_NAME_MAX - 13);
+		goto out;
+	}
+	snprintf(name, sizeof(name), "%s-%s", policy, tag);	/* NAME-<id> */
+	if (cgf_env_check()) {
+		ret = oci_fail("%s", cgf_last_error());
+		goto out;
+	}
+	if (poststop) {
+		int err = cgf_detach(name);
+
+		ret = !err || err == -ENOENT ? EXIT_OK : oci_fail("%s", cgf_last_error());
+		goto out;
+	}
+
+	/* createRuntime / prestart: apply before the container's process runs */
+	struct cgf_policy *p = NULL;
+	struct cgf_compiled *c = NULL;
+	struct cgf_apply_result r;
+	const char *why = NULL;
+
+	snprintf(file, sizeof(file), "%s/%s.yaml", dir, policy);
+	if (config && json_object_object_get_ex(config, "linux", &linux_))
+		cgpath = str_of(linux_, "cgroupsPath");
+	if (cgpath) {
+		if (cgf_oci_cgroup_path(cgpath, rel, sizeof(rel), &why)) {
+			ret = oci_fail("container %.12s: linux.cgroupsPath '%s': %s", id, cgpath, why);
+			goto out;
+		}
+		if (cgf_cgroup_resolve(rel, abs, sizeof(abs))) {
+			ret = oci_fail("container %.12s: %s", id, cgf_last_error());
+			goto out;
+		}
+	} else if (pid <= 0 || cgf_cgroup_of_pid(pid, abs, sizeof(abs))) {
+		ret = oci_fail("container %.12s: no linux.cgroupsPath in the bundle and no usable "
+			       "pid in the state", id);
+		goto out;
+	}
+	if (cgf_policy_load(file, &p) || cgf_compile(p, &c)) {
+		ret = oci_fail("container %.12s: policy %s: %s", id, policy, cgf_last_error());
+		cgf_policy_free(p);
+		goto out;
+	}
+	struct cgf_apply_opts o = { .cgroup = abs, .mode = p->mode, .name = name, .source = file };
+
+	cgf_gc();
+	if (cgf_apply(p, c, &o, &r))
+		ret = oci_fail("container %.12s: %s", id, cgf_last_error());
+	else
+		ret = EXIT_OK;
+	cgf_compiled_free(c);
+	cgf_policy_free(p);
+out:
+	json_object_put(config);
+	json_object_put(state);
+	return ret;
+}
