@@ -118,7 +118,7 @@ check-sanitize: deps
 	$(Q)$(MAKE) --no-print-directory \
 		SANITIZE='-fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=all' \
 		cgfence $(UNIT_TESTS) $(HELPERS)
-	$(Q)ASAN_OPTIONS=detect_leaks=1 UBSAN_OPTIONS=print_stacktrace=1 tests/run-all.sh; \
+	$(Q)CGF_SANITIZED=1 ASAN_OPTIONS=detect_leaks=1 UBSAN_OPTIONS=print_stacktrace=1 tests/run-all.sh; \
 		rc=$$?; $(MAKE) --no-print-directory clean; exit $$rc
 
 # benchmarks

@@ -125,6 +125,7 @@ int pol_parse_sysctl(struct pctx *c, const struct yt_node *n)
 		if (err)
 			return err;
 	}
-	qsort(s->pats, s->n, sizeof(*s->pats), pat_cmp);
+	if (s->n)
+		qsort(s->pats, s->n, sizeof(*s->pats), pat_cmp);
 	return 0;
 }

@@ -6,6 +6,7 @@
 . "$(dirname "$0")/lib.sh"
 
 command -v valgrind >/dev/null || { echo "ok - valgrind # SKIP not installed"; exit 0; }
+[ -z "${CGF_SANITIZED:-}" ] || { echo "ok - valgrind # SKIP built with sanitizers (make check-sanitize)"; exit 0; }
 mkcg CG vg
 NAME=$(pname vg); track_policy "$NAME"
 sed "s/^name: .*/name: $NAME/" examples/web-egress.yaml | sed '/^target:/,+1d' >"$TMPD/p.yaml"
@@ -26,4 +27,13 @@ vg detach "$NAME";                                     check "valgrind: detach" 
 printf 'version: 1\nname: x\nnetwork:\n  egress: {default: deny, rules: [{action: allow, to: [10.0.0.1/8]}]}\n' >"$TMPD/bad.yaml"
 vg check "$TMPD/bad.yaml";                             check "valgrind: invalid policy exits 1" 1 $?
 vg run -p "$TMPD/p.yaml" -- true;                      check "valgrind: run" 0 $?
+for f in examples/*.yaml; do
+	vg check "$f" 2>/dev/null;                      check "valgrind: check $(basename "$f")" 0 $?
+done
+vg explain examples/dns-and-service.yaml connect 10.96.0.10:80/tcp; check "valgrind: explain redirect" 0 $?
+vg explain examples/web-service.yaml socket inet/raw;  check "valgrind: explain socket" 0 $?
+vg explain examples/web-service.yaml bind 0.0.0.0:22;  check "valgrind: explain bind" 0 $?
+sed "s/^name: .*/name: $NAME/" examples/build-sandbox.yaml >"$TMPD/sb.yaml"
+vg apply "$TMPD/sb.yaml" --cgroup "$CG";               check "valgrind: apply every kind of section" 0 $?
+vg --json stats "$NAME";                               check "valgrind: stats of it" 0 $?
 t_done
