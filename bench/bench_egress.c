@@ -337,32 +337,31 @@ static void bench_size(long n)
 int main(int argc, char **argv)
 {
 	const char *sizes = "1,1000,100000,1000000";
-	int cpu = 1, stats_fd;
+	struct bench_opts o = BENCH_OPTS_DEFAULT;
+	int cpu, stats_fd;
 	char *s, *tok, *save;
 
 	for (int i = 1; i < argc; i++) {
-		if (!strcmp(argv[i], "--sizes") && i + 1 < argc)
+		if (bench_opt(&o, argc, argv, &i))
+			continue;
+		if (!strcmp(argv[i], "--sizes") && i + 1 < argc) {
 			sizes = argv[++i];
-		else if (!strcmp(argv[i], "--rounds") && i + 1 < argc)
-			rounds = atoi(argv[++i]);
-		else if (!strcmp(argv[i], "--calls") && i + 1 < argc)
-			calls = atoi(argv[++i]);
-		else if (!strcmp(argv[i], "--cgfence") && i + 1 < argc)
-			cgf_bin = argv[++i];
-		else if (!strcmp(argv[i], "--cpu") && i + 1 < argc)
-			cpu = atoi(argv[++i]);
-		else if (!strcmp(argv[i], "--no-nft"))
+		} else if (!strcmp(argv[i], "--no-nft")) {
 			use_nft = 0;
-		else if (!strcmp(argv[i], "--portless"))
+		} else if (!strcmp(argv[i], "--portless")) {
 			portless = 1;
-		else {
-			fprintf(stderr, "usage: bench_egress [--sizes LIST] [--rounds N] [--calls N] "
-					"[--cgfence PATH] [--cpu N] [--no-nft] [--portless]\n");
+		} else {
+			fprintf(stderr, "usage: bench_egress [--sizes LIST] " BENCH_OPTS_USAGE
+					" [--no-nft] [--portless]\n");
 			return 2;
 		}
 	}
-	if (rounds < 1 || rounds > 64 || calls < 1)
+	if (!bench_opts_ok(&o))
 		return 2;
+	rounds = o.rounds;
+	calls = o.calls;
+	cgf_bin = o.cgf;
+	cpu = o.cpu;
 	pin_cpu(cpu);
 	if (cgf_cgroup2_mount(cg2, sizeof(cg2)))
 		die("no cgroup2 mount");

@@ -61,30 +61,24 @@ static void apply(const char *cgf, const char *name, int backends, const char *c
 
 int main(int argc, char **argv)
 {
-	const char *cgf = "./cgfence";
-	int rounds = 11, calls = 20000, cpu = 1;
+	struct bench_opts o = BENCH_OPTS_DEFAULT;
+	const char *cgf;
+	int rounds, calls;
 	char cg2[512], orig[700], dir[V_MAX][700], name[V_MAX][64], pin[900];
 	double t[V_MAX][64], med[V_MAX];
 	int prog[V_MAX] = { -1, -1, -1 };
 
-	for (int i = 1; i < argc; i++) {
-		if (!strcmp(argv[i], "--rounds") && i + 1 < argc)
-			rounds = atoi(argv[++i]);
-		else if (!strcmp(argv[i], "--calls") && i + 1 < argc)
-			calls = atoi(argv[++i]);
-		else if (!strcmp(argv[i], "--cgfence") && i + 1 < argc)
-			cgf = argv[++i];
-		else if (!strcmp(argv[i], "--cpu") && i + 1 < argc)
-			cpu = atoi(argv[++i]);
-		else {
-			fprintf(stderr, "usage: bench_redirect [--rounds N] [--calls N] "
-					"[--cgfence PATH] [--cpu N]\n");
+	for (int i = 1; i < argc; i++)
+		if (!bench_opt(&o, argc, argv, &i)) {
+			fprintf(stderr, "usage: %s " BENCH_OPTS_USAGE "\n", argv[0]);
 			return 2;
 		}
-	}
-	if (rounds < 1 || rounds > 64 || calls < 1)
+	if (!bench_opts_ok(&o))
 		return 2;
-	pin_cpu(cpu);
+	rounds = o.rounds;
+	calls = o.calls;
+	cgf = o.cgf;
+	pin_cpu(o.cpu);
 	if (cgf_cgroup2_mount(cg2, sizeof(cg2)))
 		die("no cgroup2 mount");
 	current_cgroup(cg2, orig, sizeof(orig));
@@ -120,7 +114,7 @@ int main(int argc, char **argv)
 	for (int v = 0; v < V_MAX; v++)
 		med[v] = median(t[v], rounds);
 	printf("# bench_redirect: %d rounds x %d UDP connect() per variant, pinned to CPU %d\n\n",
-	       rounds, calls, cpu);
+	       rounds, calls, o.cpu);
 	printf("| variant | connect() ns | x none | connect4 program ns/run (kernel stats) |\n");
 	printf("|---|---:|---:|---:|\n");
 	for (int v = 0; v < V_MAX; v++)

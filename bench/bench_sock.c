@@ -47,32 +47,26 @@ static double measure(int method, int calls)
 
 int main(int argc, char **argv)
 {
-	const char *cgf = "./cgfence";
-	int rounds = 11, calls = 20000, cpu = 1, cgfd[V_MAX];
+	struct bench_opts o = BENCH_OPTS_DEFAULT;
+	const char *cgf;
+	int rounds, calls, cgfd[V_MAX];
 	char cg2[512], orig[700], dir[V_MAX][700], name[64], pol[] = "/tmp/cgfence-bench-XXXXXX";
 	double t[V_MAX][M_MAX][64], med[V_MAX][M_MAX];
 	struct ref_bpf *ref;
 	struct bpf_link *l1, *l2;
 	struct bpf_program *p;
 
-	for (int i = 1; i < argc; i++) {
-		if (!strcmp(argv[i], "--rounds") && i + 1 < argc)
-			rounds = atoi(argv[++i]);
-		else if (!strcmp(argv[i], "--calls") && i + 1 < argc)
-			calls = atoi(argv[++i]);
-		else if (!strcmp(argv[i], "--cgfence") && i + 1 < argc)
-			cgf = argv[++i];
-		else if (!strcmp(argv[i], "--cpu") && i + 1 < argc)
-			cpu = atoi(argv[++i]);
-		else {
-			fprintf(stderr, "usage: bench_sock [--rounds N] [--calls N] [--cgfence PATH] "
-					"[--cpu N]\n");
+	for (int i = 1; i < argc; i++)
+		if (!bench_opt(&o, argc, argv, &i)) {
+			fprintf(stderr, "usage: %s " BENCH_OPTS_USAGE "\n", argv[0]);
 			return 2;
 		}
-	}
-	if (rounds < 1 || rounds > 64 || calls < 1)
+	if (!bench_opts_ok(&o))
 		return 2;
-	pin_cpu(cpu);
+	rounds = o.rounds;
+	calls = o.calls;
+	cgf = o.cgf;
+	pin_cpu(o.cpu);
 	if (cgf_cgroup2_mount(cg2, sizeof(cg2)))
 		die("no cgroup2 mount");
 	current_cgroup(cg2, orig, sizeof(orig));
@@ -145,7 +139,7 @@ int main(int argc, char **argv)
 			med[v][m] = median(t[v][m], rounds);
 
 	printf("# bench_sock: %d rounds x %d calls per variant, pinned to CPU %d\n\n", rounds, calls,
-	       cpu);
+	       o.cpu);
 	printf("| variant | socket()+close() ns | x none | +bind() ns | bind() alone ns | x none |\n");
 	printf("|---|---:|---:|---:|---:|---:|\n");
 	for (int v = 0; v < V_MAX; v++) {

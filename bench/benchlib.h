@@ -9,6 +9,7 @@
 #endif
 #include <errno.h>
 #include <fcntl.h>
+#include <stdbool.h>
 #include <sched.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -108,6 +109,38 @@ static inline int linked_prog_fd(const char *pin)
 	close(lfd);
 	pfd = bpf_prog_get_fd_by_id(li.prog_id);
 	return pfd;
+}
+
+/* Options every benchmark takes: --rounds N --calls N --cgfence PATH --cpu N */
+struct bench_opts {
+	int rounds, calls, cpu;
+	const char *cgf;
+};
+
+#define BENCH_OPTS_DEFAULT { .rounds = 11, .calls = 20000, .cpu = 1, .cgf = "./cgfence" }
+#define BENCH_OPTS_USAGE "[--rounds N] [--calls N] [--cgfence PATH] [--cpu N]"
+
+/* Takes argv[*i] (and its value) if it is a common option. */
+static inline bool bench_opt(struct bench_opts *o, int argc, char **argv, int *i)
+{
+	if (*i + 1 >= argc)
+		return false;
+	if (!strcmp(argv[*i], "--rounds"))
+		o->rounds = atoi(argv[++*i]);
+	else if (!strcmp(argv[*i], "--calls"))
+		o->calls = atoi(argv[++*i]);
+	else if (!strcmp(argv[*i], "--cgfence"))
+		o->cgf = argv[++*i];
+	else if (!strcmp(argv[*i], "--cpu"))
+		o->cpu = atoi(argv[++*i]);
+	else
+		return false;
+	return true;
+}
+
+static inline bool bench_opts_ok(const struct bench_opts *o)
+{
+	return o->rounds >= 1 && o->rounds <= 64 && o->calls >= 1;
 }
 
 struct run_cost {
