@@ -14,7 +14,7 @@ BPFTOOL ?= bpftool
 ARCH    := $(shell uname -m | sed 's/x86_64/x86/;s/aarch64/arm64/')
 VERSION := 0.1.0
 
-DEB_PKGS := clang llvm bpftool libbpf-dev libelf-dev zlib1g-dev libyaml-dev \
+DEB_PKGS := clang llvm libclang-rt-dev bpftool libbpf-dev libelf-dev zlib1g-dev libyaml-dev \
 	    libcmocka-dev libjson-c-dev pkg-config iproute2 nftables util-linux \
 	    valgrind make gcc
 
@@ -49,7 +49,7 @@ endif
 
 .DELETE_ON_ERROR:
 .SECONDARY:
-.PHONY: all deps demo check check-unit check-kernel check-sanitize bench clean
+.PHONY: all deps demo check check-unit check-kernel check-sanitize bench fuzz clean
 
 all: cgfence
 
@@ -110,7 +110,7 @@ demo: deps
 	$(Q)./examples/demo.sh
 
 check: deps
-	$(Q)$(MAKE) --no-print-directory cgfence $(UNIT_TESTS) $(HELPERS)
+	$(Q)$(MAKE) --no-print-directory cgfence $(UNIT_TESTS) $(HELPERS) $(OUTPUT)/fuzz/fuzz_policy
 	$(Q)tests/run-all.sh
 
 check-sanitize: deps
@@ -120,6 +120,25 @@ check-sanitize: deps
 		cgfence $(UNIT_TESTS) $(HELPERS)
 	$(Q)CGF_SANITIZED=1 ASAN_OPTIONS=detect_leaks=1 UBSAN_OPTIONS=print_stacktrace=1 tests/run-all.sh; \
 		rc=$$?; $(MAKE) --no-print-directory clean; exit $$rc
+
+# fuzzing (clang libFuzzer, ASan, UBSan): make fuzz [FUZZ_SECONDS=60]
+FUZZ_SECONDS ?= 60
+FUZZ_SRCS := src/yamltree.c src/addr.c src/policy.c src/policy_sock.c src/policy_dev.c \
+	     src/policy_tcp.c src/policy_sysctl.c src/sockdefs.c src/compile.c src/eval.c \
+	     src/util.c
+FUZZ_FLAGS := -g -O1 -std=gnu11 -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=all \
+	      -Iinclude -Isrc -DCGF_VERSION='"$(VERSION)"'
+
+$(OUTPUT)/fuzz/fuzz_policy: tests/fuzz/fuzz_policy.c $(FUZZ_SRCS) $(wildcard src/*.h) | $(OUTPUT)
+	$(call msg,FUZZ-CC,$@)
+	$(Q)mkdir -p $(OUTPUT)/fuzz
+	$(Q)$(CLANG) $(FUZZ_FLAGS) tests/fuzz/fuzz_policy.c $(FUZZ_SRCS) -lyaml -o $@
+
+fuzz: deps
+	$(Q)$(MAKE) --no-print-directory $(OUTPUT)/fuzz/fuzz_policy
+	$(Q)mkdir -p $(OUTPUT)/fuzz/corpus && cp examples/*.yaml $(OUTPUT)/fuzz/corpus/
+	$(Q)$(OUTPUT)/fuzz/fuzz_policy -max_total_time=$(FUZZ_SECONDS) -timeout=10 -rss_limit_mb=2048 \
+		-dict=tests/fuzz/policy.dict -artifact_prefix=$(OUTPUT)/fuzz/ $(OUTPUT)/fuzz/corpus
 
 # benchmarks
 $(OUTPUT)/bench_egress: bench/bench_egress.c bench/benchlib.h $(OUTPUT)/ref.skel.h $(OUTPUT)/libcgfence.a | $(OUTPUT)

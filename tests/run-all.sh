@@ -39,6 +39,27 @@ for t in "$OUT"/tests/test_*; do
 	count_from "$(basename "$t")" env CMOCKA_MESSAGE_OUTPUT=TAP "$t"
 done
 
+echo "== fuzzing (short; make fuzz runs longer)"
+if [ -x "$OUT/fuzz/fuzz_policy" ]; then
+	fz() {
+		local c r
+		c=$(mktemp -d)
+		cp examples/*.yaml "$c"/
+		"$OUT/fuzz/fuzz_policy" -max_total_time="${FUZZ_SECONDS:-20}" -timeout=10 \
+			-rss_limit_mb=2048 -dict=tests/fuzz/policy.dict -artifact_prefix="$c/" "$c" \
+			>"$c/log" 2>&1
+		r=$?
+		if [ $r -eq 0 ]; then
+			echo "ok - fuzz_policy: $(grep -o 'Done [0-9]* runs in [0-9]* second' "$c/log"), no finding"
+		else
+			tail -40 "$c/log"
+			echo "not ok - fuzz_policy found a problem (exit $r)"
+		fi
+		rm -rf "$c"
+	}
+	count_from fuzz fz
+fi
+
 echo "== kernel tests"
 if [ "$(id -u)" -ne 0 ]; then
 	echo "ok - kernel tests # SKIP not root"
