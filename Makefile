@@ -34,10 +34,10 @@ LIB_SRCS := src/yamltree.c src/addr.c src/policy.c src/policy_sock.c src/policy_
 	    src/compile.c src/eval.c \
 	    src/util.c src/cgroup.c src/container.c src/loader.c src/jsonout.c
 LIB_OBJS := $(patsubst src/%.c,$(OUTPUT)/%.o,$(LIB_SRCS))
-CLI_OBJS := $(OUTPUT)/main.o $(OUTPUT)/cmd_run.o $(OUTPUT)/cmd_oci.o
+CLI_OBJS := $(OUTPUT)/main.o $(OUTPUT)/cmd_run.o $(OUTPUT)/cmd_oci.o $(OUTPUT)/cmd_tree.o
 
 UNIT_TESTS := $(patsubst tests/unit/%.c,$(OUTPUT)/tests/%,$(wildcard tests/unit/test_*.c))
-HELPERS    := $(OUTPUT)/netprobe $(OUTPUT)/difftest
+HELPERS    := $(OUTPUT)/netprobe $(OUTPUT)/difftest $(OUTPUT)/foreign.bpf.o
 
 ifeq ($(V),1)
 Q =
@@ -73,6 +73,10 @@ $(OUTPUT)/%.bpf.o: bpf/%.bpf.c include/cgfence/abi.h $(OUTPUT)/vmlinux.h | $(OUT
 	$(call msg,BPF,$@)
 	$(Q)$(CLANG) $(BPF_CFLAGS) -c $< -o $(OUTPUT)/$*.tmp.bpf.o
 	$(Q)$(BPFTOOL) gen object $@ $(OUTPUT)/$*.tmp.bpf.o
+
+$(OUTPUT)/foreign.bpf.o: tests/helpers/foreign.bpf.c $(OUTPUT)/vmlinux.h | $(OUTPUT)
+	$(call msg,BPF,$@)
+	$(Q)$(CLANG) $(BPF_CFLAGS) -c $< -o $@
 
 $(OUTPUT)/%.skel.h: $(OUTPUT)/%.bpf.o
 	$(call msg,GEN-SKEL,$@)

@@ -16,5 +16,6 @@ int cgf_load_compile(const char *path, struct cgf_policy **p, struct cgf_compile
 int cgf_target_cgroup(const struct cgf_policy *p, const char *arg, char *abs, size_t len);
 int cgf_do_run(int argc, char **argv);
 int cgf_do_oci_hook(int argc, char **argv);
+int cgf_do_tree(int argc, char **argv);
 
 #endif

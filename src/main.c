@@ -706,7 +706,7 @@ static const struct cmd {
 	  "  cgfence explain POLICY.yaml socket inet|inet6/stream|dgram|raw[/PROTO] [--json]" },
 	{ "stats", do_stats, "stats [NAME] [--json]" },
 	{ "events", not_yet, "events [--json] [--follow] [NAME]   (not implemented yet)" },
-	{ "tree", not_yet, "tree [CGROUP] [--json]               (not implemented yet)" },
+	{ "tree", cgf_do_tree, "tree [CGROUP] [--json]" },
 	{ "daemon", not_yet, "daemon --policy-dir DIR              (not implemented yet)" },
 	{ "oci-hook", cgf_do_oci_hook,
 	  "oci-hook [--policy-dir DIR] [--stage createRuntime|prestart|poststop] < STATE.json" },
