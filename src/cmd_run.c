@@ -1,6 +1,8 @@
 // SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
 /*
  * cgfence run: CMD in a fresh cgroup under a transient policy NAME-run-PID.
+ * With --user, CMD runs with that user's uid, gid and groups and with
+ * no_new_privs, so it can neither leave its cgroup nor use bpf().
  *
  * The policy is attached before CMD starts: the child moves itself into the
  * cgroup and only then execs. CMD's exit status is ours (128+N when a signal
@@ -11,6 +13,8 @@
  */
 #define _GNU_SOURCE
 #include <fcntl.h>
+#include <grp.h>
+#include <pwd.h>
 #include <signal.h>
 #include <stdio.h>
 #include <string.h>
@@ -71,7 +75,22 @@ static int remove_cgroup(const char *cg)
 	return cgf_error(-errno, "cannot remove cgroup %s: %m", cg);
 }
 
-static void run_child(const char *cg, char **argv, pid_t parent, const sigset_t *mask)
+/* --user: that user's uid, gid and groups, and no way back to privileges */
+static void drop_to(const struct passwd *pw)
+{
+	if (initgroups(pw->pw_name, pw->pw_gid) || setgid(pw->pw_gid) || setuid(pw->pw_uid) ||
+	    prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0)) {
+		fprintf(stderr, "cgfence: run: cannot become user %s: %m\n", pw->pw_name);
+		_exit(125);
+	}
+	if (setuid(0) == 0) {	/* paranoia: the drop must be final */
+		fprintf(stderr, "cgfence: run: could regain root after dropping to %s\n", pw->pw_name);
+		_exit(125);
+	}
+}
+
+static void run_child(const char *cg, char **argv, pid_t parent, const sigset_t *mask,
+		      const struct passwd *pw)
 {
 	char p[600];
 
@@ -84,6 +103,8 @@ static void run_child(const char *cg, char **argv, pid_t parent, const sigset_t 
 		fprintf(stderr, "cgfence: run: cannot enter cgroup %s: %m\n", cg);
 		_exit(125);
 	}
+	if (pw)
+		drop_to(pw);	/* after entering the cgroup, before CMD */
 	execvp(argv[0], argv);
 	fprintf(stderr, "cgfence: run: cannot execute '%s': %m\n", argv[0]);
 	_exit(errno == ENOENT ? 127 : 126);
@@ -91,7 +112,9 @@ static void run_child(const char *cg, char **argv, pid_t parent, const sigset_t 
 
 int cgf_do_run(int argc, char **argv)
 {
-	const char *file = NULL, *parent = NULL;
+	const char *file = NULL, *parent = NULL, *user = NULL;
+	struct passwd pwbuf, *pw = NULL;
+	char pwstr[4096];
 	bool audit = false;
 	char **cmd = NULL;
 	struct cgf_policy *p = NULL;
@@ -113,6 +136,10 @@ int cgf_do_run(int argc, char **argv)
 			file = argv[i];
 		} else if (!strcmp(argv[i], "--audit")) {
 			audit = true;
+		} else if (!strcmp(argv[i], "--user")) {
+			if (++i >= argc)
+				return cgf_usage_error("run: --user needs a USER");
+			user = argv[i];
 		} else if (!strcmp(argv[i], "--cgroup-parent")) {
 			if (++i >= argc)
 				return cgf_usage_error("run: --cgroup-parent needs a PATH");
@@ -128,6 +155,18 @@ int cgf_do_run(int argc, char **argv)
 		return cgf_usage_error("run: -p POLICY is required");
 	if (!cmd || !cmd[0])
 		return cgf_usage_error("run: no command given (run -p POLICY -- CMD [ARG...])");
+	if (user) {	/* a user name, or a uid */
+		char *end;
+		long uid = strtol(user, &end, 10);
+
+		if (getpwnam_r(user, &pwbuf, pwstr, sizeof(pwstr), &pw) || !pw) {
+			pw = NULL;
+			if (*user && !*end && uid >= 0)
+				getpwuid_r((uid_t)uid, &pwbuf, pwstr, sizeof(pwstr), &pw);
+		}
+		if (!pw)
+			return cgf_usage_error("run: --user: no user '%s'", user);
+	}
 	/* a signal during set-up is held until CMD runs, then passed on */
 	sigemptyset(&stopsigs);
 	sigaddset(&stopsigs, SIGTERM);
@@ -170,7 +209,7 @@ int cgf_do_run(int argc, char **argv)
 
 	pid = fork();
 	if (pid == 0)
-		run_child(cg, cmd, me, &oldmask);
+		run_child(cg, cmd, me, &oldmask, pw);
 	child_pid = pid;
 	sigaction(SIGTERM, &sa, NULL);
 	sigaction(SIGINT, &sa, NULL);

@@ -699,7 +699,8 @@ static const struct cmd {
 	  "apply POLICY.yaml [--cgroup PATH | --container ID | --pid PID] [--json]" },
 	{ "detach", do_detach, "detach NAME | --all [--json]" },
 	{ "list", do_list, "list [--json]" },
-	{ "run", cgf_do_run, "run -p POLICY.yaml [--audit] [--cgroup-parent PATH] -- CMD [ARG...]" },
+	{ "run", cgf_do_run,
+	  "run -p POLICY.yaml [--audit] [--user USER] [--cgroup-parent PATH] -- CMD [ARG...]" },
 	{ "check", do_check, "check POLICY.yaml [--json]" },
 	{ "explain", do_explain,
 	  "explain POLICY.yaml connect|sendmsg|bind|ingress ADDR:PORT[/tcp|udp|icmp] [--json]\n"
