@@ -475,6 +475,24 @@ int cgf_compile(const struct cgf_policy *p, struct cgf_compiled **out)
 		x.tab_cap = x.tab_n = 0;
 	}
 	free(x.scratch);
+	for (int dir = 0; dir < CGF_DIR_MAX; dir++)
+		if (o->n4[dir] > CGF_TRIE_MAX || o->n6[dir] > CGF_TRIE_MAX) {
+			int err = cgf_error_at(-E2BIG, p->file, p->sec[dir].line, p->sec[dir].col,
+					       "%s: %zu IPv4 and %zu IPv6 map entries; the limit is %u "
+					       "per family", cgf_dir_name(dir), o->n4[dir], o->n6[dir],
+					       CGF_TRIE_MAX);
+
+			cgf_compiled_free(o);
+			return err;
+		}
+	if (o->n_classes > CGF_CLASSES_MAX || o->n_ports > CGF_PORTS_MAX) {
+		size_t nc = o->n_classes, np = o->n_ports;
+
+		cgf_compiled_free(o);
+		return cgf_error_at(-E2BIG, p->file, 1, 1, "%zu port classes and %zu port entries; "
+				    "the limits are %u and %u (fewer distinct port lists help)",
+				    nc, np, CGF_CLASSES_MAX, CGF_PORTS_MAX);
+	}
 	if (p->sec[CGF_DIR_EGRESS].present)
 		o->hooks |= 1u << CGF_H_CONNECT4 | 1u << CGF_H_CONNECT6 | 1u << CGF_H_SENDMSG4 |
 			    1u << CGF_H_SENDMSG6 | 1u << CGF_H_EGRESS;

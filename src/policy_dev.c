@@ -23,6 +23,8 @@ static struct cgf_dev_rule *add_rule(struct devrule_ctx *d, const struct cgf_dev
 {
 	struct cgf_devices *dv = &d->c->p->devices;
 
+	if (dv->n >= CGF_DEVICES_MAX)
+		return NULL;
 	GROW(dv->rules, d->cap, dv->n + 1);
 	dv->rules[dv->n] = *r;
 	return &dv->rules[dv->n++];
@@ -103,7 +105,10 @@ static int add_path(struct devrule_ctx *d, const struct yt_node *v, struct cgf_d
 		r->type = S_ISCHR(st.st_mode) ? 2 : 1;
 		r->major = major(st.st_rdev);
 		r->minor = minor(st.st_rdev);
-		add_rule(d, r);
+		if (!add_rule(d, r)) {
+			globfree(&g);
+			return ERR(v, "devices: more than %u device patterns", CGF_DEVICES_MAX);
+		}
 	}
 	globfree(&g);
 	return 0;
@@ -168,7 +173,8 @@ static int parse_dev_rule(struct devrule_ctx *d, const struct yt_node *n)
 		return err;
 	if (r.minor != CGF_DEV_ANY && r.major == CGF_DEV_ANY)
 		return ERR(min, "minor needs a major");
-	add_rule(d, &r);
+	if (!add_rule(d, &r))
+		return ERR(n, "devices: more than %u device patterns", CGF_DEVICES_MAX);
 	return 0;
 }
 

@@ -109,6 +109,8 @@ int pol_parse_sockopt(struct pctx *c, const struct yt_node *n)
 				return ERR(items[j], "%s: '%s' is not a socket option this version knows; "
 					   "write it as LEVEL:OPTNAME (e.g. SOL_SOCKET:15 or 1:15)",
 					   k->str, items[j]->str);
+			if (p->n_sockopts >= CGF_SOCKOPT_MAX)
+				return ERR(items[j], "sockopt: more than %u options", CGF_SOCKOPT_MAX);
 			GROW(p->sockopts, cap, p->n_sockopts + 1);
 			r = &p->sockopts[p->n_sockopts++];
 			memset(r, 0, sizeof(*r));

@@ -205,6 +205,13 @@ struct cgf_revnat {
 };
 #define CGF_BACKEND_HITS (CGF_REDIR_ENTRIES_MAX * CGF_REDIR_BACKENDS)
 
+/* Limits of one policy (documented in docs/design.md, refused by check). */
+#define CGF_TRIE_MAX	  4000000u	/* entries per address trie (section, family) */
+#define CGF_CLASSES_MAX	  1000000u	/* port-dependent classes */
+#define CGF_PORTS_MAX	  4000000u	/* ports-trie entries */
+#define CGF_SOCKOPT_MAX	  256u		/* deny_set + deny_get */
+#define CGF_DEVICES_MAX	  4096u		/* device patterns (after globs expand) */
+
 /* Hooks, as indexes of counters and bits of cgf_meta.hooks. */
 enum cgf_hook {
 	CGF_H_CONNECT4 = 0,

@@ -268,6 +268,19 @@ static void test_garbage(void **state)
 	}
 }
 
+static void test_limits(void **state)
+{
+	char buf[16384];
+	size_t n = (size_t)sprintf(buf, HEAD "sockopt:\n  deny_set: [");
+
+	(void)state;
+	for (int i = 0; i < 257; i++)
+		n += (size_t)sprintf(buf + n, "%s\"1:%d\"", i ? ", " : "", i);
+	sprintf(buf + n, "]\n");
+	parse_err(buf, strlen(buf), "p.yaml:4:");
+	assert_non_null(strstr(cgf_last_error(), "sockopt: more than 256 options"));
+}
+
 static void test_large(void **state)
 {
 	/* 200,000 prefixes in one rule parse without trouble */
@@ -298,6 +311,7 @@ int main(void)
 		cmocka_unit_test(test_redirect_section),
 		cmocka_unit_test(test_rule_text), cmocka_unit_test(test_errors),
 		cmocka_unit_test(test_yaml_level), cmocka_unit_test(test_garbage),
+		cmocka_unit_test(test_limits),
 		cmocka_unit_test(test_large),
 	};
 
