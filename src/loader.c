@@ -361,6 +361,8 @@ struct undo {
 	int link_fd[CGF_H_MAX];	/* updated links ... */
 	int old_prog_fd[CGF_H_MAX];	/* ... and what they ran before */
 	char new_pin[CGF_H_MAX][PATH_LEN];	/* links attached by this apply */
+	char map_pin[8][PATH_LEN];		/* maps pinned by this apply */
+	size_t n_map_pins;
 };
 
 static void undo_attach(struct undo *u)
@@ -371,6 +373,8 @@ static void undo_attach(struct undo *u)
 		if (u->new_pin[h][0])
 			unlink(u->new_pin[h]);
 	}
+	while (u->n_map_pins)
+		unlink(u->map_pin[--u->n_map_pins]);
 }
 
 static void undo_close(struct undo *u)
@@ -430,7 +434,9 @@ static int attach_hook(struct cgfence_bpf *s, int h, int cgfd, const char *cgdir
 	return 0;
 }
 
-static int pin_map(struct bpf_map *m, const char *dir, const char *name)
+/* Pin m as dir/name unless already pinned; a pin made here is recorded in
+ * u so that a failed apply can take it back. */
+static int pin_map(struct bpf_map *m, const char *dir, const char *name, struct undo *u)
 {
 	char p[PATH_LEN];
 	int err;
@@ -441,6 +447,8 @@ static int pin_map(struct bpf_map *m, const char *dir, const char *name)
 	err = bpf_map__pin(m, p);
 	if (err)
 		return cgf_error(err, "bpf: failed to pin map '%s': %s", p, strerror(-err));
+	if (u->n_map_pins < ARRAY_SIZE(u->map_pin))
+		snprintf(u->map_pin[u->n_map_pins++], PATH_LEN, "%s", p);
 	return 0;
 }
 
@@ -610,17 +618,19 @@ int cgf_apply(const struct cgf_policy *p, const struct cgf_compiled *c,
 		err = cgf_error(-errno, "cannot create %s: %m", cgdir);
 		goto out;
 	}
-	err = pin_map(s->maps.cgf_stats, dir, "stats");
+	err = pin_map(s->maps.cgf_stats, dir, "stats", &u);
 	if (!err)
-		err = pin_map(s->maps.cgf_meta, dir, "meta");
+		err = pin_map(s->maps.cgf_meta, dir, "meta", &u);
 	if (!err && p->sec[CGF_DIR_REDIRECT].present)
-		err = pin_map(s->maps.cgf_revnat, dir, "revnat");
+		err = pin_map(s->maps.cgf_revnat, dir, "revnat", &u);
 	if (!err && p->sec[CGF_DIR_REDIRECT].present)
-		err = pin_map(s->maps.cgf_backend_hits, dir, "backend_hits");
+		err = pin_map(s->maps.cgf_backend_hits, dir, "backend_hits", &u);
 	if (!err && p->sec[CGF_DIR_REDIRECT].present)
-		err = pin_map(s->maps.cgf_rr, dir, "rr");
-	if (err)
+		err = pin_map(s->maps.cgf_rr, dir, "rr", &u);
+	if (err) {
+		undo_attach(&u);
 		goto out;
+	}
 	old_hooks = hooks_in(cgdir);
 	for (int h = 0; h < CGF_H_MAX && !err; h++)
 		if (c->hooks & (1u << h))
