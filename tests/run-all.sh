@@ -51,11 +51,15 @@ if [ -x "$OUT/fuzz/fuzz_policy" ]; then
 		r=$?
 		if [ $r -eq 0 ]; then
 			echo "ok - fuzz_policy: $(grep -o 'Done [0-9]* runs in [0-9]* second' "$c/log"), no finding"
+			rm -rf "$c"
 		else
+			# keep the input that failed: re-run it with $OUT/fuzz/fuzz_policy FILE
+			mkdir -p "$OUT/fuzz/findings" && cp "$c"/crash-* "$c"/leak-* "$c"/timeout-* \
+				"$OUT/fuzz/findings/" 2>/dev/null
 			tail -40 "$c/log"
-			echo "not ok - fuzz_policy found a problem (exit $r)"
+			echo "not ok - fuzz_policy found a problem (exit $r); inputs kept in $OUT/fuzz/findings"
+			rm -rf "$c"
 		fi
-		rm -rf "$c"
 	}
 	count_from fuzz fz
 fi

@@ -29,7 +29,7 @@ check "apply ingress policy" 0 $?
 # recv_from CG ADDR PORT FROM: a UDP receiver in CG, a sender outside
 recv_from() {
 	local f="$TMPD/recv.$RANDOM" pid
-	in_cg_bg "$1" "$NP" recv udp "$2" "$3" --timeout-ms 500 >"$f"
+	in_cg_bg "$1" "$NP" recv udp "$2" "$3" --timeout-ms 1500 >"$f"
 	pid=$!
 	for _ in $(seq 100); do grep -q ready "$f" 2>/dev/null && break; sleep 0.02; done
 	"$NP" sendto udp "$2" "$3" --from "$4" >/dev/null
@@ -48,7 +48,7 @@ serve tcp 127.0.0.5 80; serve tcp 127.0.0.6 80
 check "tcp reply from denied source dropped" timeout "$(in_cg "$CG" "$NP" connect tcp 127.0.0.5 80 --timeout-ms 300)"
 check "tcp reply from other source passes"   ok      "$(in_cg "$CG" "$NP" connect tcp 127.0.0.6 80)"
 # negative control: outside the cgroup the same receiver gets the datagram
-f="$TMPD/ctl"; "$NP" recv udp 127.0.0.1 7002 --timeout-ms 500 >"$f" & p=$!
+f="$TMPD/ctl"; "$NP" recv udp 127.0.0.1 7002 --timeout-ms 1500 >"$f" & p=$!
 for _ in $(seq 100); do grep -q ready "$f" && break; sleep 0.02; done
 "$NP" sendto udp 127.0.0.1 7002 --from 127.0.0.5 >/dev/null; wait $p
 check "control: outside the cgroup it arrives" "got 127.0.0.5" "$(tail -1 "$f")"
