@@ -56,20 +56,11 @@ int main(int argc, char **argv)
 	struct bpf_link *l1, *l2;
 	struct bpf_program *p;
 
-	for (int i = 1; i < argc; i++)
-		if (!bench_opt(&o, argc, argv, &i)) {
-			fprintf(stderr, "usage: %s " BENCH_OPTS_USAGE "\n", argv[0]);
-			return 2;
-		}
-	if (!bench_opts_ok(&o))
+	if (bench_init(&o, argc, argv, cg2, sizeof(cg2), orig, sizeof(orig)))
 		return 2;
 	rounds = o.rounds;
 	calls = o.calls;
 	cgf = o.cgf;
-	pin_cpu(o.cpu);
-	if (cgf_cgroup2_mount(cg2, sizeof(cg2)))
-		die("no cgroup2 mount");
-	current_cgroup(cg2, orig, sizeof(orig));
 	for (int v = 0; v < V_MAX; v++) {
 		snprintf(dir[v], sizeof(dir[v]), "%s/cgfence-bench-%d-%s", cg2, getpid(), vname[v]);
 		if (mkdir(dir[v], 0755))

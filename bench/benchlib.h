@@ -21,6 +21,8 @@
 
 #include <bpf/bpf.h>
 
+#include "cgroup.h"
+
 static inline void die(const char *what)
 {
 	fprintf(stderr, "bench: %s: %s\n", what, strerror(errno));
@@ -141,6 +143,28 @@ static inline bool bench_opt(struct bench_opts *o, int argc, char **argv, int *i
 static inline bool bench_opts_ok(const struct bench_opts *o)
 {
 	return o->rounds >= 1 && o->rounds <= 64 && o->calls >= 1;
+}
+
+/*
+ * For benchmarks that take only the common options: parse them, pin the CPU,
+ * find the cgroup2 mount and the cgroup we start in. 0, or 2 after a usage
+ * message.
+ */
+static inline int bench_init(struct bench_opts *o, int argc, char **argv, char *cg2,
+			     size_t cg2_len, char *orig, size_t orig_len)
+{
+	for (int i = 1; i < argc; i++)
+		if (!bench_opt(o, argc, argv, &i)) {
+			fprintf(stderr, "usage: %s " BENCH_OPTS_USAGE "\n", argv[0]);
+			return 2;
+		}
+	if (!bench_opts_ok(o))
+		return 2;
+	pin_cpu(o->cpu);
+	if (cgf_cgroup2_mount(cg2, cg2_len))
+		die("no cgroup2 mount");
+	current_cgroup(cg2, orig, orig_len);
+	return 0;
 }
 
 struct run_cost {
