@@ -76,6 +76,22 @@ check "gpu-job: /dev/zero allowed"  ok    "$(in_cg "$GPU" "$NP" open /dev/zero r
 check "gpu-job: /dev/full denied"   EPERM "$(in_cg "$GPU" "$NP" open /dev/full r)"
 check "gpu-job: NVIDIA major allowed to open, not to mknod" EPERM "$(in_cg "$GPU" "$NP" mknod "$TMPD/nv" c 195 0)"
 
+# the docs and the CLI agree: every command of `cgfence help` is in
+# cgfence(8)'s synopsis, every hook cgfence attaches is named there, and every
+# policy section is described in cgfence-policy(5)
+for cmd in $("$CGF" help | awk '$1 == "cgfence" { print $2 }' | sort -u); do
+	grep -q "^cgfence $cmd" docs/cgfence.8.md && ok "cgfence(8) synopsis has '$cmd'" ||
+		not_ok "cgfence(8) synopsis lacks '$cmd'"
+done
+all=$("$CGF" --json check examples/build-sandbox.yaml 2>/dev/null)$("$CGF" --json check examples/web-service.yaml)$("$CGF" --json check examples/dns-and-service.yaml)
+for h in $(grep -o '"hooks":\[[^]]*\]' <<<"$all" | grep -o '"[a-z0-9_]*"' | tr -d '"' | grep -v hooks | sort -u); do
+	grep -qw "$h" docs/cgfence.8.md && ok "cgfence(8) names hook '$h'" || not_ok "cgfence(8) does not name hook '$h'"
+done
+for k in version name mode target network egress ingress bind sockets redirect sockopt devices tcp sysctl; do
+	grep -q "\*\*$k\*\*\|### $k\|### network.$k\|^  $k:\|^$k:" docs/cgfence-policy.5.md &&
+		ok "cgfence-policy(5) describes '$k'" || not_ok "cgfence-policy(5) does not describe '$k'"
+done
+
 # the demo, as `make demo` runs it (it makes its own network namespace)
 out=$(examples/demo.sh 2>&1)
 check "demo exits 0" 0 $?
