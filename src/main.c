@@ -56,10 +56,21 @@ int cgf_load_compile(const char *path, struct cgf_policy **p, struct cgf_compile
 	return 0;
 }
 
+static json_object *map_entries_json(const struct cgf_compiled *c)
+{
+	json_object *e = json_object_new_object();
+
+	json_object_object_add(e, "addr4", json_object_new_int64((int64_t)c->n_v4));
+	json_object_object_add(e, "addr6", json_object_new_int64((int64_t)c->n_v6));
+	json_object_object_add(e, "classes", json_object_new_int64(c->n_classes));
+	json_object_object_add(e, "ports", json_object_new_int64((int64_t)c->n_ports));
+	return e;
+}
+
 static json_object *apply_json(const char *name, const char *cgroup, int mode,
 			       const struct cgf_apply_result *r, const struct cgf_compiled *c)
 {
-	json_object *o = json_object_new_object(), *e = json_object_new_object();
+	json_object *o = json_object_new_object();
 
 	json_object_object_add(o, "name", json_object_new_string(name));
 	json_object_object_add(o, "cgroup", json_object_new_string(cgroup));
@@ -68,11 +79,7 @@ static json_object *apply_json(const char *name, const char *cgroup, int mode,
 	json_object_object_add(o, "hooks", cgf_json_hooks(r->hooks));
 	json_object_object_add(o, "replaced", json_object_new_boolean(r->replaced));
 	json_object_object_add(o, "generation", json_object_new_int64(r->generation));
-	json_object_object_add(e, "addr4", json_object_new_int64((int64_t)c->n_v4));
-	json_object_object_add(e, "addr6", json_object_new_int64((int64_t)c->n_v6));
-	json_object_object_add(e, "classes", json_object_new_int64(c->n_classes));
-	json_object_object_add(e, "ports", json_object_new_int64((int64_t)c->n_ports));
-	json_object_object_add(o, "map_entries", e);
+	json_object_object_add(o, "map_entries", map_entries_json(c));
 	return o;
 }
 
@@ -391,7 +398,7 @@ static int do_check(int argc, char **argv)
 	if (ret)
 		return ret;
 	if (cgf_json) {
-		json_object *o = json_object_new_object(), *e = json_object_new_object();
+		json_object *o = json_object_new_object();
 
 		json_object_object_add(o, "name", json_object_new_string(p->name));
 		json_object_object_add(o, "valid", json_object_new_boolean(true));
@@ -399,11 +406,7 @@ static int do_check(int argc, char **argv)
 		json_object_object_add(o, "rules", json_object_new_int64((int64_t)p->n_rules));
 		json_object_object_add(o, "prefixes", json_object_new_int64((int64_t)p->n_prefixes));
 		json_object_object_add(o, "hooks", cgf_json_hooks(c->hooks));
-		json_object_object_add(e, "addr4", json_object_new_int64((int64_t)c->n_v4));
-		json_object_object_add(e, "addr6", json_object_new_int64((int64_t)c->n_v6));
-		json_object_object_add(e, "classes", json_object_new_int64(c->n_classes));
-		json_object_object_add(e, "ports", json_object_new_int64((int64_t)c->n_ports));
-		json_object_object_add(o, "map_entries", e);
+		json_object_object_add(o, "map_entries", map_entries_json(c));
 		cgf_json_emit(o);
 	} else {
 		printf("%s: policy %s is valid (%s; hooks ", argv[0], p->name,
@@ -575,7 +578,7 @@ static int do_explain(int argc, char **argv)
 	struct cgf_compiled *c;
 	struct cgf_query q = { 0 };
 	struct cgf_decision d;
-	char addr[64], text[512];
+	char addr[64];
 	int proto, ret;
 
 	for (int i = 0; i < argc; i++) {
@@ -619,11 +622,8 @@ static int do_explain(int argc, char **argv)
 	}
 	cgf_eval(p, &q, &d);
 	cgf_prefix_str(&q.addr, addr, sizeof(addr));
-	text[0] = '\0';
-	if (d.rule != CGF_RULE_DEFAULT)
-		cgf_rule_text(&p->rules[d.rule], text, sizeof(text));
 	if (cgf_json) {
-		json_object *o = json_object_new_object(), *r = NULL;
+		json_object *o = json_object_new_object();
 
 		json_object_object_add(o, "verdict",
 				       json_object_new_string(cgf_action_name(d.verdict)));
@@ -633,28 +633,13 @@ static int do_explain(int argc, char **argv)
 		json_object_object_add(o, "address", json_object_new_string(addr));
 		json_object_object_add(o, "port", json_object_new_int(q.port));
 		json_object_object_add(o, "protocol", json_object_new_string(cgf_proto_name(q.proto)));
-		if (d.rule != CGF_RULE_DEFAULT) {
-			const struct cgf_rule *rule = &p->rules[d.rule];
-
-			r = json_object_new_object();
-			json_object_object_add(r, "file", json_object_new_string(p->file));
-			json_object_object_add(r, "line", json_object_new_int(rule->line));
-			json_object_object_add(r, "column", json_object_new_int(rule->col));
-			json_object_object_add(r, "index", json_object_new_int64(d.rule - p->sec[q.dir].first));
-			json_object_object_add(r, "text", json_object_new_string(text));
-		}
-		json_object_object_add(o, "rule", r);
+		json_object_object_add(o, "rule",
+				       d.rule == CGF_RULE_DEFAULT ? NULL : rule_json(p, d.rule));
 		json_object_object_add(o, "default", json_object_new_boolean(d.rule == CGF_RULE_DEFAULT));
 		cgf_json_emit(o);
 	} else {
 		printf("%s\n", cgf_action_name(d.verdict));
-		if (d.rule != CGF_RULE_DEFAULT)
-			printf("rule: %s:%d: %s\n", p->file, p->rules[d.rule].line, text);
-		else if (p->sec[q.dir].present)
-			printf("default (%s default: %s)\n", cgf_dir_name(q.dir),
-			       cgf_action_name(p->sec[q.dir].def));
-		else
-			printf("default (the policy has no %s section)\n", cgf_dir_name(q.dir));
+		print_rule_or_default(p, q.dir, &d);
 		if (p->mode == CGF_MODE_AUDIT && d.verdict == CGF_DENY)
 			printf("note: audit mode: counted as would-deny, not enforced\n");
 	}
