@@ -103,33 +103,68 @@ int cgf_cgroup_id(const char *abs, uint64_t *id)
 	return 0;
 }
 
-static uint64_t walk_id;
-static char *walk_out;
-static size_t walk_len;
-static bool walk_found;
+/*
+ * Paths by cgroup id: one walk of the cgroup2 tree fills a table that later
+ * lookups use (gc and list ask for every pinned cgroup). An entry is checked
+ * against the file system before it is trusted; a miss or a stale entry
+ * walks the tree once more.
+ */
+static struct cg_entry {
+	uint64_t id;
+	char *path;
+} *cache;
+static size_t n_cache, cap_cache;
+static bool cache_filled;
 
-static int walk_fn(const char *p, const struct stat *st, int type, struct FTW *ftw)
+static int fill_fn(const char *p, const struct stat *st, int type, struct FTW *ftw)
 {
 	(void)ftw;
-	if (type == FTW_D && (uint64_t)st->st_ino == walk_id) {
-		snprintf(walk_out, walk_len, "%s", p);
-		walk_found = true;
-		return 1;
-	}
+	if (type != FTW_D)
+		return 0;
+	GROW(cache, cap_cache, n_cache + 1);
+	cache[n_cache].id = (uint64_t)st->st_ino;
+	cache[n_cache++].path = xstrdup(p);
 	return 0;
 }
 
-int cgf_cgroup_path_by_id(uint64_t id, char *abs, size_t len)
+static int refill(void)
 {
 	char mnt[512];
 	int err = cgf_cgroup2_mount(mnt, sizeof(mnt));
 
 	if (err)
 		return err;
-	walk_id = id;
-	walk_out = abs;
-	walk_len = len;
-	walk_found = false;
-	nftw(mnt, walk_fn, 32, FTW_PHYS | FTW_MOUNT);
-	return walk_found ? 0 : -ENOENT;
+	while (n_cache)
+		free(cache[--n_cache].path);
+	nftw(mnt, fill_fn, 32, FTW_PHYS | FTW_MOUNT);
+	cache_filled = true;
+	return 0;
+}
+
+static bool lookup(uint64_t id, char *abs, size_t len)
+{
+	struct stat st;
+
+	for (size_t i = 0; i < n_cache; i++)
+		if (cache[i].id == id) {
+			if (stat(cache[i].path, &st) || (uint64_t)st.st_ino != id)
+				return false;	/* gone or replaced since the walk */
+			snprintf(abs, len, "%s", cache[i].path);
+			return true;
+		}
+	return false;
+}
+
+int cgf_cgroup_path_by_id(uint64_t id, char *abs, size_t len)
+{
+	bool fresh = !cache_filled;
+	int err;
+
+	if (fresh && (err = refill()))
+		return err;
+	if (lookup(id, abs, len))
+		return 0;
+	if (!fresh && !refill() && lookup(id, abs, len))
+		return 0;
+	return -ENOENT;
 }
