@@ -49,7 +49,7 @@ endif
 
 .DELETE_ON_ERROR:
 .SECONDARY:
-.PHONY: all deps demo check check-unit check-kernel check-sanitize bench fuzz clean
+.PHONY: all deps demo check check-sanitize bench fuzz clean
 
 all: cgfence
 

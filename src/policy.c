@@ -587,11 +587,6 @@ void cgf_endpoint_str(const struct cgf_endpoint *e, char *buf, size_t len)
 	snprintf(buf, len, e->addr.family == 6 ? "[%s]:%u" : "%s:%u", a, e->port);
 }
 
-const char *cgf_sysctl_verdict_name(int v)
-{
-	return v == CGF_SYSCTL_ALLOW ? "allow" : v == CGF_SYSCTL_READ_ONLY ? "read-only" : "deny";
-}
-
 const char *cgf_action_name(int action)
 {
 	return action == CGF_ALLOW ? "allow" : "deny";

@@ -149,7 +149,6 @@ void cgf_policy_free(struct cgf_policy *p);
 void cgf_rule_text(const struct cgf_rule *r, char *buf, size_t len);
 const char *cgf_dir_name(int dir);
 const char *cgf_action_name(int action);
-const char *cgf_sysctl_verdict_name(int v);
 const char *cgf_select_name(int s);
 void cgf_endpoint_str(const struct cgf_endpoint *e, char *buf, size_t len);
 
