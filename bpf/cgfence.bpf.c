@@ -44,6 +44,7 @@ const volatile __u32 cfg_sysctl_n = 0;		/* patterns in cgf_sysctl_rules */
 const volatile __u8 cfg_has_egress = 0;		/* the policy has network.egress */
 const volatile __u8 cfg_has_redirect = 0;	/* ... and network.redirect */
 const volatile __u32 cfg_redir_first = 0;	/* rule id of redirect entry 0 */
+const volatile __u32 cfg_slot = 0;		/* this version's slot (abi.h: Versions) */
 
 #define ADDR_TRIE(name, keytype)					\
 	struct {							\
@@ -138,8 +139,50 @@ struct {
 	__uint(type, BPF_MAP_TYPE_ARRAY);
 	__type(key, __u32);
 	__type(value, struct cgf_meta);
-	__uint(max_entries, 1);
+	__uint(max_entries, CGF_SLOTS);
 } cgf_meta SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__type(key, __u32);
+	__type(value, __u32);
+	__uint(max_entries, 1);
+} cgf_active SEC(".maps");		/* the deciding slot or CGF_SLOT_OFF */
+
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__type(key, __u64);
+	__type(value, __u32);
+	__uint(max_entries, CGF_CGROUPS_MAX);
+} cgf_cgroups SEC(".maps");		/* user space: cgroup id -> bit per slot */
+
+/* one prog array per hook: a prog array holds programs of one type */
+#define SLOTS(hook)							\
+	struct {							\
+		__uint(type, BPF_MAP_TYPE_PROG_ARRAY);			\
+		__uint(key_size, sizeof(__u32));			\
+		__uint(value_size, sizeof(__u32));			\
+		__uint(max_entries, CGF_SLOTS);				\
+	} cgf_slot_##hook SEC(".maps")
+SLOTS(connect4); SLOTS(connect6); SLOTS(sendmsg4); SLOTS(sendmsg6);
+SLOTS(egress); SLOTS(ingress); SLOTS(bind4); SLOTS(bind6); SLOTS(sock_create);
+SLOTS(setsockopt); SLOTS(getsockopt); SLOTS(dev); SLOTS(sockops); SLOTS(sysctl);
+SLOTS(recvmsg4); SLOTS(recvmsg6); SLOTS(getpeername4); SLOTS(getpeername6);
+
+/*
+ * First thing in every program: am I the deciding version? If not, the
+ * active slot's program of this hook decides; with none (CGF_SLOT_OFF, or a
+ * version without this hook) the hook allows, as if it were not attached.
+ */
+#define GATE(ctx, hook)							\
+	do {								\
+		__u32 zero_ = 0, *act_ = bpf_map_lookup_elem(&cgf_active, &zero_); \
+		if (!act_ || *act_ != cfg_slot) {			\
+			if (act_)					\
+				bpf_tail_call(ctx, &cgf_slot_##hook, *act_); \
+			return 1;					\
+		}							\
+	} while (0)
 
 static __always_inline __u8 proto_class(__u32 ipproto)
 {
@@ -474,6 +517,7 @@ static __always_inline void unredirect(struct bpf_sock_addr *ctx, __u8 v6)
 SEC("cgroup/recvmsg4")
 int cgf_recvmsg4(struct bpf_sock_addr *ctx)
 {
+	GATE(ctx, recvmsg4);
 	unredirect(ctx, 0);
 	return 1;
 }
@@ -481,6 +525,7 @@ int cgf_recvmsg4(struct bpf_sock_addr *ctx)
 SEC("cgroup/recvmsg6")
 int cgf_recvmsg6(struct bpf_sock_addr *ctx)
 {
+	GATE(ctx, recvmsg6);
 	unredirect(ctx, 1);
 	return 1;
 }
@@ -488,6 +533,7 @@ int cgf_recvmsg6(struct bpf_sock_addr *ctx)
 SEC("cgroup/getpeername4")
 int cgf_getpeername4(struct bpf_sock_addr *ctx)
 {
+	GATE(ctx, getpeername4);
 	unredirect(ctx, 0);
 	return 1;
 }
@@ -495,6 +541,7 @@ int cgf_getpeername4(struct bpf_sock_addr *ctx)
 SEC("cgroup/getpeername6")
 int cgf_getpeername6(struct bpf_sock_addr *ctx)
 {
+	GATE(ctx, getpeername6);
 	unredirect(ctx, 1);
 	return 1;
 }
@@ -502,24 +549,28 @@ int cgf_getpeername6(struct bpf_sock_addr *ctx)
 SEC("cgroup/connect4")
 int cgf_connect4(struct bpf_sock_addr *ctx)
 {
+	GATE(ctx, connect4);
 	return sock_addr4(ctx, CGF_DIR_EGRESS, CGF_H_CONNECT4);
 }
 
 SEC("cgroup/connect6")
 int cgf_connect6(struct bpf_sock_addr *ctx)
 {
+	GATE(ctx, connect6);
 	return sock_addr6(ctx, CGF_DIR_EGRESS, CGF_H_CONNECT6);
 }
 
 SEC("cgroup/sendmsg4")
 int cgf_sendmsg4(struct bpf_sock_addr *ctx)
 {
+	GATE(ctx, sendmsg4);
 	return sock_addr4(ctx, CGF_DIR_EGRESS, CGF_H_SENDMSG4);
 }
 
 SEC("cgroup/sendmsg6")
 int cgf_sendmsg6(struct bpf_sock_addr *ctx)
 {
+	GATE(ctx, sendmsg6);
 	return sock_addr6(ctx, CGF_DIR_EGRESS, CGF_H_SENDMSG6);
 }
 
@@ -527,12 +578,14 @@ int cgf_sendmsg6(struct bpf_sock_addr *ctx)
 SEC("cgroup/bind4")
 int cgf_bind4(struct bpf_sock_addr *ctx)
 {
+	GATE(ctx, bind4);
 	return sock_addr4(ctx, CGF_DIR_BIND, CGF_H_BIND4);
 }
 
 SEC("cgroup/bind6")
 int cgf_bind6(struct bpf_sock_addr *ctx)
 {
+	GATE(ctx, bind6);
 	return sock_addr6(ctx, CGF_DIR_BIND, CGF_H_BIND6);
 }
 
@@ -630,12 +683,14 @@ static __always_inline int skb_decide(struct __sk_buff *skb, __u8 dir)
 SEC("cgroup_skb/egress")
 int cgf_egress(struct __sk_buff *skb)
 {
+	GATE(skb, egress);
 	return finish(CGF_H_EGRESS, skb_decide(skb, CGF_DIR_EGRESS));
 }
 
 SEC("cgroup_skb/ingress")
 int cgf_ingress(struct __sk_buff *skb)
 {
+	GATE(skb, ingress);
 	return finish(CGF_H_INGRESS, skb_decide(skb, CGF_DIR_INGRESS));
 }
 
@@ -665,6 +720,7 @@ static __always_inline int sock_verdict(__u32 family, __u32 type, __u32 protocol
 SEC("cgroup/sock_create")
 int cgf_sock_create(struct bpf_sock *sk)
 {
+	GATE(sk, sock_create);
 	return finish(CGF_H_SOCK_CREATE, sock_verdict(sk->family, sk->type, sk->protocol));
 }
 
@@ -684,12 +740,14 @@ static __always_inline int sockopt(struct bpf_sockopt *ctx, __u32 op, enum cgf_h
 SEC("cgroup/setsockopt")
 int cgf_setsockopt(struct bpf_sockopt *ctx)
 {
+	GATE(ctx, setsockopt);
 	return sockopt(ctx, CGF_SOCKOPT_SET, CGF_H_SETSOCKOPT);
 }
 
 SEC("cgroup/getsockopt")
 int cgf_getsockopt(struct bpf_sockopt *ctx)
 {
+	GATE(ctx, getsockopt);
 	return sockopt(ctx, CGF_SOCKOPT_GET, CGF_H_GETSOCKOPT);
 }
 
@@ -715,6 +773,7 @@ static __always_inline void dev_level(__u32 type, __u32 major, __u32 minor, __u8
 SEC("cgroup/dev")
 int cgf_dev(struct bpf_cgroup_dev_ctx *ctx)
 {
+	GATE(ctx, dev);
 	__u32 type = ctx->access_type & 0xffff, major = ctx->major, minor = ctx->minor;
 	__u8 acc = ctx->access_type >> 16, decided = 0, allowed = 0;
 
@@ -746,6 +805,7 @@ static __always_inline void set_cc(struct bpf_sock_ops *skops)
 SEC("sockops")
 int cgf_sockops(struct bpf_sock_ops *skops)
 {
+	GATE(skops, sockops);
 	int iw = cfg_tcp_iw;
 
 	switch (skops->op) {
@@ -845,6 +905,7 @@ static long rule_step(__u32 i, void *data)
 SEC("cgroup/sysctl")
 int cgf_sysctl(struct bpf_sysctl *ctx)
 {
+	GATE(ctx, sysctl);
 	struct sysctl_scan sc = { .verdict = cfg_sysctl_default };
 	long len = bpf_sysctl_get_name(ctx, sc.g.name, sizeof(sc.g.name), 0);
 

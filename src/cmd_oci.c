@@ -186,7 +186,7 @@ int cgf_do_oci_hook(int argc, char **argv)
 	}
 	struct cgf_apply_opts o = { .cgroup = abs, .mode = p->mode, .name = name, .source = file };
 
-	cgf_gc();
+	cgf_gc(NULL);
 	if (cgf_apply(p, c, &o, &r))
 		ret = oci_fail("container %.12s: %s", id, cgf_last_error());
 	else

@@ -195,7 +195,7 @@ int cgf_do_run(int argc, char **argv)
 	struct cgf_apply_opts o = { .cgroup = cg, .name = name, .source = file,
 				    .mode = audit ? CGF_MODE_AUDIT : p->mode };
 
-	cgf_gc();
+	cgf_gc(NULL);
 	if (cgf_apply(p, c, &o, &r)) {
 		cgf_report_error(cgf_last_error());
 		rmdir(cg);

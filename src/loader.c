@@ -5,6 +5,7 @@
 #include <fcntl.h>
 #include <linux/capability.h>
 #include <linux/magic.h>
+#include <signal.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/file.h>
@@ -341,102 +342,10 @@ static int fill_maps(struct cgfence_bpf *s, const struct cgf_compiled *c)
 	return 0;
 }
 
-static int read_meta(const char *dir, struct cgf_meta *m)
-{
-	char p[PATH_LEN];
-	_cleanup_close_ int fd = -1;
-	uint32_t zero = 0;
+/* ---- versions (abi.h: Versions) ---- */
 
-	snprintf(p, sizeof(p), "%s/meta", dir);
-	fd = bpf_obj_get(p);
-	if (fd < 0)
-		return -errno;
-	if (bpf_map_lookup_elem(fd, &zero, m))
-		return -errno;
-	return m->magic == CGF_META_MAGIC ? 0 : -EINVAL;
-}
-
-/* What was changed, to undo it if a later step fails. */
-struct undo {
-	int link_fd[CGF_H_MAX];	/* updated links ... */
-	int old_prog_fd[CGF_H_MAX];	/* ... and what they ran before */
-	char new_pin[CGF_H_MAX][PATH_LEN];	/* links attached by this apply */
-	char map_pin[8][PATH_LEN];		/* maps pinned by this apply */
-	size_t n_map_pins;
-};
-
-static void undo_attach(struct undo *u)
-{
-	for (int h = CGF_H_MAX - 1; h >= 0; h--) {
-		if (u->link_fd[h] >= 0 && u->old_prog_fd[h] >= 0)
-			bpf_link_update(u->link_fd[h], u->old_prog_fd[h], NULL);
-		if (u->new_pin[h][0])
-			unlink(u->new_pin[h]);
-	}
-	while (u->n_map_pins)
-		unlink(u->map_pin[--u->n_map_pins]);
-}
-
-static void undo_close(struct undo *u)
-{
-	for (int h = 0; h < CGF_H_MAX; h++) {
-		if (u->link_fd[h] >= 0)
-			close(u->link_fd[h]);
-		if (u->old_prog_fd[h] >= 0)
-			close(u->old_prog_fd[h]);
-	}
-}
-
-static int attach_hook(struct cgfence_bpf *s, int h, int cgfd, const char *cgdir, bool exists,
-		       struct undo *u)
-{
-	struct bpf_program *prog = hook_prog(s, h);
-	char p[PATH_LEN];
-
-	snprintf(p, sizeof(p), "%s/%s", cgdir, cgf_hook_names[h]);
-	if (exists) {
-		struct bpf_link_info info = {};
-		uint32_t len = sizeof(info);
-
-		u->link_fd[h] = bpf_obj_get(p);
-		if (u->link_fd[h] < 0)
-			return cgf_error(-errno, "bpf: failed to open link '%s': %m", p);
-		if (bpf_obj_get_info_by_fd(u->link_fd[h], &info, &len))
-			return cgf_error(-errno, "bpf: failed to read link '%s': %m", p);
-		u->old_prog_fd[h] = bpf_prog_get_fd_by_id(info.prog_id);
-		if (u->old_prog_fd[h] < 0)
-			return cgf_error(-errno, "bpf: failed to open the program of link '%s': %m",
-					 p);
-		if (bpf_link_update(u->link_fd[h], bpf_program__fd(prog), NULL)) {
-			int err = -errno;
-
-			close(u->old_prog_fd[h]);
-			u->old_prog_fd[h] = -1; /* nothing to restore */
-			return cgf_error(err, "bpf: failed to replace the program of link '%s': %s",
-					 p, strerror(-err));
-		}
-		return 0;
-	}
-
-	struct bpf_link *link = bpf_program__attach_cgroup(prog, cgfd);
-	int err;
-
-	if (!link)
-		return cgf_error(-errno, "bpf: failed to attach %s to the cgroup: %m",
-				 cgf_hook_names[h]);
-	err = bpf_link__pin(link, p);
-	if (err) {
-		bpf_link__destroy(link);
-		return cgf_error(err, "bpf: failed to pin link '%s': %s", p, strerror(-err));
-	}
-	snprintf(u->new_pin[h], PATH_LEN, "%s", p);
-	bpf_link__destroy(link);	/* closes our fd; the pin keeps it attached */
-	return 0;
-}
-
-/* Pin m as dir/name unless already pinned; a pin made here is recorded in
- * u so that a failed apply can take it back. */
-static int pin_map(struct bpf_map *m, const char *dir, const char *name, struct undo *u)
+/* Pin m as dir/name unless already pinned. */
+static int pin_map(struct bpf_map *m, const char *dir, const char *name)
 {
 	char p[PATH_LEN];
 	int err;
@@ -445,11 +354,7 @@ static int pin_map(struct bpf_map *m, const char *dir, const char *name, struct 
 	if (!access(p, F_OK))
 		return 0;
 	err = bpf_map__pin(m, p);
-	if (err)
-		return cgf_error(err, "bpf: failed to pin map '%s': %s", p, strerror(-err));
-	if (u->n_map_pins < ARRAY_SIZE(u->map_pin))
-		snprintf(u->map_pin[u->n_map_pins++], PATH_LEN, "%s", p);
-	return 0;
+	return err ? cgf_error(err, "bpf: failed to pin map '%s': %s", p, strerror(-err)) : 0;
 }
 
 static int reuse_pinned(struct bpf_map *m, const char *dir, const char *name)
@@ -468,68 +373,297 @@ static int reuse_pinned(struct bpf_map *m, const char *dir, const char *name)
 	return 0;
 }
 
-/* Remove the cg-* directories of a policy except keep_id (0: remove all). */
-static void remove_other_cgroups(const char *dir, uint64_t keep_id)
-{
-	DIR *d = opendir(dir);
-	struct dirent *e;
-	char keep[64], p[PATH_LEN];
 
-	if (!d)
-		return;
-	snprintf(keep, sizeof(keep), "cg-%llu", (unsigned long long)keep_id);
-	while ((e = readdir(d)))
-		if (!strncmp(e->d_name, "cg-", 3) && strcmp(e->d_name, keep)) {
-			snprintf(p, sizeof(p), "%s/%s", dir, e->d_name);
-			remove_tree(p);
-		}
-	closedir(d);
+static const enum bpf_attach_type attach_types[CGF_H_MAX] = {
+	[CGF_H_CONNECT4] = BPF_CGROUP_INET4_CONNECT, [CGF_H_CONNECT6] = BPF_CGROUP_INET6_CONNECT,
+	[CGF_H_SENDMSG4] = BPF_CGROUP_UDP4_SENDMSG, [CGF_H_SENDMSG6] = BPF_CGROUP_UDP6_SENDMSG,
+	[CGF_H_EGRESS] = BPF_CGROUP_INET_EGRESS, [CGF_H_INGRESS] = BPF_CGROUP_INET_INGRESS,
+	[CGF_H_BIND4] = BPF_CGROUP_INET4_BIND, [CGF_H_BIND6] = BPF_CGROUP_INET6_BIND,
+	[CGF_H_SOCK_CREATE] = BPF_CGROUP_INET_SOCK_CREATE,
+	[CGF_H_SETSOCKOPT] = BPF_CGROUP_SETSOCKOPT, [CGF_H_GETSOCKOPT] = BPF_CGROUP_GETSOCKOPT,
+	[CGF_H_DEVICE] = BPF_CGROUP_DEVICE, [CGF_H_SOCKOPS] = BPF_CGROUP_SOCK_OPS,
+	[CGF_H_SYSCTL] = BPF_CGROUP_SYSCTL,
+	[CGF_H_RECVMSG4] = BPF_CGROUP_UDP4_RECVMSG, [CGF_H_RECVMSG6] = BPF_CGROUP_UDP6_RECVMSG,
+	[CGF_H_GETPEERNAME4] = BPF_CGROUP_INET4_GETPEERNAME,
+	[CGF_H_GETPEERNAME6] = BPF_CGROUP_INET6_GETPEERNAME,
+};
+
+/* Tests: CGF_TEST_CRASH_AT=STAGE kills cgfence with SIGKILL at that point. */
+static void stage(const char *name)
+{
+	const char *at = getenv("CGF_TEST_CRASH_AT");
+
+	if (at && !strcmp(at, name))
+		raise(SIGKILL);
 }
+
+static int pin_get(const char *dir, const char *name)
+{
+	char p[PATH_LEN];
+
+	snprintf(p, sizeof(p), "%s/%s", dir, name);
+	return bpf_obj_get(p);
+}
+
+static const char *slot_pin(int h, char *buf, size_t len)
+{
+	snprintf(buf, len, "slot-%s", cgf_hook_names[h]);
+	return buf;
+}
+
+/* The deciding slot of the policy in dir (0, 1 or CGF_SLOT_OFF), -errno without one. */
+static int read_active(const char *dir)
+{
+	_cleanup_close_ int fd = pin_get(dir, "active");
+	uint32_t zero = 0, v;
+
+	if (fd < 0 || bpf_map_lookup_elem(fd, &zero, &v))
+		return -errno;
+	return (int)(v > CGF_SLOT_OFF ? CGF_SLOT_OFF : v);
+}
+
+static int write_active(int fd, uint32_t slot)
+{
+	uint32_t zero = 0;
+
+	return bpf_map_update_elem(fd, &zero, &slot, BPF_ANY) ? -errno : 0;
+}
+
+static int read_meta_slot(const char *dir, uint32_t slot, struct cgf_meta *m)
+{
+	_cleanup_close_ int fd = pin_get(dir, "meta");
+
+	if (fd < 0 || bpf_map_lookup_elem(fd, &slot, m))
+		return -errno;
+	return m->magic == CGF_META_MAGIC ? 0 : -ENOENT;
+}
+
+/* The meta of the version in force. */
+static int read_meta(const char *dir, struct cgf_meta *m)
+{
+	int act = read_active(dir);
+
+	if (act < 0)
+		return act;
+	return act < CGF_SLOTS ? read_meta_slot(dir, (uint32_t)act, m) : -ENOENT;
+}
+
+/* The program of hook h in a slot: a prog array answers a lookup with the program's id. */
+static int slot_prog(const char *dir, int h, uint32_t slot, uint32_t *id)
+{
+	char n[32];
+	_cleanup_close_ int fd = pin_get(dir, slot_pin(h, n, sizeof(n)));
+	int pfd;
+
+	if (fd < 0 || bpf_map_lookup_elem(fd, &slot, id))
+		return -errno;
+	pfd = bpf_prog_get_fd_by_id(*id);
+	return pfd < 0 ? -errno : pfd;
+}
+
+static int attach_pin(int prog_fd, int cgfd, int h, const char *path)
+{
+	int fd = bpf_link_create(prog_fd, cgfd, attach_types[h], NULL), err = 0;
+
+	if (fd < 0)
+		return cgf_error(-errno, "bpf: failed to attach %s to the cgroup: %m",
+				 cgf_hook_names[h]);
+	if (bpf_obj_pin(fd, path))
+		err = cgf_error(-errno, "bpf: failed to pin link '%s': %m", path);
+	close(fd);	/* the pin keeps it attached */
+	return err;
+}
+
+static int cg_mask_get(int fd, uint64_t id)
+{
+	uint32_t mask = 0;
+
+	if (fd >= 0)
+		bpf_map_lookup_elem(fd, &id, &mask);
+	return (int)mask;
+}
+
+/* Take a policy out of force at once (every hook allows), then remove its pins. */
+static int remove_policy(const char *dir)
+{
+	_cleanup_close_ int fd = pin_get(dir, "active");
+	int err;
+
+	if (fd >= 0 && (err = write_active(fd, CGF_SLOT_OFF)))
+		return cgf_error(err, "bpf: failed to switch %s off: %s", dir, strerror(-err));
+	stage("detach-off");
+	err = remove_tree(dir);
+	return err ? cgf_error(err, "failed to remove %s: %s", dir, strerror(-err)) : 0;
+}
+
+#define CGF_REDIRECT_HOOKS                                                        \
+	(1u << CGF_H_RECVMSG4 | 1u << CGF_H_RECVMSG6 | 1u << CGF_H_GETPEERNAME4 |  \
+	 1u << CGF_H_GETPEERNAME6)
+static const char *const redirect_pins[] = { "revnat", "backend_hits", "rr" };
+
+/*
+ * Make the pins of one policy say exactly what its version in force says.
+ * This finishes an apply (every link runs the active slot's program; hooks
+ * and cgroups the version does not have are dropped, the other slot is
+ * emptied), undoes an apply that failed or was killed before its switch,
+ * finishes a detach, drops cgroups that are gone and re-attaches links that
+ * were detached or unpinned from outside. Idempotent; needs the lock.
+ */
+static const char *settle_stage;	/* tests: the stage name of a settle's middle */
+
+static int settle(const char *dir, struct cgf_gc_stats *st)
+{
+	int act = read_active(dir), progs[CGF_H_MAX], mapfd = -1, left = 0;
+	uint32_t ids[CGF_H_MAX], other, zero_meta_slot;
+	struct cgf_meta m, none = {};
+	char p[PATH_LEN], n[32];
+	DIR *d;
+	struct dirent *e;
+
+	if (act < 0 || act >= CGF_SLOTS || read_meta_slot(dir, (uint32_t)act, &m)) {
+		/* no version in force: a first apply or a detach cut short */
+		if (st)
+			st->removed_policies++;
+		return remove_policy(dir);
+	}
+	other = (uint32_t)act ^ 1;
+	for (int h = 0; h < CGF_H_MAX; h++)
+		progs[h] = m.hooks & (1u << h) ? slot_prog(dir, h, (uint32_t)act, &ids[h]) : -1;
+	mapfd = pin_get(dir, "cgroups");
+
+	d = opendir(dir);
+	while (d && (e = readdir(d))) {
+		unsigned long long id;
+		char path[512], cgdir[PATH_LEN];
+		uint32_t bit = 1u << act;
+		_cleanup_close_ int cgfd = -1;
+
+		if (strncmp(e->d_name, "cg-", 3) || sscanf(e->d_name + 3, "%llu", &id) != 1)
+			continue;
+		snprintf(cgdir, sizeof(cgdir), "%s/%s", dir, e->d_name);
+		if (!(cg_mask_get(mapfd, id) & bit) || cgf_cgroup_path_by_id(id, path, sizeof(path)) ||
+		    (cgfd = open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC)) < 0) {
+			remove_tree(cgdir);	/* not this version's, or gone */
+			if (mapfd >= 0)
+				bpf_map_delete_elem(mapfd, &id);
+			if (st)
+				st->removed_cgroups++;
+			continue;
+		}
+		for (int h = 0; h < CGF_H_MAX; h++) {
+			struct bpf_link_info info = {};
+			uint32_t len = sizeof(info);
+			int lfd;
+
+			snprintf(p, sizeof(p), "%s/%s", cgdir, cgf_hook_names[h]);
+			if (!(m.hooks & (1u << h))) {
+				unlink(p);
+				continue;
+			}
+			if (progs[h] < 0)
+				continue;
+			lfd = bpf_obj_get(p);
+			if (lfd >= 0 && !bpf_obj_get_info_by_fd(lfd, &info, &len) &&
+			    info.cgroup.cgroup_id == 0) {
+				close(lfd);	/* detached from outside: attach anew */
+				lfd = -1;
+				unlink(p);
+			}
+			if (lfd >= 0) {
+				if (info.prog_id != ids[h] && bpf_link_update(lfd, progs[h], NULL))
+					fprintf(stderr, "cgfence: warning: %s: failed to update: %m\n",
+						p);
+				close(lfd);
+				continue;
+			}
+			if (!attach_pin(progs[h], cgfd, h, p) && st) {
+				st->repaired++;
+				snprintf(st->last_repair, sizeof(st->last_repair), "%s", p);
+			}
+			cgf_clear_error();
+		}
+		if (mapfd >= 0)
+			bpf_map_update_elem(mapfd, &id, &bit, BPF_ANY);
+		left++;
+		if (settle_stage)
+			stage(settle_stage);
+	}
+	if (d)
+		closedir(d);
+	/* cgroup ids whose directory is gone */
+	if (mapfd >= 0) {
+		uint64_t key, next, *gone = NULL;
+		size_t ngone = 0, cap = 0;
+		int more = bpf_map_get_next_key(mapfd, NULL, &next);
+
+		while (!more) {
+			key = next;
+			snprintf(p, sizeof(p), "%s/cg-%llu", dir, (unsigned long long)key);
+			if (access(p, F_OK)) {
+				GROW(gone, cap, ngone + 1);
+				gone[ngone++] = key;
+			}
+			more = bpf_map_get_next_key(mapfd, &key, &next);
+		}
+		for (size_t i = 0; i < ngone; i++)
+			bpf_map_delete_elem(mapfd, &gone[i]);
+		free(gone);
+		close(mapfd);
+	}
+	/* the other slot: empty; hooks the version does not have: gone */
+	for (int h = 0; h < CGF_H_MAX; h++) {
+		_cleanup_close_ int fd = pin_get(dir, slot_pin(h, n, sizeof(n)));
+
+		if (progs[h] >= 0)
+			close(progs[h]);
+		if (fd < 0)
+			continue;
+		bpf_map_delete_elem(fd, &other);
+		if (!(m.hooks & (1u << h))) {
+			bpf_map_delete_elem(fd, &act);
+			snprintf(p, sizeof(p), "%s/%s", dir, n);
+			unlink(p);
+		}
+	}
+	if (!(m.hooks & CGF_REDIRECT_HOOKS))	/* no redirect in force: no state for it */
+		for (size_t i = 0; i < ARRAY_SIZE(redirect_pins); i++) {
+			snprintf(p, sizeof(p), "%s/%s", dir, redirect_pins[i]);
+			unlink(p);
+		}
+	{
+		_cleanup_close_ int fd = pin_get(dir, "meta");
+
+		zero_meta_slot = other;
+		if (fd >= 0)
+			bpf_map_update_elem(fd, &zero_meta_slot, &none, BPF_ANY);
+	}
+	if (!left && !(m.flags & CGF_META_KEEP)) {
+		if (st)
+			st->removed_policies++;
+		return remove_policy(dir);	/* its last cgroup is gone */
+	}
+	return 0;
+}
+
+static struct bpf_map *slot_map(struct cgfence_bpf *s, int h)
+{
+	char mn[48];
+
+	snprintf(mn, sizeof(mn), "cgf_slot_%s", cgf_hook_names[h]);
+	return bpf_object__find_map_by_name(s->obj, mn);
+}
+
 
 static size_t at_least_one(size_t n)
 {
 	return n ? n : 1;
 }
 
-int cgf_apply(const struct cgf_policy *p, const struct cgf_compiled *c,
-	      const struct cgf_apply_opts *o, struct cgf_apply_result *res)
+/* open -> size maps, set rodata: the parts of a version that depend on the policy */
+static int configure(struct cgfence_bpf *s, const struct cgf_policy *p,
+		     const struct cgf_compiled *c, int mode)
 {
-	const char *name = o->name ? o->name : p->name;
-	char dir[PATH_LEN], cgdir[PATH_LEN];
-	struct cgfence_bpf *s = NULL;
-	struct cgf_meta meta = {}, old = {};
-	struct undo u;
-	bool dir_created = false, cgdir_created = false;
-	_cleanup_close_ int cgfd = -1;
-	uint32_t old_hooks, zero = 0;
-	uint64_t cgid;
-	int err;
-
-	memset(res, 0, sizeof(*res));
-	memset(&u, 0, sizeof(u));
-	for (int h = 0; h < CGF_H_MAX; h++)
-		u.link_fd[h] = u.old_prog_fd[h] = -1;
-
-	err = cgf_lock();
-	if (err)
-		return err;
-	err = cgf_cgroup_id(o->cgroup, &cgid);
-	if (err)
-		return err;
-	cgfd = open(o->cgroup, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-	if (cgfd < 0)
-		return cgf_error(-errno, "cgroup %s: cannot open: %m", o->cgroup);
-	snprintf(dir, sizeof(dir), "%s/%s", CGF_PIN_ROOT, name);
-	snprintf(cgdir, sizeof(cgdir), "%s/cg-%llu", dir, (unsigned long long)cgid);
-	res->replaced = !read_meta(dir, &old);
-
-	/* open -> size maps, set rodata -> load -> fill: nothing attached yet */
-	s = cgfence_bpf__open();
-	if (!s) {
-		err = cgf_error(-errno, "bpf: failed to open the BPF object: %m");
-		goto out;
-	}
-	s->rodata->cfg_audit = o->mode == CGF_MODE_AUDIT;
+	s->rodata->cfg_audit = mode == CGF_MODE_AUDIT;
 	if (p->sockets.present) {
 		s->rodata->cfg_sock_families = p->sockets.families;
 		s->rodata->cfg_sock_deny_types = p->sockets.deny_types;
@@ -558,12 +692,10 @@ int cgf_apply(const struct cgf_policy *p, const struct cgf_compiled *c,
 		if (p->tcp.syn_rto_ms) {
 			int hz = cgf_kernel_hz();
 
-			if (hz <= 0) {
-				err = cgf_error_at(-ENOENT, p->file, p->tcp.syn_rto_line,
-						   p->tcp.syn_rto_col, "syn_rto_ms: cannot find the "
-						   "kernel's HZ (no /proc/config.gz or /boot/config-*)");
-				goto out;
-			}
+			if (hz <= 0)
+				return cgf_error_at(-ENOENT, p->file, p->tcp.syn_rto_line,
+						    p->tcp.syn_rto_col, "syn_rto_ms: cannot find the "
+						    "kernel's HZ (no /proc/config.gz or /boot/config-*)");
 			s->rodata->cfg_tcp_syn_rto_jiffies =
 				(int32_t)((p->tcp.syn_rto_ms * (uint64_t)hz + 999) / 1000);
 		}
@@ -576,17 +708,120 @@ int cgf_apply(const struct cgf_policy *p, const struct cgf_compiled *c,
 	bpf_map__set_max_entries(s->maps.cgf_ports, (uint32_t)at_least_one(c->n_ports));
 	for (int h = 0; h < CGF_H_MAX; h++)
 		bpf_program__set_autoload(hook_prog(s, h), !!(c->hooks & (1u << h)));
-	err = reuse_pinned(s->maps.cgf_stats, dir, "stats");
-	if (!err)
-		err = reuse_pinned(s->maps.cgf_meta, dir, "meta");
+	return 0;
+}
+
+/* Maps that outlive a version: counters, the switch, the slots, redirect state. */
+static int reuse_shared(struct cgfence_bpf *s, const char *dir)
+{
+	int err = reuse_pinned(s->maps.cgf_stats, dir, "stats");
+
+	err = err ?: reuse_pinned(s->maps.cgf_meta, dir, "meta");
+	err = err ?: reuse_pinned(s->maps.cgf_active, dir, "active");
+	err = err ?: reuse_pinned(s->maps.cgf_cgroups, dir, "cgroups");
 	/* replies and getpeername of sockets redirected by the version before
 	 * keep their translation; counters and round-robin positions go on */
-	if (!err)
-		err = reuse_pinned(s->maps.cgf_revnat, dir, "revnat");
-	if (!err)
-		err = reuse_pinned(s->maps.cgf_backend_hits, dir, "backend_hits");
-	if (!err)
-		err = reuse_pinned(s->maps.cgf_rr, dir, "rr");
+	err = err ?: reuse_pinned(s->maps.cgf_revnat, dir, "revnat");
+	err = err ?: reuse_pinned(s->maps.cgf_backend_hits, dir, "backend_hits");
+	err = err ?: reuse_pinned(s->maps.cgf_rr, dir, "rr");
+	for (int h = 0; h < CGF_H_MAX && !err; h++) {
+		char n[32];
+
+		err = reuse_pinned(slot_map(s, h), dir, slot_pin(h, n, sizeof(n)));
+	}
+	return err;
+}
+
+static int pin_shared(struct cgfence_bpf *s, const char *dir, const struct cgf_policy *p,
+		      uint32_t hooks)
+{
+	bool redir = p->sec[CGF_DIR_REDIRECT].present;
+	int err = pin_map(s->maps.cgf_stats, dir, "stats");
+
+	err = err ?: pin_map(s->maps.cgf_meta, dir, "meta");
+	err = err ?: pin_map(s->maps.cgf_cgroups, dir, "cgroups");
+	err = err ?: redir ? pin_map(s->maps.cgf_revnat, dir, "revnat") : 0;
+	err = err ?: redir ? pin_map(s->maps.cgf_backend_hits, dir, "backend_hits") : 0;
+	err = err ?: redir ? pin_map(s->maps.cgf_rr, dir, "rr") : 0;
+	for (int h = 0; h < CGF_H_MAX && !err; h++) {
+		char n[32];
+
+		if (hooks & (1u << h))
+			err = pin_map(slot_map(s, h), dir, slot_pin(h, n, sizeof(n)));
+	}
+	/* last: a directory with no "active" pin is an apply cut short */
+	return err ?: pin_map(s->maps.cgf_active, dir, "active");
+}
+
+/* Links for the cgroup at path (id) to the programs of this slot, where missing. */
+static int attach_cgroup(const char *dir, const char *path, uint64_t id, uint32_t hooks,
+			 const int *prog_fds, int mapfd, uint32_t slot)
+{
+	char cgdir[PATH_LEN], p[PATH_LEN];
+	_cleanup_close_ int cgfd = open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	uint32_t mask;
+	int err = 0;
+
+	if (cgfd < 0)
+		return cgf_error(-errno, "cgroup %s: cannot open: %m", path);
+	snprintf(cgdir, sizeof(cgdir), "%s/cg-%llu", dir, (unsigned long long)id);
+	if (mkdir(cgdir, 0700) && errno != EEXIST)
+		return cgf_error(-errno, "cannot create %s: %m", cgdir);
+	for (int h = 0; h < CGF_H_MAX && !err; h++) {
+		if (!(hooks & (1u << h)))
+			continue;
+		snprintf(p, sizeof(p), "%s/%s", cgdir, cgf_hook_names[h]);
+		if (!access(p, F_OK))
+			continue;	/* the version in force's link: switched later */
+		err = attach_pin(prog_fds[h], cgfd, h, p);
+		stage("attaching");
+	}
+	/* the cgroup belongs to this slot's version only once all its links are there */
+	mask = (uint32_t)cg_mask_get(mapfd, id) | 1u << slot;
+	if (!err && bpf_map_update_elem(mapfd, &id, &mask, BPF_ANY))
+		err = cgf_error(-errno, "bpf: failed to record cgroup %s: %m", path);
+	return err;
+}
+
+int cgf_apply(const struct cgf_policy *p, const struct cgf_compiled *c,
+	      const struct cgf_apply_opts *o, struct cgf_apply_result *res)
+{
+	const char *name = o->name ? o->name : p->name;
+	const char *const *paths = o->n_cgroups ? o->cgroups : &o->cgroup;
+	size_t n = o->n_cgroups ? o->n_cgroups : 1;
+	_cleanup_free_ uint64_t *ids = xcalloc(at_least_one(n), sizeof(*ids));
+	char dir[PATH_LEN];
+	struct cgfence_bpf *s = NULL;
+	struct cgf_meta meta = {}, old = {};
+	int err, act, prog_fds[CGF_H_MAX];
+	uint32_t slot;
+
+	memset(res, 0, sizeof(*res));
+	err = cgf_lock();
+	if (err)
+		return err;
+	for (size_t i = 0; i < n; i++) {
+		err = cgf_cgroup_id(paths[i], &ids[i]);
+		if (err)
+			return err;
+	}
+	snprintf(dir, sizeof(dir), "%s/%s", CGF_PIN_ROOT, name);
+	if (!access(dir, F_OK)) {
+		err = settle(dir, NULL);	/* finish or undo a run that was cut short */
+		if (err)
+			return err;
+	}
+	act = read_active(dir);
+	res->replaced = act >= 0 && act < CGF_SLOTS && !read_meta_slot(dir, (uint32_t)act, &old);
+	slot = res->replaced ? (uint32_t)act ^ 1 : 0;
+
+	/* a new version in the free slot: load and fill, nothing attached yet */
+	s = cgfence_bpf__open();
+	if (!s)
+		return cgf_error(-errno, "bpf: failed to open the BPF object: %m");
+	s->rodata->cfg_slot = slot;
+	err = configure(s, p, c, o->mode);
+	err = err ?: reuse_shared(s, dir);
 	if (err)
 		goto out;
 	err = cgfence_bpf__load(s);
@@ -596,85 +831,145 @@ int cgf_apply(const struct cgf_policy *p, const struct cgf_compiled *c,
 		goto out;
 	}
 	err = fill_maps(s, c);
-	if (!err)
-		err = fill_sockopt(s, p);
-	if (!err)
-		err = fill_sysctl(s, p);
-	if (!err)
-		err = fill_redirects(s, p);
+	err = err ?: fill_sockopt(s, p);
+	err = err ?: fill_sysctl(s, p);
+	err = err ?: fill_redirects(s, p);
+	if (!err && !res->replaced)
+		err = write_active(bpf_map__fd(s->maps.cgf_active), CGF_SLOT_OFF);
 	if (err)
 		goto out;
+	stage("loaded");
 
-	/* attach: new hooks get links, existing links get the new programs */
-	if (mkdir(dir, 0700) == 0)
-		dir_created = true;
-	else if (errno != EEXIST) {
+	if (mkdir(dir, 0700) && errno != EEXIST) {
 		err = cgf_error(-errno, "cannot create %s: %m", dir);
 		goto out;
 	}
-	if (mkdir(cgdir, 0700) == 0)
-		cgdir_created = true;
-	else if (errno != EEXIST) {
-		err = cgf_error(-errno, "cannot create %s: %m", cgdir);
-		goto out;
-	}
-	err = pin_map(s->maps.cgf_stats, dir, "stats", &u);
-	if (!err)
-		err = pin_map(s->maps.cgf_meta, dir, "meta", &u);
-	if (!err && p->sec[CGF_DIR_REDIRECT].present)
-		err = pin_map(s->maps.cgf_revnat, dir, "revnat", &u);
-	if (!err && p->sec[CGF_DIR_REDIRECT].present)
-		err = pin_map(s->maps.cgf_backend_hits, dir, "backend_hits", &u);
-	if (!err && p->sec[CGF_DIR_REDIRECT].present)
-		err = pin_map(s->maps.cgf_rr, dir, "rr", &u);
-	if (err) {
-		undo_attach(&u);
-		goto out;
-	}
-	old_hooks = hooks_in(cgdir);
-	for (int h = 0; h < CGF_H_MAX && !err; h++)
-		if (c->hooks & (1u << h))
-			err = attach_hook(s, h, cgfd, cgdir, old_hooks & (1u << h), &u);
-	if (!err && getenv("CGF_TEST_FAIL_AFTER_ATTACH"))	/* tests: a late failure */
-		err = cgf_error(-EIO, "failing after attach (CGF_TEST_FAIL_AFTER_ATTACH)");
-	if (err) {
-		undo_attach(&u);
-		goto out;
-	}
-
-	/* the new version is in force: drop what it no longer has */
-	for (int h = 0; h < CGF_H_MAX; h++)
-		if ((old_hooks & (1u << h)) && !(c->hooks & (1u << h))) {
-			char lp[PATH_LEN];
-
-			snprintf(lp, sizeof(lp), "%s/%s", cgdir, cgf_hook_names[h]);
-			unlink(lp);
-		}
-	remove_other_cgroups(dir, cgid);
+	err = pin_shared(s, dir, p, c->hooks);
+	if (err)
+		goto undo;
+	stage("pinned");
 
 	meta.magic = CGF_META_MAGIC;
 	meta.mode = (uint32_t)o->mode;
 	meta.hooks = c->hooks;
+	meta.flags = o->flags;
 	meta.generation = res->replaced ? old.generation + 1 : 1;
 	meta.applied_at = (uint64_t)time(NULL);
 	meta.n_prefixes = p->n_prefixes;
 	meta.n_rules = (uint32_t)p->n_rules;
 	snprintf(meta.name, sizeof(meta.name), "%s", name);
 	snprintf(meta.source, sizeof(meta.source), "%s", o->source ? o->source : "");
-	if (bpf_map_update_elem(bpf_map__fd(s->maps.cgf_meta), &zero, &meta, BPF_ANY))
-		fprintf(stderr, "cgfence: warning: failed to record the policy's metadata: %m\n");
-	res->cgroup_id = cgid;
+	if (bpf_map_update_elem(bpf_map__fd(s->maps.cgf_meta), &slot, &meta, BPF_ANY)) {
+		err = cgf_error(-errno, "bpf: failed to write the policy's metadata: %m");
+		goto undo;
+	}
+	for (int h = 0; h < CGF_H_MAX; h++) {
+		int fd = bpf_program__fd(hook_prog(s, h));
+
+		prog_fds[h] = fd;
+		if ((c->hooks & (1u << h)) &&
+		    bpf_map_update_elem(bpf_map__fd(slot_map(s, h)), &slot, &fd, BPF_ANY)) {
+			err = cgf_error(-errno, "bpf: failed to fill slot %u of %s: %m", slot,
+					cgf_hook_names[h]);
+			goto undo;
+		}
+	}
+	stage("slots");
+
+	/* links where there are none yet; they defer to the version in force */
+	for (size_t i = 0; i < n && !err; i++)
+		err = attach_cgroup(dir, paths[i], ids[i], c->hooks, prog_fds,
+				    bpf_map__fd(s->maps.cgf_cgroups), slot);
+	if (!err && getenv("CGF_TEST_FAIL_AFTER_ATTACH"))	/* tests: a late failure */
+		err = cgf_error(-EIO, "failing after attach (CGF_TEST_FAIL_AFTER_ATTACH)");
+	if (err)
+		goto undo;
+	stage("attached");
+
+	/* the switch: one map write puts the new version in force on every hook */
+	err = write_active(bpf_map__fd(s->maps.cgf_active), slot);
+	if (err) {
+		err = cgf_error(err, "bpf: failed to switch to the new version: %s", strerror(-err));
+		goto undo;
+	}
+	stage("switched");
+	settle_stage = "settling";
+	if (settle(dir, NULL))		/* links to the new programs, old version dropped */
+		fprintf(stderr, "cgfence: warning: %s\n", cgf_last_error());
+	settle_stage = NULL;
+	cgf_clear_error();
+	res->cgroup_id = ids[0];
 	res->generation = meta.generation;
 	res->hooks = c->hooks;
-	dir_created = cgdir_created = false;
+	goto out;
+undo:
+	/* the old version (or none) is still in force: drop whatever the new one added */
+	settle(dir, NULL);
 out:
-	undo_close(&u);
-	if (cgdir_created)
-		remove_tree(cgdir);
-	if (dir_created)
-		remove_tree(dir);
 	cgfence_bpf__destroy(s);
 	return err;
+}
+
+/* ---- what the daemon needs: a version in force, more or fewer cgroups ---- */
+
+int cgf_attach_cgroups(const char *name, const char *const *paths, size_t n)
+{
+	char dir[PATH_LEN];
+	struct cgf_meta m;
+	int progs[CGF_H_MAX], act, err;
+	_cleanup_close_ int mapfd = -1;
+
+	err = cgf_lock();
+	if (err)
+		return err;
+	snprintf(dir, sizeof(dir), "%s/%s", CGF_PIN_ROOT, name);
+	act = read_active(dir);
+	if (act < 0 || act >= CGF_SLOTS || read_meta_slot(dir, (uint32_t)act, &m))
+		return cgf_error(-ENOENT, "no policy named '%s' is applied", name);
+	mapfd = pin_get(dir, "cgroups");
+	if (mapfd < 0)
+		return cgf_error(-errno, "%s/cgroups: %m", dir);
+	for (int h = 0; h < CGF_H_MAX; h++) {
+		uint32_t id;
+
+		progs[h] = m.hooks & (1u << h) ? slot_prog(dir, h, (uint32_t)act, &id) : -1;
+		if ((m.hooks & (1u << h)) && progs[h] < 0)
+			err = cgf_error(progs[h], "%s: no program for %s", dir, cgf_hook_names[h]);
+	}
+	for (size_t i = 0; i < n && !err; i++) {
+		uint64_t id;
+
+		err = cgf_cgroup_id(paths[i], &id);
+		err = err ?: attach_cgroup(dir, paths[i], id, m.hooks, progs, mapfd, (uint32_t)act);
+		if (err) {	/* a half-attached cgroup is not recorded: drop it */
+			char cgdir[PATH_LEN];
+
+			snprintf(cgdir, sizeof(cgdir), "%s/cg-%llu", dir, (unsigned long long)id);
+			if (!(cg_mask_get(mapfd, id) & (1 << act)))
+				remove_tree(cgdir);
+		}
+	}
+	for (int h = 0; h < CGF_H_MAX; h++)
+		if (progs[h] >= 0)
+			close(progs[h]);
+	return err;
+}
+
+int cgf_detach_cgroup(const char *name, uint64_t id)
+{
+	char dir[PATH_LEN], cgdir[PATH_LEN];
+	_cleanup_close_ int mapfd = -1;
+	int err = cgf_lock();
+
+	if (err)
+		return err;
+	snprintf(dir, sizeof(dir), "%s/%s", CGF_PIN_ROOT, name);
+	snprintf(cgdir, sizeof(cgdir), "%s/cg-%llu", dir, (unsigned long long)id);
+	mapfd = pin_get(dir, "cgroups");
+	if (mapfd >= 0)
+		bpf_map_delete_elem(mapfd, &id);	/* first: a cut-short removal is finished by settle */
+	err = remove_tree(cgdir);
+	return err ? cgf_error(err, "failed to remove %s: %s", cgdir, strerror(-err)) : 0;
 }
 
 int cgf_detach(const char *name)
@@ -690,10 +985,7 @@ int cgf_detach(const char *name)
 	snprintf(dir, sizeof(dir), "%s/%s", CGF_PIN_ROOT, name);
 	if (access(dir, F_OK))
 		return cgf_error(-ENOENT, "no policy named '%s' is applied", name);
-	err = remove_tree(dir);
-	if (err)
-		return cgf_error(err, "failed to remove %s: %s", dir, strerror(-err));
-	return 0;
+	return remove_policy(dir);
 }
 
 /* Call fn for every policy directory under the pin root, in readdir order. */
@@ -720,8 +1012,8 @@ static int for_each_policy(int (*fn)(const char *dir, const char *name, void *ar
 static int detach_one(const char *dir, const char *name, void *arg)
 {
 	(void)name;
-	if (remove_tree(dir))
-		return cgf_error(-EIO, "failed to remove %s", dir);
+	if (remove_policy(dir))
+		return -EIO;
 	(*(int *)arg)++;
 	return 0;
 }
@@ -734,70 +1026,19 @@ int cgf_detach_all(int *count)
 	return err ? err : for_each_policy(detach_one, count);
 }
 
-/* Is the cgroup a link is attached to still there? */
-static bool cg_alive(const char *cgdir, uint64_t id)
-{
-	char p[PATH_LEN], path[512];
-
-	for (int h = 0; h < CGF_H_MAX; h++) {
-		struct bpf_link_info info = {};
-		uint32_t len = sizeof(info);
-		int fd;
-
-		snprintf(p, sizeof(p), "%s/%s", cgdir, cgf_hook_names[h]);
-		fd = bpf_obj_get(p);
-		if (fd < 0)
-			continue;
-		if (!bpf_obj_get_info_by_fd(fd, &info, &len) && info.cgroup.cgroup_id == 0) {
-			close(fd);
-			return false;	/* auto-detached: its cgroup was removed */
-		}
-		close(fd);
-	}
-	return cgf_cgroup_path_by_id(id, path, sizeof(path)) == 0;
-}
-
-static int gc_policy(const char *dir, bool *empty)
-{
-	DIR *d = opendir(dir);
-	struct dirent *e;
-	int left = 0;
-
-	if (!d)
-		return -errno;
-	while ((e = readdir(d))) {
-		char p[PATH_LEN];
-		unsigned long long id;
-
-		if (strncmp(e->d_name, "cg-", 3) || sscanf(e->d_name + 3, "%llu", &id) != 1)
-			continue;
-		snprintf(p, sizeof(p), "%s/%s", dir, e->d_name);
-		if (cg_alive(p, id) && hooks_in(p))
-			left++;
-		else
-			remove_tree(p);
-	}
-	closedir(d);
-	*empty = left == 0;
-	return 0;
-}
-
 static int gc_one(const char *dir, const char *name, void *arg)
 {
-	bool empty = false;
-
 	(void)name;
-	(void)arg;
-	if (!gc_policy(dir, &empty) && empty)
-		remove_tree(dir);
-	return 0;
+	return settle(dir, arg);
 }
 
-int cgf_gc(void)
+int cgf_gc(struct cgf_gc_stats *st)
 {
 	int err = cgf_lock();
 
-	return err ? err : for_each_policy(gc_one, NULL);
+	if (st)
+		memset(st, 0, sizeof(*st));
+	return err ? err : for_each_policy(gc_one, st);
 }
 
 static void read_stats(const char *dir, struct cgf_applied *a)
@@ -909,7 +1150,7 @@ static int list_one(const char *dir, const char *name, void *arg)
 int cgf_list(struct cgf_applied **out, size_t *n)
 {
 	struct list_acc acc = { 0 };
-	int err = cgf_gc();
+	int err = cgf_gc(NULL);
 
 	*out = NULL;
 	*n = 0;

@@ -5,9 +5,15 @@
  * Pins (bpffs), one directory per policy:
  *   /sys/fs/bpf/cgfence/<name>/meta          array map: struct cgf_meta
  *   /sys/fs/bpf/cgfence/<name>/stats         per-CPU counters (kept across re-applies)
+ *   /sys/fs/bpf/cgfence/<name>/active        the deciding slot (abi.h: Versions)
+ *   /sys/fs/bpf/cgfence/<name>/slot-<hook>   prog array: the hook's program per slot
+ *   /sys/fs/bpf/cgfence/<name>/cgroups       cgroup id -> slots it belongs to
  *   /sys/fs/bpf/cgfence/<name>/cg-<id>/<hook>  one bpf_link per hook and cgroup
- * A re-apply swaps the program behind each existing link (BPF_LINK_UPDATE),
- * so some version of the policy is in force at every moment.
+ * An apply loads the new version into the free slot, attaches links where
+ * there are none, then switches "active" with one map write: every hook of
+ * every cgroup changes version at once, and a kill at any point leaves the
+ * old or the new version wholly in force. Then each link is pointed at its
+ * new program (BPF_LINK_UPDATE) and what the new version lacks is removed.
  */
 #ifndef CGF_LOADER_H
 #define CGF_LOADER_H
@@ -34,7 +40,10 @@ int cgf_lock(void);
 void cgf_unlock(void);
 
 struct cgf_apply_opts {
-	const char *cgroup;	/* absolute cgroup path */
+	const char *cgroup;	/* absolute cgroup path ... */
+	const char *const *cgroups;	/* ... or several (n_cgroups > 0) */
+	size_t n_cgroups;
+	uint32_t flags;		/* CGF_META_* */
 	int mode;		/* enum cgf_mode (policy mode or --audit) */
 	const char *name;	/* overrides the policy's name (run) */
 	const char *source;	/* file the policy came from */
@@ -49,6 +58,10 @@ struct cgf_apply_result {
 
 int cgf_apply(const struct cgf_policy *p, const struct cgf_compiled *c,
 	      const struct cgf_apply_opts *o, struct cgf_apply_result *res);
+
+/* Attach the version in force of policy name to more cgroups / drop one. */
+int cgf_attach_cgroups(const char *name, const char *const *paths, size_t n);
+int cgf_detach_cgroup(const char *name, uint64_t id);
 
 int cgf_detach(const char *name);
 int cgf_detach_all(int *count);
@@ -77,8 +90,17 @@ struct cgf_applied {
 int cgf_list(struct cgf_applied **out, size_t *n);
 void cgf_applied_free(struct cgf_applied *a, size_t n);
 
-/* Remove pins whose cgroup is gone. */
-int cgf_gc(void);
+/*
+ * Bring every policy's pins in line with its version in force: finish or
+ * undo an apply that was cut short, finish a detach, drop cgroups that are
+ * gone, re-attach links detached or unpinned from outside.
+ */
+struct cgf_gc_stats {
+	unsigned repaired;		/* links attached again */
+	unsigned removed_cgroups, removed_policies;
+	char last_repair[640];		/* the last link re-attached */
+};
+int cgf_gc(struct cgf_gc_stats *st);
 
 /* libbpf's messages: debug output only with verbose; the last warnings are
  * kept for error messages (e.g. the verifier log). */

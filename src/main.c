@@ -174,7 +174,7 @@ static int do_apply(int argc, char **argv)
 	if (!ret) {
 		struct cgf_apply_opts o = { .cgroup = abs, .mode = p->mode, .source = file };
 
-		cgf_gc();
+		cgf_gc(NULL);
 		if (cgf_apply(p, c, &o, &r))
 			ret = fail();
 	}
@@ -218,7 +218,7 @@ static int do_detach(int argc, char **argv)
 		return fail();
 	if (all ? cgf_detach_all(&n) : cgf_detach(name))
 		return fail();
-	cgf_gc();
+	cgf_gc(NULL);
 	if (cgf_json) {
 		arr = json_object_new_object();
 		if (all)

@@ -248,7 +248,19 @@ enum cgf_mode {
 	CGF_MODE_AUDIT = 1,
 };
 
-/* meta map: one entry, written by user space, describes the policy. */
+/*
+ * Versions. A policy's programs come in two slots (0, 1); the pinned
+ * cgf_active map names the slot whose programs decide, or CGF_SLOT_OFF
+ * (nobody decides: every hook allows). A program of the other slot hands
+ * the call to the active slot's program of its hook (tail call through the
+ * hook's pinned cgf_slot_* prog array), so one map write switches every hook
+ * of every cgroup from one version to the next at once.
+ */
+#define CGF_SLOTS 2
+#define CGF_SLOT_OFF 2
+#define CGF_CGROUPS_MAX 65536u	/* cgroups one policy is attached to */
+
+/* meta map: one entry per slot, written by user space, describes the policy. */
 #define CGF_NAME_MAX 48
 #define CGF_PATH_MAX 512
 struct cgf_meta {
@@ -259,11 +271,13 @@ struct cgf_meta {
 	__u64 applied_at;   /* CLOCK_REALTIME, seconds */
 	__u64 n_prefixes;
 	__u32 n_rules;
-	__u32 pad;
+	__u32 flags;        /* CGF_META_* */
 	char name[CGF_NAME_MAX + 8];
 	char source[CGF_PATH_MAX];
 };
 #define CGF_META_MAGIC 0x63676631u /* "cgf1" */
+#define CGF_META_KEEP   0x1u  /* stays loaded with no cgroup (a pattern target) */
+#define CGF_META_DAEMON 0x2u  /* applied by cgfence daemon */
 
 #ifndef __bpf__
 _Static_assert(sizeof(struct cgf_key4) == 8, "cgf_key4 layout");

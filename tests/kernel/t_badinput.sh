@@ -79,9 +79,12 @@ check "late failure: no ingress link left" no "$([ -e /sys/fs/bpf/cgfence/$NAME/
 check "late failure: generation unchanged" "$g0" "$(gen)"
 # a late failure of a re-apply that adds redirect: its new map pins go too
 sed 's/^  ingress:/  redirect:\n    - {match: {to: [127.0.0.9]}, to: 127.0.0.1:9}\n  ingress:/' "$f" >"$TMPD/late2.yaml"
+pins() { ls /sys/fs/bpf/cgfence/$NAME | grep -v '^cg-' | sort | tr '\n' ' ' | sed 's/ $//'; }
+before=$(pins)
 CGF_TEST_FAIL_AFTER_ATTACH=1 "$CGF" apply "$TMPD/late2.yaml" --cgroup "$CG" >/dev/null 2>&1
 check "late failure adding redirect: exit 1" 1 $?
-check "late failure adding redirect: no new map pins" "meta stats" "$(ls /sys/fs/bpf/cgfence/$NAME | grep -v '^cg-' | sort | tr '\n' ' ' | sed 's/ $//')"
+check_match "late failure adding redirect: pins as before" "^active cgroups meta slot-.* stats$" "$before"
+check "late failure adding redirect: no new map pins" "$before" "$(pins)"
 NEW=$(pname fresh)
 sed "s/name: $NAME/name: $NEW/" "$f" >"$TMPD/fresh.yaml"
 CGF_TEST_FAIL_AFTER_ATTACH=1 "$CGF" apply "$TMPD/fresh.yaml" --cgroup "$CG" >/dev/null 2>&1
