@@ -788,7 +788,7 @@ int cgf_apply(const struct cgf_policy *p, const struct cgf_compiled *c,
 {
 	const char *name = o->name ? o->name : p->name;
 	const char *const *paths = o->n_cgroups ? o->cgroups : &o->cgroup;
-	size_t n = o->n_cgroups ? o->n_cgroups : 1;
+	size_t n = o->n_cgroups ? o->n_cgroups : o->cgroup ? 1 : 0;
 	_cleanup_free_ uint64_t *ids = xcalloc(at_least_one(n), sizeof(*ids));
 	char dir[PATH_LEN];
 	struct cgfence_bpf *s = NULL;
@@ -853,6 +853,7 @@ int cgf_apply(const struct cgf_policy *p, const struct cgf_compiled *c,
 	meta.mode = (uint32_t)o->mode;
 	meta.hooks = c->hooks;
 	meta.flags = o->flags;
+	meta.digest = o->digest;
 	meta.generation = res->replaced ? old.generation + 1 : 1;
 	meta.applied_at = (uint64_t)time(NULL);
 	meta.n_prefixes = p->n_prefixes;
@@ -953,6 +954,34 @@ int cgf_attach_cgroups(const char *name, const char *const *paths, size_t n)
 		if (progs[h] >= 0)
 			close(progs[h]);
 	return err;
+}
+
+int cgf_policy_state(const char *name, struct cgf_meta *m, uint64_t **ids, size_t *n)
+{
+	char dir[PATH_LEN];
+	DIR *d;
+	struct dirent *e;
+	size_t cap = 0;
+	int err;
+
+	*ids = NULL;
+	*n = 0;
+	snprintf(dir, sizeof(dir), "%s/%s", CGF_PIN_ROOT, name);
+	err = read_meta(dir, m);
+	if (err)
+		return err;
+	d = opendir(dir);
+	while (d && (e = readdir(d))) {
+		unsigned long long id;
+
+		if (strncmp(e->d_name, "cg-", 3) || sscanf(e->d_name + 3, "%llu", &id) != 1)
+			continue;
+		GROW(*ids, cap, *n + 1);
+		(*ids)[(*n)++] = id;
+	}
+	if (d)
+		closedir(d);
+	return 0;
 }
 
 int cgf_detach_cgroup(const char *name, uint64_t id)

@@ -44,6 +44,7 @@ struct cgf_apply_opts {
 	const char *const *cgroups;	/* ... or several (n_cgroups > 0) */
 	size_t n_cgroups;
 	uint32_t flags;		/* CGF_META_* */
+	uint64_t digest;	/* of the policy file (the daemon's "unchanged") */
 	int mode;		/* enum cgf_mode (policy mode or --audit) */
 	const char *name;	/* overrides the policy's name (run) */
 	const char *source;	/* file the policy came from */
@@ -62,6 +63,8 @@ int cgf_apply(const struct cgf_policy *p, const struct cgf_compiled *c,
 /* Attach the version in force of policy name to more cgroups / drop one. */
 int cgf_attach_cgroups(const char *name, const char *const *paths, size_t n);
 int cgf_detach_cgroup(const char *name, uint64_t id);
+/* The version in force of policy name (-ENOENT: none) and its cgroup ids. */
+int cgf_policy_state(const char *name, struct cgf_meta *m, uint64_t **ids, size_t *n);
 
 int cgf_detach(const char *name);
 int cgf_detach_all(int *count);

@@ -19,6 +19,7 @@
 #include "eval.h"
 #include "jsonout.h"
 #include "loader.h"
+#include "target.h"
 #include "policy.h"
 #include "sockdefs.h"
 #include "util.h"
@@ -128,7 +129,8 @@ static int do_apply(int argc, char **argv)
 	struct cgf_policy *p = NULL;
 	struct cgf_compiled *c = NULL;
 	struct cgf_apply_result r;
-	char abs[512];
+	char abs[512], **paths = NULL;
+	size_t n_paths = 0;
 	int ret;
 
 	for (int i = 0; i < argc; i++) {
@@ -167,12 +169,23 @@ static int do_apply(int argc, char **argv)
 		ret = cgf_container_cgroup(ctr, abs, sizeof(abs)) ? fail() : 0;
 	else if (pid)
 		ret = cgf_cgroup_of_pid(atoi(pid), abs, sizeof(abs)) ? fail() : 0;
-	else
+	else if (!cg && cgf_target_dynamic(p)) {	/* a glob or unit: what matches now */
+		ret = cgf_target_resolve(p, &paths, &n_paths) ? fail() : 0;
+		if (!ret && !n_paths)
+			ret = cgf_error_at(-ENOENT, p->file, p->target_line, p->target_col,
+					   "target '%s' matches no cgroup now (cgfence daemon "
+					   "attaches the policy to cgroups as they appear)",
+					   p->target_cgroup), fail();
+		if (!ret)
+			snprintf(abs, sizeof(abs), "%s", paths[0]);
+	} else
 		ret = cgf_target_cgroup(p, cg, abs, sizeof(abs));
 	if (!ret && cgf_env_check())
 		ret = fail();
 	if (!ret) {
-		struct cgf_apply_opts o = { .cgroup = abs, .mode = p->mode, .source = file };
+		struct cgf_apply_opts o = { .cgroup = abs, .mode = p->mode, .source = file,
+					    .cgroups = (const char *const *)paths,
+					    .n_cgroups = n_paths };
 
 		cgf_gc(NULL);
 		if (cgf_apply(p, c, &o, &r))
@@ -182,12 +195,15 @@ static int do_apply(int argc, char **argv)
 		if (cgf_json) {
 			cgf_json_emit(apply_json(p->name, abs, p->mode, &r, c));
 		} else {
-			printf("%s %s to %s (%s; hooks ", r.replaced ? "replaced" : "applied", p->name,
-			       abs, p->mode ? "audit" : "enforce");
+			printf("%s %s to %s", r.replaced ? "replaced" : "applied", p->name, abs);
+			if (n_paths > 1)
+				printf(" and %zu more cgroups", n_paths - 1);
+			printf(" (%s; hooks ", p->mode ? "audit" : "enforce");
 			print_hooks(r.hooks);
 			printf("; %zu network rules, %zu prefixes)\n", p->n_rules, p->n_prefixes);
 		}
 	}
+	cgf_strv_free(paths, n_paths);
 	cgf_compiled_free(c);
 	cgf_policy_free(p);
 	return ret;
@@ -270,6 +286,8 @@ static json_object *applied_json(const struct cgf_applied *a, bool counters)
 	json_object_object_add(o, "generation", json_object_new_int64(a->meta.generation));
 	json_object_object_add(o, "applied_at", json_object_new_int64((int64_t)a->meta.applied_at));
 	json_object_object_add(o, "source", json_object_new_string(a->meta.source));
+	json_object_object_add(o, "managed_by", json_object_new_string(
+		a->meta.flags & CGF_META_DAEMON ? "daemon" : "cli"));
 	json_object_object_add(o, "rules", json_object_new_int64(a->meta.n_rules));
 	json_object_object_add(o, "prefixes", json_object_new_int64((int64_t)a->meta.n_prefixes));
 	for (size_t i = 0; i < a->n_cgs; i++) {
@@ -307,6 +325,35 @@ static json_object *applied_json(const struct cgf_applied *a, bool counters)
 	return o;
 }
 
+/* list: what a running cgfence daemon follows, and the files it could not apply */
+static void print_daemon_status(void)
+{
+	json_object *st = cgf_daemon_status(getenv("CGFENCE_RUN_DIR")), *files, *v;
+	size_t n, errs = 0;
+
+	if (!st)
+		return;
+	files = json_object_object_get(st, "files");
+	n = json_object_array_length(files);
+	for (size_t i = 0; i < n; i++)
+		errs += json_object_object_get_ex(json_object_array_get_idx(files, i), "error", NULL);
+	printf("\ndaemon: pid %d follows %s: %zu files, %zu with an error\n",
+	       json_object_get_int(json_object_object_get(st, "pid")),
+	       json_object_get_string(json_object_object_get(st, "policy_dir")), n, errs);
+	for (size_t i = 0; i < n; i++) {
+		json_object *f = json_object_array_get_idx(files, i);
+
+		printf("  %-24s %-24s %s%s%s\n",
+		       json_object_get_string(json_object_object_get(f, "file")),
+		       json_object_object_get_ex(f, "policy", &v) && v ? json_object_get_string(v)
+								       : "-",
+		       json_object_get_string(json_object_object_get(f, "state")),
+		       json_object_object_get_ex(f, "error", &v) ? ": " : "",
+		       json_object_object_get_ex(f, "error", &v) ? json_object_get_string(v) : "");
+	}
+	json_object_put(st);
+}
+
 static int do_list(int argc, char **argv)
 {
 	struct cgf_applied *a;
@@ -335,6 +382,7 @@ static int do_list(int argc, char **argv)
 			}
 			printf("\n");
 		}
+		print_daemon_status();
 	}
 	cgf_applied_free(a, n);
 	return 0;
@@ -693,7 +741,7 @@ static const struct cmd {
 	{ "stats", do_stats, "stats [NAME] [--json]" },
 	{ "events", not_yet, "events [--json] [--follow] [NAME]   (not implemented yet)" },
 	{ "tree", cgf_do_tree, "tree [CGROUP] [--json]" },
-	{ "daemon", not_yet, "daemon --policy-dir DIR              (not implemented yet)" },
+	{ "daemon", cgf_do_daemon, "daemon --policy-dir DIR [--repair-interval S] [--run-dir DIR] [--detach-on-exit]" },
 	{ "oci-hook", cgf_do_oci_hook,
 	  "oci-hook [--policy-dir DIR] [--stage createRuntime|prestart|poststop] < STATE.json" },
 	{ "version", do_version, "version [--json]" },

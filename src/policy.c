@@ -426,6 +426,8 @@ static int parse_target(struct pctx *c, const struct yt_node *n)
 	if (!strcmp(k->str, "cgroup")) {
 		if (!v->len)
 			return ERR(v, "target.cgroup is empty");
+		if (strstr(v->str, "..") || strstr(v->str, "***"))
+			return ERR(v, "target.cgroup: '%s': '..' and '***' are not allowed", v->str);
 		p->target_kind = CGF_TARGET_CGROUP;
 		p->target_cgroup = xstrdup(v->str);
 	} else if (!strcmp(k->str, "pid")) {
@@ -443,8 +445,19 @@ static int parse_target(struct pctx *c, const struct yt_node *n)
 		p->target_kind = CGF_TARGET_CONTAINER;
 		p->target_cgroup = xstrdup(v->str);
 	} else if (!strcmp(k->str, "unit")) {
-		return ERR(k, "target.%s is not supported by this version of cgfence; "
-			   "use target.cgroup or --cgroup", k->str);
+		size_t dot = v->len;
+
+		while (dot && v->str[dot - 1] != '.')
+			dot--;
+		if (!v->len || v->len > 255 ||
+		    strspn(v->str, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ"
+				   "0123456789:_.\\@-") != v->len || dot < 2 ||
+		    (strcmp(v->str + dot, "service") && strcmp(v->str + dot, "scope") &&
+		     strcmp(v->str + dot, "slice")))
+			return ERR(v, "target.unit: '%s' is not a systemd unit with a cgroup "
+				   "(NAME.service, NAME.scope or NAME.slice)", v->str);
+		p->target_kind = CGF_TARGET_UNIT;
+		p->target_cgroup = xstrdup(v->str);
 	} else {
 		return ERR(k, "unknown target '%s' (expected cgroup, pid, unit, container)",
 			   k->str);

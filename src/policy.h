@@ -116,6 +116,7 @@ enum cgf_target_kind {
 	CGF_TARGET_CGROUP,
 	CGF_TARGET_PID,
 	CGF_TARGET_CONTAINER,
+	CGF_TARGET_UNIT,
 };
 
 struct cgf_policy {

@@ -272,6 +272,7 @@ struct cgf_meta {
 	__u64 n_prefixes;
 	__u32 n_rules;
 	__u32 flags;        /* CGF_META_* */
+	__u64 digest;       /* of the policy file's bytes (daemon: unchanged file) */
 	char name[CGF_NAME_MAX + 8];
 	char source[CGF_PATH_MAX];
 };
@@ -295,7 +296,7 @@ _Static_assert(sizeof(struct cgf_sysctl_rule) == CGF_SYSCTL_PAT_MAX + 16, "cgf_s
 _Static_assert(sizeof(struct cgf_seg) == 8, "cgf_seg layout");
 _Static_assert(sizeof(struct cgf_class) == 24 + 2 * CGF_CLASS_SEGS * 8, "cgf_class layout");
 _Static_assert((1 << CGF_CLASS_STEPS) == CGF_CLASS_SEGS, "CGF_CLASS_SEGS = 2^CGF_CLASS_STEPS");
-_Static_assert(sizeof(struct cgf_meta) == 608, "cgf_meta layout");
+_Static_assert(sizeof(struct cgf_meta) == 616, "cgf_meta layout");
 #endif
 
 #endif /* CGFENCE_ABI_H */

@@ -28,10 +28,12 @@ t_cleanup() {
 	for p in "${T_PIDS[@]}"; do wait "$p" 2>/dev/null; done
 	for n in "${T_POLICIES[@]}"; do "$CGF" detach "$n" >/dev/null 2>&1; done
 	for ((i = ${#T_CGS[@]} - 1; i >= 0; i--)); do
-		cg=${T_CGS[$i]}
-		[ -d "$cg" ] || continue
-		echo 1 >"$cg/cgroup.kill" 2>/dev/null
-		for _ in $(seq 50); do rmdir "$cg" 2>/dev/null && break; sleep 0.1; done
+		[ -d "${T_CGS[$i]}" ] || continue
+		echo 1 >"${T_CGS[$i]}/cgroup.kill" 2>/dev/null
+		# the cgroup and whatever the test made below it, deepest first
+		while read -r cg; do
+			for _ in $(seq 50); do rmdir "$cg" 2>/dev/null && break; sleep 0.1; done
+		done < <(find "${T_CGS[$i]}" -depth -type d)
 	done
 	rm -rf "$TMPD"
 }

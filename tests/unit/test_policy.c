@@ -225,7 +225,14 @@ static void test_errors(void **state)
 	    "p.yaml:7:35: protocol must be tcp, udp, icmp or any");
 	ERR(HEAD "network:\n  egress:\n    default: deny\n    rules:\n      - {action: allow, colour: red}\n",
 	    "p.yaml:7:25: unknown key 'colour' in a rule");
-	ERR(HEAD "target: {unit: web.service}\n", "p.yaml:3:10: target.unit is not supported");
+	ERR(HEAD "target: {unit: web}\n",
+	    "p.yaml:3:16: target.unit: 'web' is not a systemd unit with a cgroup");
+	ERR(HEAD "target: {unit: web.socket}\n",
+	    "p.yaml:3:16: target.unit: 'web.socket' is not a systemd unit with a cgroup");
+	ERR(HEAD "target: {unit: \"a/b.service\"}\n",
+	    "p.yaml:3:16: target.unit: 'a/b.service' is not a systemd unit");
+	ERR(HEAD "target: {cgroup: a/../b}\n",
+	    "p.yaml:3:18: target.cgroup: 'a/../b': '..' and '***' are not allowed");
 	ERR(HEAD "target: {pid: -1}\n", "p.yaml:3:15: target.pid must be a process id");
 	ERR(HEAD "target: {cgroup: a, pid: 1}\n", "p.yaml:3:9: target names exactly one");
 }
