@@ -51,7 +51,7 @@ endif
 
 .DELETE_ON_ERROR:
 .SECONDARY:
-.PHONY: all deps demo check check-sanitize bench fuzz clean
+.PHONY: all deps demo check check-sanitize bench fuzz clean man install uninstall
 
 all: cgfence
 
@@ -159,6 +159,10 @@ $(OUTPUT)/bench_redirect: bench/bench_redirect.c bench/benchlib.h $(OUTPUT)/libc
 	$(call msg,CC,$@)
 	$(Q)$(CC) $(CFLAGS) -Ibench $(LDFLAGS) $< $(OUTPUT)/libcgfence.a $(LDLIBS) -o $@
 
+$(OUTPUT)/bench_daemon: bench/bench_daemon.c bench/benchlib.h $(OUTPUT)/libcgfence.a | $(OUTPUT)
+	$(call msg,CC,$@)
+	$(Q)$(CC) $(CFLAGS) -Ibench $(LDFLAGS) $< $(OUTPUT)/libcgfence.a $(LDLIBS) -o $@
+
 $(OUTPUT)/ref.bpf.o: bench/ref.bpf.c include/cgfence/abi.h $(OUTPUT)/vmlinux.h | $(OUTPUT)
 	$(call msg,BPF,$@)
 	$(Q)$(CLANG) $(BPF_CFLAGS) -c $< -o $(OUTPUT)/ref.tmp.bpf.o
@@ -166,8 +170,44 @@ $(OUTPUT)/ref.bpf.o: bench/ref.bpf.c include/cgfence/abi.h $(OUTPUT)/vmlinux.h |
 
 bench: deps
 	$(Q)$(MAKE) --no-print-directory cgfence $(OUTPUT)/bench_egress $(OUTPUT)/bench_sock \
-		$(OUTPUT)/bench_redirect
+		$(OUTPUT)/bench_redirect $(OUTPUT)/bench_daemon
 	$(Q)bench/run.sh $(BENCH_ARGS)
+
+# installation: make install [PREFIX=/usr/local] [DESTDIR=] [SYSCONFDIR=/etc]
+PREFIX     ?= /usr/local
+SYSCONFDIR ?= /etc
+SBINDIR    := $(PREFIX)/sbin
+MANDIR     := $(PREFIX)/share/man
+UNITDIR    := $(PREFIX)/lib/systemd/system
+COMPDIR    := $(PREFIX)/share/bash-completion/completions
+MANPAGES   := $(OUTPUT)/man/cgfence.8 $(OUTPUT)/man/cgfence-policy.5
+
+# the Markdown references, as roff; "# cgfence(8)" becomes the .TH line
+$(OUTPUT)/man/%: docs/%.md | $(OUTPUT)
+	$(call msg,MAN,$@)
+	$(Q)mkdir -p $(OUTPUT)/man
+	$(Q)sed '1s/^# \(.*\)(\([0-9]\))$$/# \1 \2 "" "cgfence $(VERSION)" "cgfence"/' $< | \
+		go-md2man -out $@
+
+man: $(MANPAGES)
+
+install: deps cgfence $(MANPAGES)
+	$(Q)install -D -m 0755 cgfence $(DESTDIR)$(SBINDIR)/cgfence
+	$(Q)install -D -m 0644 $(OUTPUT)/man/cgfence.8 $(DESTDIR)$(MANDIR)/man8/cgfence.8
+	$(Q)install -D -m 0644 $(OUTPUT)/man/cgfence-policy.5 $(DESTDIR)$(MANDIR)/man5/cgfence-policy.5
+	$(Q)install -D -m 0644 contrib/bash-completion/cgfence $(DESTDIR)$(COMPDIR)/cgfence
+	$(Q)mkdir -p $(DESTDIR)$(UNITDIR)
+	$(Q)sed 's|@SBINDIR@|$(SBINDIR)|g; s|/etc/cgfence|$(SYSCONFDIR)/cgfence|g' \
+		contrib/systemd/cgfence.service >$(DESTDIR)$(UNITDIR)/cgfence.service
+	$(Q)chmod 0644 $(DESTDIR)$(UNITDIR)/cgfence.service
+	$(Q)install -d -m 0755 $(DESTDIR)$(SYSCONFDIR)/cgfence/policies
+	@echo "installed under $(DESTDIR)$(PREFIX); policies go in $(SYSCONFDIR)/cgfence/policies"
+
+uninstall:
+	$(Q)rm -f $(DESTDIR)$(SBINDIR)/cgfence $(DESTDIR)$(MANDIR)/man8/cgfence.8 \
+		$(DESTDIR)$(MANDIR)/man5/cgfence-policy.5 $(DESTDIR)$(COMPDIR)/cgfence \
+		$(DESTDIR)$(UNITDIR)/cgfence.service
+	$(Q)rmdir $(DESTDIR)$(SYSCONFDIR)/cgfence/policies $(DESTDIR)$(SYSCONFDIR)/cgfence 2>/dev/null || true
 
 clean:
 	$(call msg,CLEAN,)

@@ -12,4 +12,6 @@ exec unshare -n sh -c '
 	echo && echo "## socket() and bind()" && echo &&
 	./.output/bench_sock --cgfence "$PWD/cgfence" &&
 	echo && echo "## connect() through a redirect" && echo &&
-	./.output/bench_redirect --cgfence "$PWD/cgfence"' sh "$@"
+	./.output/bench_redirect --cgfence "$PWD/cgfence" &&
+	echo && echo "## cgfence daemon: a new cgroup to the policy attached" && echo &&
+	./.output/bench_daemon --cgfence "$PWD/cgfence"' sh "$@"
