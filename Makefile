@@ -51,7 +51,7 @@ endif
 
 .DELETE_ON_ERROR:
 .SECONDARY:
-.PHONY: all deps demo check check-sanitize bench fuzz clean man install uninstall
+.PHONY: all deps demo check check-sanitize test-artifacts san-artifacts bench fuzz clean man install uninstall
 
 all: cgfence
 
@@ -115,17 +115,30 @@ demo: deps
 	$(Q)$(MAKE) --no-print-directory cgfence $(OUTPUT)/netprobe
 	$(Q)./examples/demo.sh
 
+# make check: every test twice, on the plain build and on one built with ASan
+# and UBSan (in $(SAN_OUT)); CHECK_SANITIZE=0 skips the second pass.
+SAN_OUT   := .output-san
+SAN_FLAGS := -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=all
+CHECK_SANITIZE ?= 1
+
+test-artifacts: $(OUTPUT)/cgfence $(UNIT_TESTS) $(HELPERS)
+
+$(OUTPUT)/cgfence: $(CLI_OBJS) $(OUTPUT)/libcgfence.a
+	$(call msg,LINK,$@)
+	$(Q)$(CC) $(CFLAGS) $(LDFLAGS) $^ $(LDLIBS) -o $@
+
+san-artifacts:
+	$(Q)$(MAKE) --no-print-directory OUTPUT=$(SAN_OUT) SANITIZE='$(SAN_FLAGS)' test-artifacts
+
 check: deps
 	$(Q)$(MAKE) --no-print-directory cgfence $(UNIT_TESTS) $(HELPERS) $(OUTPUT)/fuzz/fuzz_policy
-	$(Q)tests/run-all.sh
+	$(Q)[ "$(CHECK_SANITIZE)" = 0 ] || $(MAKE) --no-print-directory san-artifacts
+	$(Q)CHECK_SANITIZE=$(CHECK_SANITIZE) SAN_OUT=$(SAN_OUT) tests/check.sh
 
 check-sanitize: deps
-	$(Q)$(MAKE) --no-print-directory clean
-	$(Q)$(MAKE) --no-print-directory \
-		SANITIZE='-fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=all' \
-		cgfence $(UNIT_TESTS) $(HELPERS)
-	$(Q)CGF_SANITIZED=1 ASAN_OPTIONS=detect_leaks=1 UBSAN_OPTIONS=print_stacktrace=1 tests/run-all.sh; \
-		rc=$$?; $(MAKE) --no-print-directory clean; exit $$rc
+	$(Q)$(MAKE) --no-print-directory san-artifacts
+	$(Q)OUTPUT=$(SAN_OUT) CGF=$(CURDIR)/$(SAN_OUT)/cgfence CGF_SANITIZED=1 \
+		ASAN_OPTIONS=detect_leaks=1 UBSAN_OPTIONS=print_stacktrace=1 tests/run-all.sh
 
 # fuzzing (clang libFuzzer, ASan, UBSan): make fuzz [FUZZ_SECONDS=60]
 FUZZ_SECONDS ?= 60
@@ -211,4 +224,4 @@ uninstall:
 
 clean:
 	$(call msg,CLEAN,)
-	$(Q)rm -rf $(OUTPUT) cgfence
+	$(Q)rm -rf $(OUTPUT) $(SAN_OUT) cgfence

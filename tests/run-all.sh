@@ -80,8 +80,8 @@ if [ ${#failed_names[@]} -gt 0 ]; then
 	echo "failed in: ${failed_names[*]}"
 fi
 if [ "$skip" -gt 0 ]; then
-	echo "$pass passed, $fail failed, $skip skipped"
+	echo "${CGF_SUMMARY_PREFIX:-}$pass passed, $fail failed, $skip skipped"
 else
-	echo "$pass passed, $fail failed"
+	echo "${CGF_SUMMARY_PREFIX:-}$pass passed, $fail failed"
 fi
 [ "$fail" -eq 0 ]

@@ -9,7 +9,7 @@ set -u
 cd "$(dirname "${BASH_SOURCE[0]}")/../.."
 
 CGF=${CGF:-$PWD/cgfence}
-NP=${NP:-$PWD/.output/netprobe}
+NP=${NP:-$PWD/${OUTPUT:-.output}/netprobe}
 TID="k$$"			# unique per run: names of cgroups and policies
 TMPD=$(mktemp -d /tmp/cgfence-test.XXXXXX)
 T_CGS=() T_POLICIES=() T_PIDS=()

@@ -8,7 +8,7 @@ mkcg CG coexist
 FPIN=/sys/fs/bpf/cgftest-$TID
 cleanup_foreign() { bpftool cgroup detach "$CG" connect4 pinned "$FPIN/foreign_connect4" 2>/dev/null; rm -rf "$FPIN"; }
 trap 'cleanup_foreign; t_cleanup' EXIT
-bpftool prog loadall .output/foreign.bpf.o "$FPIN" type cgroup/connect4 &&
+bpftool prog loadall "${OUTPUT:-.output}/foreign.bpf.o" "$FPIN" type cgroup/connect4 &&
 	bpftool cgroup attach "$CG" connect4 pinned "$FPIN/foreign_connect4" multi
 check "a foreign program attached" 0 $?
 serve tcp 127.0.0.4 4444; serve tcp 127.0.0.4 80; serve tcp 127.0.0.3 80

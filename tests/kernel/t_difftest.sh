@@ -8,7 +8,7 @@
 sysctl -qw net.ipv4.ping_group_range="0 2147483647"
 mkcg CG diff
 NAME=$(pname diff); track_policy "$NAME"
-"$PWD/.output/difftest" "$CGF" "$CG" "$NAME" "${DIFF_POLICIES:-60}" "${DIFF_DESTS:-120}" "${DIFF_SEED:-$RANDOM}"
+"$PWD/${OUTPUT:-.output}/difftest" "$CGF" "$CG" "$NAME" "${DIFF_POLICIES:-60}" "${DIFF_DESTS:-120}" "${DIFF_SEED:-$RANDOM}"
 rc=$?
 [ $rc -eq 0 ] && N_OK=1 || N_FAIL=1
 t_done

@@ -67,7 +67,8 @@ check "poststop again (nothing applied) exits 0" 0 $?
 
 # the runc wrapper (Docker, containerd), with a stand-in for runc
 printf '#!/bin/sh\nexit 0\n' >"$TMPD/runc"; chmod +x "$TMPD/runc"
-W() { CGFENCE="$CGF" CGFENCE_RUNC="$TMPD/runc" CGFENCE_POLICY_DIR="$POLDIR" "${CGF%/*}/contrib/oci/runc-cgfence" "$@"; }
+WRAPPER=$PWD/contrib/oci/runc-cgfence
+W() { CGFENCE="$CGF" CGFENCE_RUNC="$TMPD/runc" CGFENCE_POLICY_DIR="$POLDIR" "$WRAPPER" "$@"; }
 bundle "$TMPD/b4" "/cgfence-$TID-oci/$ID1" "$ANN"
 W --root /run/x create --bundle "$TMPD/b4" "$ID1"
 check "runc wrapper: create exits 0" 0 $?

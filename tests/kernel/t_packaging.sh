@@ -5,7 +5,7 @@
 . "$(dirname "$0")/lib.sh"
 
 P="$TMPD/prefix"
-make --no-print-directory install PREFIX="$P" SYSCONFDIR="$TMPD/etc" >"$TMPD/install.log" 2>&1
+env -u OUTPUT -u MAKEFLAGS -u MAKELEVEL make --no-print-directory install PREFIX="$P" SYSCONFDIR="$TMPD/etc" >"$TMPD/install.log" 2>&1
 check "make install PREFIX=...: exit 0" 0 $?
 for f in sbin/cgfence share/man/man8/cgfence.8 share/man/man5/cgfence-policy.5 \
 	share/bash-completion/completions/cgfence lib/systemd/system/cgfence.service; do
@@ -24,12 +24,12 @@ if command -v systemd-analyze >/dev/null; then
 fi
 
 # DESTDIR: everything below it, paths inside as if at PREFIX
-make --no-print-directory install DESTDIR="$TMPD/dest" PREFIX=/usr >/dev/null 2>&1
+env -u OUTPUT -u MAKEFLAGS -u MAKELEVEL make --no-print-directory install DESTDIR="$TMPD/dest" PREFIX=/usr >/dev/null 2>&1
 check "make install DESTDIR=...: exit 0" 0 $?
 check "DESTDIR: binary staged" yes "$([ -x "$TMPD/dest/usr/sbin/cgfence" ] && echo yes || echo no)"
 check "DESTDIR: unit names the final path" "ExecStart=/usr/sbin/cgfence daemon --policy-dir /etc/cgfence/policies" \
 	"$(grep ^ExecStart= "$TMPD/dest/usr/lib/systemd/system/cgfence.service")"
-make --no-print-directory uninstall DESTDIR="$TMPD/dest" PREFIX=/usr >/dev/null 2>&1
+env -u OUTPUT -u MAKEFLAGS -u MAKELEVEL make --no-print-directory uninstall DESTDIR="$TMPD/dest" PREFIX=/usr >/dev/null 2>&1
 check "make uninstall: files gone" 0 "$(find "$TMPD/dest" -type f | wc -l)"
 
 # bash completion (without the bash-completion package's helpers)
