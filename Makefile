@@ -29,7 +29,7 @@ BPF_CFLAGS := -g -O2 -target bpf -mcpu=v3 -D__TARGET_ARCH_$(ARCH) -D__bpf__ \
 	      -Wall -Werror -Iinclude -I$(OUTPUT)
 
 LIB_SRCS := src/yamltree.c src/addr.c src/policy.c src/policy_sock.c src/policy_dev.c \
-	    src/policy_tcp.c src/policy_sysctl.c \
+	    src/policy_tcp.c src/policy_sysctl.c src/policy_vis.c \
 	    src/sockdefs.c \
 	    src/compile.c src/eval.c \
 	    src/util.c src/cgroup.c src/container.c src/loader.c src/jsonout.c \
@@ -142,7 +142,7 @@ check-sanitize: deps
 
 # fuzzing (clang libFuzzer, ASan, UBSan): make fuzz [FUZZ_SECONDS=60]
 FUZZ_SECONDS ?= 60
-FUZZ_SRCS := src/yamltree.c src/addr.c src/policy.c src/policy_sock.c src/policy_dev.c \
+FUZZ_SRCS := src/yamltree.c src/addr.c src/policy.c src/policy_sock.c src/policy_dev.c src/policy_vis.c \
 	     src/policy_tcp.c src/policy_sysctl.c src/sockdefs.c src/compile.c src/eval.c \
 	     src/util.c
 FUZZ_FLAGS := -g -O1 -std=gnu11 -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=all \

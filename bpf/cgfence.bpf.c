@@ -45,6 +45,15 @@ const volatile __u8 cfg_has_egress = 0;		/* the policy has network.egress */
 const volatile __u8 cfg_has_redirect = 0;	/* ... and network.redirect */
 const volatile __u32 cfg_redir_first = 0;	/* rule id of redirect entry 0 */
 const volatile __u32 cfg_slot = 0;		/* this version's slot (abi.h: Versions) */
+const volatile __u8 cfg_has_ingress = 0;	/* the policy has network.ingress */
+const volatile __u8 cfg_accounting = 0;		/* accounting: true */
+const volatile __u8 cfg_log_denials = 0;	/* log.denials */
+const volatile __u8 cfg_log_conns = 0;		/* log.connections */
+const volatile __u32 cfg_n_rules = 0;		/* rule ids are 0 .. cfg_n_rules - 1 */
+const volatile __u64 cfg_rl_interval_ns = 0;	/* network.rate_limit: ns per connection (0: off) */
+const volatile __u64 cfg_rl_burst_ns = 0;	/* ... and (burst - 1) intervals */
+const volatile __u64 cfg_ev_interval_ns = 0;	/* denial events per rule: ns per event (0: all) */
+const volatile __u64 cfg_ev_burst_ns = 0;
 
 #define ADDR_TRIE(name, keytype)					\
 	struct {							\
@@ -147,7 +156,69 @@ struct {
 	__type(key, __u32);
 	__type(value, __u32);
 	__uint(max_entries, 1);
-} cgf_active SEC(".maps");		/* the deciding slot or CGF_SLOT_OFF */
+} cgf_active SEC(".maps");
+
+/* visibility (abi.h: Events, accounting); all pinned and kept across versions
+ * except the per-rule maps, whose ids change with the policy */
+struct {
+	__uint(type, BPF_MAP_TYPE_RINGBUF);
+	__uint(max_entries, CGF_EVENTS_RING);
+} cgf_events SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__type(key, __u32);
+	__type(value, __u64);
+	__uint(max_entries, CGF_PC_MAX);
+} cgf_pstats SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_LRU_PERCPU_HASH);
+	__type(key, __u64);
+	__type(value, struct cgf_acct);
+	__uint(max_entries, CGF_ACCT_MAX);
+} cgf_acct SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__type(key, __u64);
+	__type(value, struct cgf_rl);
+	__uint(max_entries, CGF_ACCT_MAX);
+} cgf_rl SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__type(key, __u32);
+	__type(value, __u64);
+	__uint(max_entries, 1);		/* sized at load: rules + default + rate limit */
+} cgf_ev_rl SEC(".maps");		/* per rule: GCRA time of the next event */
+
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__type(key, __u32);
+	__type(value, __u64);
+	__uint(max_entries, 1);		/* sized at load, as cgf_ev_rl */
+} cgf_rule_hits SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__type(key, __u32);
+	__type(value, struct cgf_rule_info);
+	__uint(max_entries, 1);		/* sized at load; user space only */
+} cgf_rule_info SEC(".maps");
+
+struct cgf_conn {
+	__u64 start_ns, cgroup_id;
+	__u32 pid, pad;
+	char comm[16];
+};
+
+struct {
+	__uint(type, BPF_MAP_TYPE_SK_STORAGE);
+	__uint(map_flags, BPF_F_NO_PREALLOC);
+	__type(key, int);
+	__type(value, struct cgf_conn);
+} cgf_conn SEC(".maps");		/* log.connections: when and by whom */		/* the deciding slot or CGF_SLOT_OFF */
 
 struct {
 	__uint(type, BPF_MAP_TYPE_HASH);
@@ -305,6 +376,125 @@ static __always_inline void count(enum cgf_hook hook, enum cgf_counter c)
 		*val += 1;
 }
 
+static __always_inline void pcount(enum cgf_pcounter c)
+{
+	__u32 idx = c;
+	__u64 *val = bpf_map_lookup_elem(&cgf_pstats, &idx);
+
+	if (val)
+		*val += 1;
+}
+
+/* index of a rule id in the per-rule maps: rules, then default, then rate limit */
+static __always_inline __u32 rule_idx(__u32 rule)
+{
+	return rule == CGF_RULE_DEFAULT ? cfg_n_rules : rule == CGF_RULE_RATE ? cfg_n_rules + 1
+									  : rule;
+}
+
+/* accounting: which rule decided */
+static __always_inline void hit(__u32 rule)
+{
+	__u32 idx = rule_idx(rule);
+	__u64 *val;
+
+	if (!cfg_accounting)
+		return;
+	val = bpf_map_lookup_elem(&cgf_rule_hits, &idx);
+	if (val)
+		*val += 1;
+}
+
+static __always_inline struct cgf_acct *acct_get(__u64 id)
+{
+	struct cgf_acct *a = bpf_map_lookup_elem(&cgf_acct, &id);
+	struct cgf_acct zero = {};
+
+	if (a)
+		return a;
+	bpf_map_update_elem(&cgf_acct, &id, &zero, BPF_NOEXIST);
+	return bpf_map_lookup_elem(&cgf_acct, &id);
+}
+
+/* a new connection in this minute (per CPU: no races) */
+static __always_inline void acct_conn(struct cgf_acct *a)
+{
+	__u32 m = bpf_ktime_get_boot_ns() / 60000000000ull, i = m & 1;
+
+	if (a->minute_of[i] != m) {
+		a->minute_of[i] = m;
+		a->minute[i] = 0;
+	}
+	a->minute[i]++;
+}
+
+/* GCRA: may one more go now? *tat is the theoretical arrival time */
+static __always_inline bool gcra(__u64 *tat, __u64 interval, __u64 burst)
+{
+	__u64 now = bpf_ktime_get_boot_ns(), t = *tat < now ? now : *tat;
+
+	if (t - now > burst)
+		return false;
+	*tat = t + interval;
+	return true;
+}
+
+/*
+ * A denial event, or NULL: denials are not logged, the rule is over its
+ * rate (counted as suppressed) or the ring buffer is full (counted as
+ * dropped). The caller fills in what its hook knows and sends it.
+ */
+static __always_inline struct cgf_event *ev_denial(__u8 hook, __u32 rule)
+{
+	struct cgf_event *e;
+	__u32 idx = rule_idx(rule);
+	__u64 *tat;
+
+	if (!cfg_log_denials)
+		return NULL;
+	tat = bpf_map_lookup_elem(&cgf_ev_rl, &idx);
+	if (cfg_ev_interval_ns && tat && !gcra(tat, cfg_ev_interval_ns, cfg_ev_burst_ns)) {
+		pcount(CGF_PC_EV_SUPPRESSED);
+		return NULL;
+	}
+	e = bpf_ringbuf_reserve(&cgf_events, sizeof(*e), 0);
+	if (!e) {
+		pcount(CGF_PC_EV_DROPPED);
+		return NULL;
+	}
+	__builtin_memset(e, 0, sizeof(*e));
+	e->time_ns = bpf_ktime_get_boot_ns();
+	e->type = cfg_audit ? CGF_EV_AUDIT : CGF_EV_DENY;
+	e->hook = hook;
+	e->rule = rule;
+	return e;
+}
+
+/* the process the call came from (hooks that run in its context) */
+static __always_inline void ev_task(struct cgf_event *e)
+{
+	e->pid = bpf_get_current_pid_tgid() >> 32;
+	e->cgroup_id = bpf_get_current_cgroup_id();
+	bpf_get_current_comm(e->comm, sizeof(e->comm));
+}
+
+static __always_inline void ev_send(struct cgf_event *e)
+{
+	pcount(CGF_PC_EV_SENT);
+	bpf_ringbuf_submit(e, 0);
+}
+
+/* A call denied with no address to report (socket, sockopt, device, sysctl). */
+static __always_inline void ev_plain(__u8 hook, __u32 rule)
+{
+	struct cgf_event *e = ev_denial(hook, rule);
+
+	if (e) {
+		ev_task(e);
+		ev_send(e);
+	}
+}
+
 /* The only place a verdict becomes a hook return value. */
 static __always_inline int finish(enum cgf_hook hook, int verdict)
 {
@@ -316,6 +506,14 @@ static __always_inline int finish(enum cgf_hook hook, int verdict)
 	}
 	count(hook, CGF_C_DENIED);
 	return 0;
+}
+
+/* finish() for hooks whose denials carry no address (socket, sockopt, device, sysctl) */
+static __always_inline int finish_ev(enum cgf_hook hook, int verdict)
+{
+	if (verdict != CGF_ALLOW)
+		ev_plain(hook, CGF_RULE_DEFAULT);
+	return finish(hook, verdict);
 }
 
 /*
@@ -441,25 +639,113 @@ static __always_inline void redirect6(struct bpf_sock_addr *ctx)
 	remember(ctx, (const __u8 *)now, be->port, (const __u8 *)ip, port, 1, idx, b);
 }
 
+/* An address call denied: the process, and the address it asked for
+ * (bind: the local one, others: the destination). */
+static __always_inline void ev_sock_addr(struct bpf_sock_addr *ctx, __u8 hook, __u32 rule,
+					 __u8 dir, __u8 v6)
+{
+	struct cgf_event *e = ev_denial(hook, rule);
+	__u8 *a;
+
+	if (!e)
+		return;
+	ev_task(e);
+	e->proto = ctx->protocol;
+	e->family = v6 ? 6 : 4;
+	a = dir == CGF_DIR_BIND ? e->saddr : e->daddr;
+	if (v6) {
+		((__u32 *)a)[0] = ctx->user_ip6[0];
+		((__u32 *)a)[1] = ctx->user_ip6[1];
+		((__u32 *)a)[2] = ctx->user_ip6[2];
+		((__u32 *)a)[3] = ctx->user_ip6[3];
+	} else {
+		((__u32 *)a)[0] = ctx->user_ip4;
+	}
+	if (dir == CGF_DIR_BIND)
+		e->sport = bpf_ntohs((__u16)ctx->user_port);
+	else
+		e->dport = bpf_ntohs((__u16)ctx->user_port);
+	ev_send(e);
+}
+
+/*
+ * connect(): network.rate_limit (TCP: new connections per cgroup) and the
+ * accounting of UDP flows. True when the connect is refused.
+ */
+static __always_inline bool connect_limits(struct bpf_sock_addr *ctx, __u8 hook)
+{
+	__u64 cg;
+	bool refuse = false;
+
+	if (hook != CGF_H_CONNECT4 && hook != CGF_H_CONNECT6)
+		return false;
+	if (!cfg_accounting && !cfg_rl_interval_ns)
+		return false;
+	cg = bpf_get_current_cgroup_id();
+	if (cfg_rl_interval_ns && ctx->type == SOCK_STREAM) {
+		struct cgf_rl *rl = bpf_map_lookup_elem(&cgf_rl, &cg);
+
+		if (!rl) {
+			struct cgf_rl init = {};
+
+			bpf_map_update_elem(&cgf_rl, &cg, &init, BPF_NOEXIST);
+			rl = bpf_map_lookup_elem(&cgf_rl, &cg);
+		}
+		if (rl) {
+			bpf_spin_lock(&rl->lock);
+			refuse = !gcra(&rl->tat, cfg_rl_interval_ns, cfg_rl_burst_ns);
+			bpf_spin_unlock(&rl->lock);
+		}
+	}
+	if (cfg_accounting) {
+		struct cgf_acct *a = acct_get(cg);
+
+		if (a && refuse)
+			a->rate_limited++;
+		else if (a && ctx->type == SOCK_DGRAM) {
+			a->udp_flows++;
+			acct_conn(a);
+		}
+	}
+	if (refuse) {
+		pcount(CGF_PC_RATE_LIMITED);
+		ev_sock_addr(ctx, hook, CGF_RULE_RATE, CGF_DIR_EGRESS, hook == CGF_H_CONNECT6);
+		return true;	/* finish() makes it a "would deny" in audit mode */
+	}
+	return false;
+}
+
 static __always_inline int sock_addr4(struct bpf_sock_addr *ctx, __u8 dir,
 				      enum cgf_hook hook)
 {
 	const struct cgf_addr_val *av;
 
+	__u32 rule = CGF_RULE_DEFAULT;
+	int v;
+
+	if (connect_limits(ctx, hook))
+		return finish(hook, CGF_DENY);
 	if (dir == CGF_DIR_EGRESS && cfg_has_redirect)
 		redirect4(ctx);
 	if (dir == CGF_DIR_EGRESS && !cfg_has_egress)
 		return 1;
 	av = lookup4(dir, ctx->user_ip4);
-	return finish(hook, VERDICT(av, ctx->protocol, bpf_ntohs((__u16)ctx->user_port)));
+	v = VERDICT_RULE(av, ctx->protocol, bpf_ntohs((__u16)ctx->user_port), &rule);
+	hit(rule);
+	if (v != CGF_ALLOW)
+		ev_sock_addr(ctx, hook, rule, dir, 0);
+	return finish(hook, v);
 }
 
 static __always_inline int sock_addr6(struct bpf_sock_addr *ctx, __u8 dir,
 				      enum cgf_hook hook)
 {
 	const struct cgf_addr_val *av;
-	__u32 ip[4];
+	__u32 ip[4], rule = CGF_RULE_DEFAULT;
+	int v;
 
+	if (connect_limits(ctx, hook))
+		return finish(hook, CGF_DENY);
 	if (dir == CGF_DIR_EGRESS && cfg_has_redirect)
 		redirect6(ctx);
 	if (dir == CGF_DIR_EGRESS && !cfg_has_egress)
@@ -469,7 +755,11 @@ static __always_inline int sock_addr6(struct bpf_sock_addr *ctx, __u8 dir,
 	ip[2] = ctx->user_ip6[2];
 	ip[3] = ctx->user_ip6[3];
 	av = lookup6(dir, ip);
-	return finish(hook, VERDICT(av, ctx->protocol, bpf_ntohs((__u16)ctx->user_port)));
+	v = VERDICT_RULE(av, ctx->protocol, bpf_ntohs((__u16)ctx->user_port), &rule);
+	hit(rule);
+	if (v != CGF_ALLOW)
+		ev_sock_addr(ctx, hook, rule, dir, 1);
+	return finish(hook, v);
 }
 
 /* The reverse translation: a reply's source, or the peer, back to what the
@@ -604,6 +894,7 @@ struct pkt {
 	__u16 port;
 	__u8 ipproto;		/* IPPROTO_* */
 	__u8 v6;
+	__u32 l4off;
 };
 
 #define SKIP 1			/* not judged: let it pass */
@@ -662,36 +953,80 @@ static __always_inline int parse(struct __sk_buff *skb, __u8 dir, struct pkt *p)
 	} else {
 		return SKIP;	/* neither IPv4 nor IPv6 */
 	}
+	p->l4off = l4off;
 	if (p->ipproto == IPPROTO_TCP || p->ipproto == IPPROTO_UDP)
 		read_hdr(skb, l4off, ports, sizeof(ports));
 	p->port = bpf_ntohs(ports[1]);
 	return 0;
 }
 
-static __always_inline int skb_decide(struct __sk_buff *skb, __u8 dir)
+/* accounting of a packet that passes: bytes, packets, TCP handshakes */
+static __always_inline void skb_acct(struct __sk_buff *skb, __u8 dir, const struct pkt *p)
+{
+	struct cgf_acct *a = acct_get(bpf_skb_cgroup_id(skb));
+	__u8 flags = 0;
+
+	if (!a)
+		return;
+	if (dir == CGF_DIR_EGRESS) {
+		a->bytes_out += skb->len;
+		a->packets_out++;
+		if (p->ipproto == IPPROTO_TCP && !read_hdr(skb, p->l4off + 13, &flags, 1) &&
+		    (flags & 0x02)) {		/* SYN: we connect; SYN-ACK: we accept */
+			if (flags & 0x10)
+				a->tcp_accepts++;
+			else
+				a->tcp_connects++;
+			acct_conn(a);
+		}
+	} else {
+		a->bytes_in += skb->len;
+		a->packets_in++;
+	}
+}
+
+static __always_inline int skb_decide(struct __sk_buff *skb, __u8 dir, enum cgf_hook hook)
 {
 	struct pkt p = {};
-
 	const struct cgf_addr_val *av;
+	__u32 rule = CGF_RULE_DEFAULT;
+	int v = CGF_ALLOW, parsed = parse(skb, dir, &p);
 
-	if (parse(skb, dir, &p))
-		return CGF_ALLOW;
-	av = p.v6 ? lookup6(dir, p.addr) : lookup4(dir, p.addr[0]);
-	return VERDICT(av, p.ipproto, p.port);
+	if (!parsed && (dir == CGF_DIR_EGRESS ? cfg_has_egress : cfg_has_ingress)) {
+		av = p.v6 ? lookup6(dir, p.addr) : lookup4(dir, p.addr[0]);
+		v = VERDICT_RULE(av, p.ipproto, p.port, &rule);
+		hit(rule);
+	}
+	if (v == CGF_ALLOW) {
+		if (cfg_accounting && !parsed)
+			skb_acct(skb, dir, &p);
+		return v;
+	}
+	struct cgf_event *e = ev_denial(hook, rule);
+
+	if (e) {		/* no process here: the socket's cgroup */
+		e->cgroup_id = bpf_skb_cgroup_id(skb);
+		e->proto = p.ipproto;
+		e->family = p.v6 ? 6 : 4;
+		__builtin_memcpy(dir == CGF_DIR_EGRESS ? e->daddr : e->saddr, p.addr, 16);
+		e->dport = p.port;
+		ev_send(e);
+	}
+	return v;
 }
 
 SEC("cgroup_skb/egress")
 int cgf_egress(struct __sk_buff *skb)
 {
 	GATE(skb, egress);
-	return finish(CGF_H_EGRESS, skb_decide(skb, CGF_DIR_EGRESS));
+	return finish(CGF_H_EGRESS, skb_decide(skb, CGF_DIR_EGRESS, CGF_H_EGRESS));
 }
 
 SEC("cgroup_skb/ingress")
 int cgf_ingress(struct __sk_buff *skb)
 {
 	GATE(skb, ingress);
-	return finish(CGF_H_INGRESS, skb_decide(skb, CGF_DIR_INGRESS));
+	return finish(CGF_H_INGRESS, skb_decide(skb, CGF_DIR_INGRESS, CGF_H_INGRESS));
 }
 
 /*
@@ -721,7 +1056,7 @@ SEC("cgroup/sock_create")
 int cgf_sock_create(struct bpf_sock *sk)
 {
 	GATE(sk, sock_create);
-	return finish(CGF_H_SOCK_CREATE, sock_verdict(sk->family, sk->type, sk->protocol));
+	return finish_ev(CGF_H_SOCK_CREATE, sock_verdict(sk->family, sk->type, sk->protocol));
 }
 
 /* Socket options: a key in cgf_sockopt denies (op, level, optname). */
@@ -730,7 +1065,7 @@ static __always_inline int sockopt(struct bpf_sockopt *ctx, __u32 op, enum cgf_h
 	struct cgf_sockopt_key k = { .op = op, .level = ctx->level, .optname = ctx->optname };
 
 	if (bpf_map_lookup_elem(&cgf_sockopt, &k))
-		return finish(hook, CGF_DENY);
+		return finish_ev(hook, CGF_DENY);
 	/* optval past a page: let the kernel use the caller's buffer untouched */
 	if (ctx->optlen > PAGE_SIZE)
 		ctx->optlen = 0;
@@ -785,7 +1120,7 @@ int cgf_dev(struct bpf_cgroup_dev_ctx *ctx)
 	dev_level(0, CGF_DEV_ANY, CGF_DEV_ANY, acc, &decided, &allowed);
 	if (cfg_dev_default == CGF_ALLOW)
 		allowed |= acc & ~decided;
-	return finish(CGF_H_DEVICE, (allowed & acc) == acc ? CGF_ALLOW : CGF_DENY);
+	return finish_ev(CGF_H_DEVICE, (allowed & acc) == acc ? CGF_ALLOW : CGF_DENY);
 }
 
 /* TCP behaviour: congestion control, initial window, SYN RTO. */
@@ -802,6 +1137,87 @@ static __always_inline void set_cc(struct bpf_sock_ops *skops)
 	bpf_setsockopt(skops, SOL_TCP, TCP_CONGESTION, cc, sizeof(cc));
 }
 
+/*
+ * log.connections. An active open is seen first in connect() (process
+ * context: who), then established (start of the clock). A passive one is
+ * seen once established, in softirq context: no process, and the cgroup of
+ * a listener is not known to sockops (cgroup id 0).
+ */
+static __always_inline struct cgf_conn *conn_begin(struct bpf_sock_ops *skops, bool task)
+{
+	struct bpf_sock *sk = skops->sk;
+	struct cgf_conn *c;
+
+	if (!sk)
+		return NULL;
+	c = bpf_sk_storage_get(&cgf_conn, sk, NULL, BPF_SK_STORAGE_GET_F_CREATE);
+	if (c && task) {
+		c->cgroup_id = bpf_get_current_cgroup_id();
+		c->pid = bpf_get_current_pid_tgid() >> 32;
+		bpf_get_current_comm(c->comm, sizeof(c->comm));
+	}
+	return c;
+}
+
+static __always_inline void conn_event(struct bpf_sock_ops *skops, __u8 type, bool active)
+{
+	struct cgf_conn *c = conn_begin(skops, false);
+	struct cgf_event *e;
+	__u64 now = bpf_ktime_get_boot_ns();
+
+	if (!c)
+		return;
+	if (type == CGF_EV_CONN_OPEN) {
+		c->start_ns = now;
+		/* from now on, tell us about state changes (the close) */
+		bpf_sock_ops_cb_flags_set(skops, skops->bpf_sock_ops_cb_flags |
+						 BPF_SOCK_OPS_STATE_CB_FLAG);
+	} else if (!c->start_ns) {
+		return;		/* closed before it was established */
+	}
+	e = bpf_ringbuf_reserve(&cgf_events, sizeof(*e), 0);
+	if (!e) {
+		pcount(CGF_PC_EV_DROPPED);
+		return;
+	}
+	__builtin_memset(e, 0, sizeof(*e));
+	e->time_ns = now;
+	e->type = type;
+	e->hook = CGF_H_SOCKOPS;
+	e->rule = CGF_RULE_DEFAULT;
+	e->proto = IPPROTO_TCP;
+	e->cgroup_id = c->cgroup_id;
+	e->pid = c->pid;
+	__builtin_memcpy(e->comm, c->comm, sizeof(e->comm));
+	e->active = type == CGF_EV_CONN_OPEN ? active : c->pid != 0;
+	if (skops->family == AF_INET6) {
+		e->family = 6;
+		((__u32 *)e->saddr)[0] = skops->local_ip6[0];
+		((__u32 *)e->saddr)[1] = skops->local_ip6[1];
+		((__u32 *)e->saddr)[2] = skops->local_ip6[2];
+		((__u32 *)e->saddr)[3] = skops->local_ip6[3];
+		((__u32 *)e->daddr)[0] = skops->remote_ip6[0];
+		((__u32 *)e->daddr)[1] = skops->remote_ip6[1];
+		((__u32 *)e->daddr)[2] = skops->remote_ip6[2];
+		((__u32 *)e->daddr)[3] = skops->remote_ip6[3];
+	} else {
+		e->family = 4;
+		((__u32 *)e->saddr)[0] = skops->local_ip4;
+		((__u32 *)e->daddr)[0] = skops->remote_ip4;
+	}
+	e->sport = (__u16)skops->local_port;
+	e->dport = bpf_ntohs((__u16)skops->remote_port);	/* network order, low 16 bits */
+	if (type == CGF_EV_CONN_CLOSE) {
+		e->duration_ns = now - c->start_ns;
+		e->bytes_sent = skops->bytes_acked;
+		e->bytes_received = skops->bytes_received;
+		e->retrans = skops->total_retrans;
+		e->srtt_us = skops->srtt_us >> 3;
+	}
+	pcount(CGF_PC_EV_SENT);
+	bpf_ringbuf_submit(e, 0);
+}
+
 SEC("sockops")
 int cgf_sockops(struct bpf_sock_ops *skops)
 {
@@ -814,15 +1230,25 @@ int cgf_sockops(struct bpf_sock_ops *skops)
 		break;
 	case BPF_SOCK_OPS_TCP_CONNECT_CB:	/* active open, before the SYN */
 		set_cc(skops);
+		if (cfg_log_conns)
+			conn_begin(skops, true);
 		break;
 	case BPF_SOCK_OPS_PASSIVE_ESTABLISHED_CB:
 		set_cc(skops);
 		if (iw)
 			bpf_setsockopt(skops, SOL_TCP, TCP_BPF_IW, &iw, sizeof(iw));
+		if (cfg_log_conns)
+			conn_event(skops, CGF_EV_CONN_OPEN, false);
 		break;
 	case BPF_SOCK_OPS_ACTIVE_ESTABLISHED_CB:	/* before any data is sent */
 		if (iw)
 			bpf_setsockopt(skops, SOL_TCP, TCP_BPF_IW, &iw, sizeof(iw));
+		if (cfg_log_conns)
+			conn_event(skops, CGF_EV_CONN_OPEN, true);
+		break;
+	case BPF_SOCK_OPS_STATE_CB:	/* args[1]: the new state */
+		if (cfg_log_conns && skops->args[1] == BPF_TCP_CLOSE)
+			conn_event(skops, CGF_EV_CONN_CLOSE, false);
 		break;
 	}
 	return 1;
@@ -913,7 +1339,7 @@ int cgf_sysctl(struct bpf_sysctl *ctx)
 		sc.g.nlen = len;
 		bpf_loop(CGF_SYSCTL_RULES_MAX, rule_step, &sc, 0);
 	}
-	return finish(CGF_H_SYSCTL, sc.verdict == CGF_SYSCTL_DENY ||
+	return finish_ev(CGF_H_SYSCTL, sc.verdict == CGF_SYSCTL_DENY ||
 					    (sc.verdict == CGF_SYSCTL_READ_ONLY && ctx->write)
 					    ? CGF_DENY : CGF_ALLOW);
 }

@@ -517,6 +517,14 @@ int cgf_compile(const struct cgf_policy *p, struct cgf_compiled **out)
 	for (size_t i = 0; i < p->n_sockopts; i++)
 		o->hooks |= 1u << (p->sockopts[i].op == CGF_SOCKOPT_SET ? CGF_H_SETSOCKOPT
 									 : CGF_H_GETSOCKOPT);
+	/* accounting: packets both ways (and handshakes), UDP connects */
+	if (p->vis.accounting)
+		o->hooks |= 1u << CGF_H_EGRESS | 1u << CGF_H_INGRESS | 1u << CGF_H_CONNECT4 |
+			    1u << CGF_H_CONNECT6;
+	if (p->vis.rate_cps)
+		o->hooks |= 1u << CGF_H_CONNECT4 | 1u << CGF_H_CONNECT6;
+	if (p->vis.log_connections)
+		o->hooks |= 1u << CGF_H_SOCKOPS;
 	*out = o;
 	return 0;
 }

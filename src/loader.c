@@ -298,6 +298,27 @@ static int fill_redirects(struct cgfence_bpf *s, const struct cgf_policy *p)
 	return 0;
 }
 
+/* rule id -> line and text, for events and stats */
+static int fill_rule_info(struct cgfence_bpf *s, const struct cgf_policy *p)
+{
+	int fd = bpf_map__fd(s->maps.cgf_rule_info);
+
+	for (uint32_t i = 0; i < p->n_rules + 2; i++) {
+		struct cgf_rule_info ri = {};
+
+		if (i < p->n_rules) {
+			ri.line = (uint32_t)p->rules[i].line;
+			cgf_rule_text(&p->rules[i], ri.text, sizeof(ri.text));
+		} else {
+			snprintf(ri.text, sizeof(ri.text), "%s", i == p->n_rules ? "default"
+										 : "rate_limit");
+		}
+		if (bpf_map_update_elem(fd, &i, &ri, BPF_ANY))
+			return cgf_error(-errno, "bpf: failed to fill map cgf_rule_info: %m");
+	}
+	return 0;
+}
+
 static int fill_sysctl(struct cgfence_bpf *s, const struct cgf_policy *p)
 {
 	int fd = bpf_map__fd(s->maps.cgf_sysctl_rules);
@@ -625,6 +646,10 @@ static int settle(const char *dir, struct cgf_gc_stats *st)
 			unlink(p);
 		}
 	}
+	snprintf(p, sizeof(p), "%s/rules-%u", dir, other);
+	unlink(p);
+	snprintf(p, sizeof(p), "%s/hits-%u", dir, other);
+	unlink(p);
 	if (!(m.hooks & CGF_REDIRECT_HOOKS))	/* no redirect in force: no state for it */
 		for (size_t i = 0; i < ARRAY_SIZE(redirect_pins); i++) {
 			snprintf(p, sizeof(p), "%s/%s", dir, redirect_pins[i]);
@@ -680,6 +705,24 @@ static int configure(struct cgfence_bpf *s, const struct cgf_policy *p,
 	bpf_map__set_max_entries(s->maps.cgf_redirects,
 				 (uint32_t)at_least_one(p->sec[CGF_DIR_REDIRECT].n));
 	s->rodata->cfg_has_egress = p->sec[CGF_DIR_EGRESS].present;
+	s->rodata->cfg_has_ingress = p->sec[CGF_DIR_INGRESS].present;
+	s->rodata->cfg_accounting = p->vis.accounting;
+	s->rodata->cfg_log_denials = p->vis.log_denials;
+	s->rodata->cfg_log_conns = p->vis.log_connections;
+	s->rodata->cfg_n_rules = (uint32_t)p->n_rules;
+	if (p->vis.rate_cps) {
+		s->rodata->cfg_rl_interval_ns = 1000000000ull / p->vis.rate_cps;
+		s->rodata->cfg_rl_burst_ns =
+			(uint64_t)(p->vis.rate_burst - 1) * s->rodata->cfg_rl_interval_ns;
+	}
+	if (p->vis.denials_per_second) {	/* a burst of a second's worth */
+		s->rodata->cfg_ev_interval_ns = 1000000000ull / p->vis.denials_per_second;
+		s->rodata->cfg_ev_burst_ns =
+			(uint64_t)(p->vis.denials_per_second - 1) * s->rodata->cfg_ev_interval_ns;
+	}
+	bpf_map__set_max_entries(s->maps.cgf_ev_rl, (uint32_t)p->n_rules + 2);
+	bpf_map__set_max_entries(s->maps.cgf_rule_hits, (uint32_t)p->n_rules + 2);
+	bpf_map__set_max_entries(s->maps.cgf_rule_info, (uint32_t)p->n_rules + 2);
 	s->rodata->cfg_has_redirect = p->sec[CGF_DIR_REDIRECT].present;
 	s->rodata->cfg_redir_first = (uint32_t)p->sec[CGF_DIR_REDIRECT].first;
 	if (p->sysctl.present) {
@@ -724,6 +767,11 @@ static int reuse_shared(struct cgfence_bpf *s, const char *dir)
 	err = err ?: reuse_pinned(s->maps.cgf_revnat, dir, "revnat");
 	err = err ?: reuse_pinned(s->maps.cgf_backend_hits, dir, "backend_hits");
 	err = err ?: reuse_pinned(s->maps.cgf_rr, dir, "rr");
+	/* events, policy counters, accounting and rate-limit state go on */
+	err = err ?: reuse_pinned(s->maps.cgf_events, dir, "events");
+	err = err ?: reuse_pinned(s->maps.cgf_pstats, dir, "pstats");
+	err = err ?: reuse_pinned(s->maps.cgf_acct, dir, "acct");
+	err = err ?: reuse_pinned(s->maps.cgf_rl, dir, "ratelimit");
 	for (int h = 0; h < CGF_H_MAX && !err; h++) {
 		char n[32];
 
@@ -740,6 +788,10 @@ static int pin_shared(struct cgfence_bpf *s, const char *dir, const struct cgf_p
 
 	err = err ?: pin_map(s->maps.cgf_meta, dir, "meta");
 	err = err ?: pin_map(s->maps.cgf_cgroups, dir, "cgroups");
+	err = err ?: pin_map(s->maps.cgf_events, dir, "events");
+	err = err ?: pin_map(s->maps.cgf_pstats, dir, "pstats");
+	err = err ?: pin_map(s->maps.cgf_acct, dir, "acct");
+	err = err ?: pin_map(s->maps.cgf_rl, dir, "ratelimit");
 	err = err ?: redir ? pin_map(s->maps.cgf_revnat, dir, "revnat") : 0;
 	err = err ?: redir ? pin_map(s->maps.cgf_backend_hits, dir, "backend_hits") : 0;
 	err = err ?: redir ? pin_map(s->maps.cgf_rr, dir, "rr") : 0;
@@ -779,7 +831,10 @@ static int attach_cgroup(const char *dir, const char *path, uint64_t id, uint32_
 	/* the cgroup belongs to this slot's version only once all its links are there */
 	mask = (uint32_t)cg_mask_get(mapfd, id) | 1u << slot;
 	if (!err && bpf_map_update_elem(mapfd, &id, &mask, BPF_ANY))
-		err = cgf_error(-errno, "bpf: failed to record cgroup %s: %m", path);
+		err = errno == E2BIG
+			      ? cgf_error(-E2BIG, "cgroup %s: the policy is attached to %u cgroups, "
+					  "the most one policy can be", path, CGF_CGROUPS_MAX)
+			      : cgf_error(-errno, "bpf: failed to record cgroup %s: %m", path);
 	return err;
 }
 
@@ -831,6 +886,7 @@ int cgf_apply(const struct cgf_policy *p, const struct cgf_compiled *c,
 		goto out;
 	}
 	err = fill_maps(s, c);
+	err = err ?: fill_rule_info(s, p);
 	err = err ?: fill_sockopt(s, p);
 	err = err ?: fill_sysctl(s, p);
 	err = err ?: fill_redirects(s, p);
@@ -872,6 +928,19 @@ int cgf_apply(const struct cgf_policy *p, const struct cgf_compiled *c,
 		    bpf_map_update_elem(bpf_map__fd(slot_map(s, h)), &slot, &fd, BPF_ANY)) {
 			err = cgf_error(-errno, "bpf: failed to fill slot %u of %s: %m", slot,
 					cgf_hook_names[h]);
+			goto undo;
+		}
+	}
+	/* this version's rule texts and hit counts, found by slot */
+	{
+		char rp[PATH_LEN], hp[PATH_LEN];
+
+		snprintf(rp, sizeof(rp), "%s/rules-%u", dir, slot);
+		snprintf(hp, sizeof(hp), "%s/hits-%u", dir, slot);
+		unlink(rp);
+		unlink(hp);
+		if (bpf_map__pin(s->maps.cgf_rule_info, rp) || bpf_map__pin(s->maps.cgf_rule_hits, hp)) {
+			err = cgf_error(-EIO, "bpf: failed to pin %s or %s", rp, hp);
 			goto undo;
 		}
 	}
@@ -982,6 +1051,58 @@ int cgf_policy_state(const char *name, struct cgf_meta *m, uint64_t **ids, size_
 	if (d)
 		closedir(d);
 	return 0;
+}
+
+int cgf_vis_open(const char *name, struct cgf_vis *v)
+{
+	char dir[PATH_LEN];
+	int act;
+
+	memset(v, 0, sizeof(*v));
+	v->events = v->pstats = v->acct = v->rule_hits = v->rule_info = -1;
+	snprintf(dir, sizeof(dir), "%s/%s", CGF_PIN_ROOT, name);
+	act = read_active(dir);
+	if (act < 0 || act >= CGF_SLOTS || read_meta_slot(dir, (uint32_t)act, &v->meta))
+		return cgf_error(-ENOENT, "no policy named '%s' is applied", name);
+	v->events = pin_get(dir, "events");
+	v->pstats = pin_get(dir, "pstats");
+	v->acct = pin_get(dir, "acct");
+	for (int h = 0; h < CGF_H_MAX; h++) {
+		uint32_t id = 0;
+		int fd;
+
+		if (!(v->meta.hooks & (1u << h)))
+			continue;
+		fd = slot_prog(dir, h, (uint32_t)act, &id);
+		if (fd >= 0) {
+			v->prog_id[h] = id;
+			close(fd);
+		}
+	}
+	{
+		char n[16];
+		struct bpf_map_info mi = {};
+		uint32_t mlen = sizeof(mi);
+
+		snprintf(n, sizeof(n), "hits-%d", act);
+		v->rule_hits = pin_get(dir, n);
+		snprintf(n, sizeof(n), "rules-%d", act);
+		v->rule_info = pin_get(dir, n);
+		if (v->rule_info >= 0 && !bpf_obj_get_info_by_fd(v->rule_info, &mi, &mlen))
+			v->n_rule_slots = mi.max_entries;
+	}
+	return 0;
+}
+
+void cgf_vis_close(struct cgf_vis *v)
+{
+	int *fds[] = { &v->events, &v->pstats, &v->acct, &v->rule_hits, &v->rule_info };
+
+	for (size_t i = 0; i < ARRAY_SIZE(fds); i++)
+		if (*fds[i] >= 0) {
+			close(*fds[i]);
+			*fds[i] = -1;
+		}
 }
 
 int cgf_detach_cgroup(const char *name, uint64_t id)

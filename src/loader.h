@@ -89,6 +89,17 @@ struct cgf_applied {
 	size_t n_backends;
 };
 
+/* What a policy's visibility needs: fds (-1 where absent), caller closes. */
+struct cgf_vis {
+	int events, pstats, acct;		/* pinned */
+	int rule_hits, rule_info;		/* the version in force's */
+	uint32_t n_rule_slots;			/* entries of rule_hits / rule_info */
+	uint32_t prog_id[CGF_H_MAX];		/* the version in force's programs, 0 none */
+	struct cgf_meta meta;
+};
+int cgf_vis_open(const char *name, struct cgf_vis *v);
+void cgf_vis_close(struct cgf_vis *v);
+
 /* Every applied policy, sorted by name; removes pins of removed cgroups first. */
 int cgf_list(struct cgf_applied **out, size_t *n);
 void cgf_applied_free(struct cgf_applied *a, size_t n);

@@ -6,18 +6,6 @@
 
 #define ERR(n, ...) PERR(c, n, __VA_ARGS__)
 
-/* Sections of the contract that later versions implement: refused by name. */
-static const char *const later_top[] = { "accounting", "log", NULL };
-static const char *const later_net[] = { "rate_limit", NULL };
-
-static bool in_list(const char *s, const char *const list[])
-{
-	for (; *list; list++)
-		if (!strcmp(s, *list))
-			return true;
-	return false;
-}
-
 int pol_want(struct pctx *c, const struct yt_node *n, enum yt_type t, const char *what)
 {
 	if (n->type != t)
@@ -392,11 +380,14 @@ static int parse_network(struct pctx *c, const struct yt_node *n)
 		}
 		if (!strcmp(k->str, "redirect"))
 			continue;	/* after the sections: its rules come last */
-		if (in_list(k->str, later_net))
-			return ERR(k, "network.%s is not supported by this version of cgfence",
-				   k->str);
+		if (!strcmp(k->str, "rate_limit")) {
+			err = pol_parse_rate_limit(c, yt_map_val(n, i));
+			if (err)
+				return err;
+			continue;
+		}
 		return ERR(k, "unknown key '%s' in network (expected egress, ingress, bind, sockets, "
-			   "redirect)", k->str);
+			   "redirect, rate_limit)", k->str);
 	}
 	for (size_t i = 0; i < n->n; i++)
 		if (!strcmp(yt_map_key(n, i)->str, "redirect")) {
@@ -513,11 +504,13 @@ static int parse_top(struct pctx *c, const struct yt_node *root)
 			err = pol_parse_tcp(c, v);
 		} else if (!strcmp(k->str, "sysctl")) {
 			err = pol_parse_sysctl(c, v);
-		} else if (in_list(k->str, later_top)) {
-			err = ERR(k, "'%s' is not supported by this version of cgfence", k->str);
+		} else if (!strcmp(k->str, "accounting")) {
+			err = pol_parse_bool(c, v, "accounting", &p->vis.accounting);
+		} else if (!strcmp(k->str, "log")) {
+			err = pol_parse_log(c, v);
 		} else {
 			err = ERR(k, "unknown key '%s' (expected version, name, mode, target, network, "
-				  "sockopt, devices, tcp, sysctl)", k->str);
+				  "sockopt, devices, tcp, sysctl, accounting, log)", k->str);
 		}
 		if (err)
 			return err;
@@ -538,6 +531,8 @@ int cgf_policy_parse_string(const char *name, const char *buf, size_t len,
 
 	c.p = xcalloc(1, sizeof(*c.p));
 	c.p->file = xstrdup(name);
+	c.p->vis.log_denials = true;
+	c.p->vis.denials_per_second = 100;
 	err = yt_load_string(name, buf, len, &doc);
 	if (!err)
 		err = parse_top(&c, doc.root);

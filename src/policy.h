@@ -119,6 +119,15 @@ enum cgf_target_kind {
 	CGF_TARGET_UNIT,
 };
 
+/* accounting, log, network.rate_limit */
+struct cgf_visibility {
+	bool accounting;
+	bool log_denials;		/* default true */
+	bool log_connections;
+	uint32_t denials_per_second;	/* per rule; default 100 */
+	uint32_t rate_cps, rate_burst;	/* network.rate_limit; 0: none */
+};
+
 struct cgf_policy {
 	char *file;
 	char name[CGF_NAME_MAX + 1];
@@ -139,6 +148,7 @@ struct cgf_policy {
 	struct cgf_tcp tcp;
 	struct cgf_sysctl sysctl;
 	struct cgf_redirect *redirects;	/* sec[CGF_DIR_REDIRECT].n of them */
+	struct cgf_visibility vis;
 };
 
 int cgf_policy_load(const char *path, struct cgf_policy **out);

@@ -32,6 +32,11 @@ int pol_parse_sockets(struct pctx *c, const struct yt_node *n);
 int pol_parse_sockopt(struct pctx *c, const struct yt_node *n);
 int pol_parse_devices(struct pctx *c, const struct yt_node *n);
 int pol_parse_tcp(struct pctx *c, const struct yt_node *n);
+int pol_parse_uint(struct pctx *c, const struct yt_node *v, const char *what, uint32_t lo,
+		   uint32_t hi, uint32_t *out);
+int pol_parse_bool(struct pctx *c, const struct yt_node *v, const char *what, bool *out);
+int pol_parse_log(struct pctx *c, const struct yt_node *n);
+int pol_parse_rate_limit(struct pctx *c, const struct yt_node *n);
 int pol_parse_sysctl(struct pctx *c, const struct yt_node *n);
 int pol_parse_action(struct pctx *c, const struct yt_node *n, const char *what, int *out);
 

@@ -7,8 +7,8 @@
 
 #define ERR(n, ...) PERR(c, n, __VA_ARGS__)
 
-static int parse_uint(struct pctx *c, const struct yt_node *v, const char *what, uint32_t lo,
-		      uint32_t hi, uint32_t *out)
+int pol_parse_uint(struct pctx *c, const struct yt_node *v, const char *what, uint32_t lo,
+		   uint32_t hi, uint32_t *out)
 {
 	char *end;
 	unsigned long n;
@@ -68,9 +68,9 @@ int pol_parse_tcp(struct pctx *c, const struct yt_node *n)
 					   v->str);
 			snprintf(t->congestion, sizeof(t->congestion), "%s", v->str);
 		} else if (!strcmp(k->str, "initial_cwnd")) {
-			err = parse_uint(c, v, "initial_cwnd", 1, 1000, &t->initial_cwnd);
+			err = pol_parse_uint(c, v, "initial_cwnd", 1, 1000, &t->initial_cwnd);
 		} else if (!strcmp(k->str, "syn_rto_ms")) {
-			err = parse_uint(c, v, "syn_rto_ms", 1, 120000, &t->syn_rto_ms);
+			err = pol_parse_uint(c, v, "syn_rto_ms", 1, 120000, &t->syn_rto_ms);
 			t->syn_rto_line = v->line;
 			t->syn_rto_col = v->col;
 		} else {

@@ -22,6 +22,7 @@
 #define CGFENCE_ABI_H
 
 #ifndef __VMLINUX_H__
+#include <linux/bpf.h>		/* struct bpf_spin_lock */
 #include <linux/types.h>
 #endif
 
@@ -48,6 +49,7 @@ enum cgf_proto {
 
 /* Rule id when no rule matched and the section's default decided. */
 #define CGF_RULE_DEFAULT 0xffffffffu
+#define CGF_RULE_RATE    0xfffffffeu	/* events: refused by network.rate_limit */
 
 struct cgf_key4 {
 	__u32 prefixlen;
@@ -243,6 +245,73 @@ enum cgf_counter {
 };
 #define CGF_STATS_ENTRIES (CGF_H_MAX * CGF_C_MAX)
 
+/* pstats map (per-CPU array): counters of the policy as a whole. */
+enum cgf_pcounter {
+	CGF_PC_EV_SENT = 0,     /* events put into the ring buffer */
+	CGF_PC_EV_DROPPED,      /* events lost: the ring buffer was full */
+	CGF_PC_EV_SUPPRESSED,   /* events not sent: over their rule's rate */
+	CGF_PC_RATE_LIMITED,    /* connects refused by network.rate_limit */
+	CGF_PC_MAX,
+};
+
+/*
+ * Events (ring buffer "events"): denials, audit-mode would-be denials, and
+ * with log.connections TCP connections established and closed.
+ */
+enum cgf_event_type {
+	CGF_EV_DENY = 1,
+	CGF_EV_AUDIT = 2,      /* would have been denied */
+	CGF_EV_CONN_OPEN = 3,
+	CGF_EV_CONN_CLOSE = 4,
+};
+
+struct cgf_event {
+	__u64 time_ns;         /* bpf_ktime_get_boot_ns(): CLOCK_BOOTTIME */
+	__u64 cgroup_id;       /* the process's (or socket's) cgroup; 0 unknown */
+	__u32 pid;             /* thread group id; 0 where no process is current */
+	__u32 rule;            /* deciding rule id, CGF_RULE_DEFAULT for the default */
+	__u8 type;             /* enum cgf_event_type */
+	__u8 hook;             /* enum cgf_hook */
+	__u8 proto;            /* IPPROTO_*, 0 where none */
+	__u8 family;           /* 4, 6, or 0 where no address */
+	__u16 sport, dport;    /* host byte order */
+	__u8 active;           /* connections: 1 we connected, 0 we accepted */
+	__u8 pad[7];
+	__u8 saddr[16], daddr[16];  /* IPv4 in the first 4 bytes */
+	char comm[16];
+	__u64 duration_ns;     /* CGF_EV_CONN_CLOSE */
+	__u64 bytes_sent, bytes_received;
+	__u32 retrans, srtt_us;
+};
+
+#define CGF_EVENTS_RING (1u << 18)	/* bytes of a policy's ring buffer */
+
+/* accounting (per-CPU LRU hash): per socket cgroup id */
+struct cgf_acct {
+	__u64 bytes_out, bytes_in, packets_out, packets_in;
+	__u64 tcp_connects;    /* SYNs sent: connection attempts */
+	__u64 tcp_accepts;     /* SYN-ACKs sent: connections accepted */
+	__u64 udp_flows;       /* connect() on UDP sockets */
+	__u64 denied;          /* calls and packets denied (or would be) */
+	__u64 rate_limited;
+	__u64 minute[2];       /* new connections in minute m (index m & 1) ... */
+	__u32 minute_of[2];    /* ... and which m it counts */
+};
+#define CGF_ACCT_MAX 65536u
+
+/* network.rate_limit: per cgroup id, a GCRA "theoretical arrival time" */
+struct cgf_rl {
+	struct bpf_spin_lock lock;
+	__u32 pad;
+	__u64 tat;
+};
+
+/* rule texts, for events and stats (array indexed by rule id) */
+struct cgf_rule_info {
+	__u32 line;
+	char text[124];
+};
+
 enum cgf_mode {
 	CGF_MODE_ENFORCE = 0,
 	CGF_MODE_AUDIT = 1,
@@ -284,6 +353,9 @@ struct cgf_meta {
 _Static_assert(sizeof(struct cgf_key4) == 8, "cgf_key4 layout");
 _Static_assert(sizeof(struct cgf_key6) == 20, "cgf_key6 layout");
 _Static_assert(sizeof(struct cgf_addr_val) == 8, "cgf_addr_val layout");
+_Static_assert(sizeof(struct cgf_event) == 120, "cgf_event layout");
+_Static_assert(sizeof(struct cgf_acct) == 96, "cgf_acct layout");
+_Static_assert(sizeof(struct cgf_rule_info) == 128, "cgf_rule_info layout");
 _Static_assert(sizeof(struct cgf_port_key) == 12, "cgf_port_key layout");
 _Static_assert(sizeof(struct cgf_verdict) == 8, "cgf_verdict layout");
 _Static_assert(sizeof(struct cgf_sockopt_key) == 12, "cgf_sockopt_key layout");

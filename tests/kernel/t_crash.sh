@@ -48,10 +48,10 @@ state() {
 	r="$r $(in_cg "$CG" "$NP" socket inet raw 1)"
 	case "$r" in "$OLD") echo old ;; "$NEW") echo new ;; "$NONE") echo none ;; *) echo "mix($r)" ;; esac
 }
-# the policy's pins, cgroup ids left out
+# the policy's pins, cgroup ids and slot numbers left out
 pins() {
 	[ -d "/sys/fs/bpf/cgfence/$NAME" ] || { echo absent; return; }
-	(cd "/sys/fs/bpf/cgfence/$NAME" && find . | sed 's/cg-[0-9]*/cg-ID/' | sort | tr '\n' ' ')
+	(cd "/sys/fs/bpf/cgfence/$NAME" && find . | sed 's/cg-[0-9]*/cg-ID/; s/\(rules\|hits\)-[01]/\1-SLOT/' | sort | tr '\n' ' ')
 }
 apply() { "$CGF" apply "$1" --cgroup "$CG" >/dev/null 2>&1; }
 reset() { "$CGF" detach "$NAME" >/dev/null 2>&1; [ -z "${1:-}" ] || apply "$1"; }
