@@ -36,7 +36,7 @@ LIB_SRCS := src/yamltree.c src/addr.c src/policy.c src/policy_sock.c src/policy_
 	    src/target.c
 LIB_OBJS := $(patsubst src/%.c,$(OUTPUT)/%.o,$(LIB_SRCS))
 CLI_OBJS := $(OUTPUT)/main.o $(OUTPUT)/cmd_run.o $(OUTPUT)/cmd_oci.o $(OUTPUT)/cmd_tree.o \
-	    $(OUTPUT)/daemon.o
+	    $(OUTPUT)/daemon.o $(OUTPUT)/cmd_events.o
 
 UNIT_TESTS := $(patsubst tests/unit/%.c,$(OUTPUT)/tests/%,$(wildcard tests/unit/test_*.c))
 HELPERS    := $(OUTPUT)/netprobe $(OUTPUT)/difftest $(OUTPUT)/foreign.bpf.o

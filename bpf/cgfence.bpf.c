@@ -1206,7 +1206,11 @@ static __always_inline void conn_event(struct bpf_sock_ops *skops, __u8 type, bo
 		((__u32 *)e->daddr)[0] = skops->remote_ip4;
 	}
 	e->sport = (__u16)skops->local_port;
-	e->dport = bpf_ntohs((__u16)skops->remote_port);	/* network order, low 16 bits */
+	{	/* network byte order, in the upper 16 bits (older kernels: the lower) */
+		__u32 rp = skops->remote_port;
+
+		e->dport = bpf_ntohs((__u16)(rp >> 16 ? rp >> 16 : rp));
+	}
 	if (type == CGF_EV_CONN_CLOSE) {
 		e->duration_ns = now - c->start_ns;
 		e->bytes_sent = skops->bytes_acked;

@@ -18,6 +18,7 @@ int cgf_do_run(int argc, char **argv);
 int cgf_do_oci_hook(int argc, char **argv);
 int cgf_do_tree(int argc, char **argv);
 int cgf_do_daemon(int argc, char **argv);
+int cgf_do_events(int argc, char **argv);
 /* The running daemon's status (RUN_DIR/daemon.json), NULL when none runs. */
 struct json_object *cgf_daemon_status(const char *run_dir);
 

@@ -714,13 +714,6 @@ static int do_version(int argc, char **argv)
 	return 0;
 }
 
-static int not_yet(int argc, char **argv)
-{
-	(void)argc;
-	(void)argv;
-	return cgf_usage_error("this command is not implemented in cgfence %s", CGF_VERSION);
-}
-
 static int do_help(int argc, char **argv);
 
 static const struct cmd {
@@ -739,7 +732,7 @@ static const struct cmd {
 	  "explain POLICY.yaml connect|sendmsg|bind|ingress ADDR:PORT[/tcp|udp|icmp] [--json]\n"
 	  "  cgfence explain POLICY.yaml socket inet|inet6/stream|dgram|raw[/PROTO] [--json]" },
 	{ "stats", do_stats, "stats [NAME] [--json]" },
-	{ "events", not_yet, "events [--json] [--follow] [NAME]   (not implemented yet)" },
+	{ "events", cgf_do_events, "events [--json] [--follow] [NAME]" },
 	{ "tree", cgf_do_tree, "tree [CGROUP] [--json]" },
 	{ "daemon", cgf_do_daemon, "daemon --policy-dir DIR [--repair-interval S] [--run-dir DIR] [--detach-on-exit]" },
 	{ "oci-hook", cgf_do_oci_hook,

@@ -183,8 +183,15 @@ static void test_errors(void **state)
 	ERR("version: 1\nname: aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa\n", "p.yaml:2:7: name");
 	ERR(HEAD "mode: strict\n", "p.yaml:3:7: mode must be enforce or audit");
 	ERR(HEAD "colour: blue\n", "p.yaml:3:1: unknown key 'colour'");
-	ERR(HEAD "accounting: true\n", "p.yaml:3:1: 'accounting' is not supported");
-	ERR(HEAD "network:\n  rate_limit: {}\n", "p.yaml:4:3: network.rate_limit is not supported");
+	ERR(HEAD "accounting: yes\n", "p.yaml:3:13: accounting must be true or false, not 'yes'");
+	ERR(HEAD "network:\n  rate_limit: {}\n",
+	    "p.yaml:4:15: network.rate_limit needs connections_per_second");
+	ERR(HEAD "network:\n  rate_limit: {connections_per_second: 0}\n",
+	    "p.yaml:4:40: connections_per_second must be a number from 1 to 1000000");
+	ERR(HEAD "network:\n  rate_limit: {connections_per_second: 5, burst: -1}\n",
+	    "p.yaml:4:50: burst must be a number from 1 to 10000000");
+	ERR(HEAD "log: {denials: true, colour: red}\n", "p.yaml:3:22: unknown key 'colour' in log");
+	ERR(HEAD "log: {connections: 1}\n", "p.yaml:3:20: log.connections must be true or false");
 	ERR(HEAD "network:\n  redirect:\n    - {to: 127.0.0.1:53}\n", "p.yaml:5:7: redirect has no 'match'");
 	ERR(HEAD "network:\n  redirect:\n    - {match: {ports: [53]}, to: 127.0.0.1:53, backends: [127.0.0.1:54]}\n",
 	    "p.yaml:5:7: a redirect names one target");
@@ -235,6 +242,28 @@ static void test_errors(void **state)
 	    "p.yaml:3:18: target.cgroup: 'a/../b': '..' and '***' are not allowed");
 	ERR(HEAD "target: {pid: -1}\n", "p.yaml:3:15: target.pid must be a process id");
 	ERR(HEAD "target: {cgroup: a, pid: 1}\n", "p.yaml:3:9: target names exactly one");
+}
+
+static void test_visibility(void **state)
+{
+	struct cgf_policy *p;
+
+	(void)state;
+	p = parse_ok(HEAD "accounting: true\nlog: {connections: true, denials_per_second: 5}\n"
+		     "network:\n  rate_limit: {connections_per_second: 10, burst: 20}\n");
+	assert_true(p->vis.accounting);
+	assert_true(p->vis.log_denials);	/* the default */
+	assert_true(p->vis.log_connections);
+	assert_int_equal(p->vis.denials_per_second, 5);
+	assert_int_equal(p->vis.rate_cps, 10);
+	assert_int_equal(p->vis.rate_burst, 20);
+	cgf_policy_free(p);
+	p = parse_ok(HEAD "log: {denials: false}\nnetwork:\n  rate_limit: {connections_per_second: 7}\n");
+	assert_false(p->vis.accounting);
+	assert_false(p->vis.log_denials);
+	assert_int_equal(p->vis.denials_per_second, 100);
+	assert_int_equal(p->vis.rate_burst, 7);	/* default: one second's worth */
+	cgf_policy_free(p);
 }
 
 static void test_yaml_level(void **state)
@@ -317,7 +346,8 @@ int main(void)
 		cmocka_unit_test(test_sysctl_order),
 		cmocka_unit_test(test_redirect_section),
 		cmocka_unit_test(test_rule_text), cmocka_unit_test(test_errors),
-		cmocka_unit_test(test_yaml_level), cmocka_unit_test(test_garbage),
+		cmocka_unit_test(test_yaml_level),
+		cmocka_unit_test(test_visibility), cmocka_unit_test(test_garbage),
 		cmocka_unit_test(test_limits),
 		cmocka_unit_test(test_large),
 	};

@@ -1,0 +1,494 @@
+// SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
+/*
+ * cgfence events [--json] [--follow] [NAME]
+ *
+ * Each policy's programs write events into its pinned ring buffer. A ring
+ * buffer has one consumer position, so readers do not take events from it
+ * directly: whoever holds RUN_DIR/events/NAME.lock (the collector) moves
+ * them, as JSON lines, to RUN_DIR/events/NAME.jsonl, and every reader prints
+ * that file. So several readers each see every event, a reader without
+ * --follow sees what was recorded so far, and a follower takes over
+ * collecting when the collector exits. Events the ring buffer could not take
+ * and events over their rule's rate are counted by the programs; the
+ * collector records how many as "lost" lines, so no loss is silent.
+ */
+#define _GNU_SOURCE
+#include <arpa/inet.h>
+#include <dirent.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/file.h>
+#include <sys/stat.h>
+#include <time.h>
+
+#include <bpf/bpf.h>
+#include <bpf/libbpf.h>
+#include <json-c/json.h>
+
+#include "cgroup.h"
+#include "cli.h"
+#include "jsonout.h"
+#include "loader.h"
+#include "util.h"
+
+#define LOG_MAX (16u << 20)	/* bytes of NAME.jsonl before it is rotated to NAME.jsonl.1 */
+
+struct src {
+	char name[CGF_NAME_MAX + 1];
+	char log[PATH_MAX], lock[PATH_MAX];
+	int lock_fd;			/* >= 0 while we collect */
+	struct ring_buffer *rb;
+	struct cgf_vis v;
+	FILE *in;			/* the log, for reading */
+	ino_t ino;
+	int64_t boot_to_real;		/* ns to add to CLOCK_BOOTTIME */
+	uint64_t seen_dropped, seen_suppressed;
+	bool counters_known;
+};
+
+static volatile sig_atomic_t stop;
+
+static void on_signal(int sig)
+{
+	(void)sig;
+	stop = 1;
+}
+
+static const char *run_dir(void)
+{
+	const char *d = getenv("CGFENCE_RUN_DIR");
+
+	return d && *d ? d : "/run/cgfence";
+}
+
+static int64_t ns(clockid_t c)
+{
+	struct timespec ts;
+
+	clock_gettime(c, &ts);
+	return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
+}
+
+static void iso_time(int64_t real_ns, char *buf, size_t len)
+{
+	time_t s = (time_t)(real_ns / 1000000000);
+	struct tm tm;
+
+	gmtime_r(&s, &tm);
+	snprintf(buf, len, "%04d-%02d-%02dT%02d:%02d:%02d.%06ldZ", tm.tm_year + 1900,
+		 tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec,
+		 (long)(real_ns % 1000000000 / 1000));
+}
+
+static const char *proto_name(unsigned p, char *buf, size_t len)
+{
+	switch (p) {
+	case 6: return "tcp";
+	case 17: return "udp";
+	case 1: case 58: return "icmp";
+	case 0: return NULL;
+	default: snprintf(buf, len, "%u", p); return buf;
+	}
+}
+
+static void addr_str(const uint8_t *a, int family, char *buf, size_t len)
+{
+	if (inet_ntop(family == 6 ? AF_INET6 : AF_INET, a, buf, (socklen_t)len) == NULL)
+		snprintf(buf, len, "?");
+}
+
+static uint64_t pcounter(int fd, uint32_t idx)
+{
+	int ncpu = libbpf_num_possible_cpus();
+	uint64_t sum = 0, *vals;
+
+	if (fd < 0 || ncpu <= 0)
+		return 0;
+	vals = xcalloc((size_t)ncpu, sizeof(*vals));
+	if (!bpf_map_lookup_elem(fd, &idx, vals))
+		for (int i = 0; i < ncpu; i++)
+			sum += vals[i];
+	free(vals);
+	return sum;
+}
+
+static void append(struct src *s, json_object *o)
+{
+	const char *line = json_object_to_json_string_ext(o, JSON_C_TO_STRING_PLAIN |
+								  JSON_C_TO_STRING_NOSLASHESCAPE);
+	struct stat st;
+	int fd;
+
+	if (!stat(s->log, &st) && (uint64_t)st.st_size > LOG_MAX) {
+		char old[PATH_MAX + 4];
+
+		snprintf(old, sizeof(old), "%s.1", s->log);
+		rename(s->log, old);
+	}
+	fd = open(s->log, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0600);
+	if (fd >= 0) {
+		dprintf(fd, "%s\n", line);
+		close(fd);
+	}
+}
+
+static json_object *rule_json(struct src *s, uint32_t rule, int hook)
+{
+	uint32_t idx = rule;
+	struct cgf_rule_info ri = {};
+	json_object *r;
+
+	if (hook == CGF_H_SOCK_CREATE || hook == CGF_H_SETSOCKOPT || hook == CGF_H_GETSOCKOPT ||
+	    hook == CGF_H_DEVICE || hook == CGF_H_SYSCTL)
+		return json_object_new_string(hook == CGF_H_SOCK_CREATE ? "network.sockets"
+					      : hook == CGF_H_DEVICE  ? "devices"
+					      : hook == CGF_H_SYSCTL  ? "sysctl" : "sockopt");
+	if (rule == CGF_RULE_DEFAULT)
+		return json_object_new_string("default");
+	if (rule == CGF_RULE_RATE)
+		return json_object_new_string("rate_limit");
+	r = json_object_new_object();
+	json_object_object_add(r, "id", json_object_new_int64(rule));
+	if (s->v.rule_info >= 0 && !bpf_map_lookup_elem(s->v.rule_info, &idx, &ri)) {
+		json_object_object_add(r, "file", json_object_new_string(s->v.meta.source));
+		json_object_object_add(r, "line", json_object_new_int64(ri.line));
+		json_object_object_add(r, "text", json_object_new_string(ri.text));
+	}
+	return r;
+}
+
+static int on_event(void *ctx, void *data, size_t len)
+{
+	struct src *s = ctx;
+	const struct cgf_event *e = data;
+	json_object *o;
+	char buf[128], path[512];
+	const char *type;
+
+	if (len < sizeof(*e))
+		return 0;
+	o = json_object_new_object();
+	iso_time((int64_t)e->time_ns + s->boot_to_real, buf, sizeof(buf));
+	json_object_object_add(o, "time", json_object_new_string(buf));
+	type = e->type == CGF_EV_DENY ? "deny" : e->type == CGF_EV_AUDIT ? "would-deny"
+		: e->type == CGF_EV_CONN_OPEN ? "connection-open" : "connection-close";
+	json_object_object_add(o, "type", json_object_new_string(type));
+	json_object_object_add(o, "policy", json_object_new_string(s->name));
+	json_object_object_add(o, "hook", json_object_new_string(
+		e->hook < CGF_H_MAX ? cgf_hook_names[e->hook] : "?"));
+	json_object_object_add(o, "cgroup_id", json_object_new_uint64(e->cgroup_id));
+	json_object_object_add(o, "cgroup", e->cgroup_id && !cgf_cgroup_path_by_id(e->cgroup_id,
+					      path, sizeof(path)) ? json_object_new_string(path) : NULL);
+	json_object_object_add(o, "pid", json_object_new_int64(e->pid));
+	json_object_object_add(o, "comm", json_object_new_string(e->comm));
+	json_object_object_add(o, "protocol", proto_name(e->proto, buf, sizeof(buf))
+				      ? json_object_new_string(proto_name(e->proto, buf, sizeof(buf)))
+				      : NULL);
+	if (e->family) {
+		bool any_src = false;
+
+		for (size_t i = 0; i < sizeof(e->saddr); i++)
+			any_src |= e->saddr[i] != 0;
+		addr_str(e->saddr, e->family, buf, sizeof(buf));
+		json_object_object_add(o, "src", any_src ? json_object_new_string(buf) : NULL);
+		json_object_object_add(o, "sport", json_object_new_int(e->sport));
+		addr_str(e->daddr, e->family, buf, sizeof(buf));
+		json_object_object_add(o, "dst", e->type == CGF_EV_DENY || e->type == CGF_EV_AUDIT
+			? (e->hook == CGF_H_BIND4 || e->hook == CGF_H_BIND6 ? NULL
+									   : json_object_new_string(buf))
+			: json_object_new_string(buf));
+		json_object_object_add(o, "dport", json_object_new_int(e->dport));
+	}
+	if (e->type == CGF_EV_DENY || e->type == CGF_EV_AUDIT) {
+		json_object_object_add(o, "verdict", json_object_new_string(
+			e->type == CGF_EV_DENY ? "deny" : "allow (audit)"));
+		json_object_object_add(o, "rule", rule_json(s, e->rule, e->hook));
+	} else {
+		json_object_object_add(o, "direction", json_object_new_string(
+			e->active ? "outbound" : "inbound"));
+	}
+	if (e->type == CGF_EV_CONN_CLOSE) {
+		json_object_object_add(o, "duration_ms",
+				       json_object_new_double((double)e->duration_ns / 1e6));
+		json_object_object_add(o, "bytes_sent", json_object_new_uint64(e->bytes_sent));
+		json_object_object_add(o, "bytes_received",
+				       json_object_new_uint64(e->bytes_received));
+		json_object_object_add(o, "retransmits", json_object_new_int64(e->retrans));
+		json_object_object_add(o, "srtt_us", json_object_new_int64(e->srtt_us));
+	}
+	append(s, o);
+	json_object_put(o);
+	return 0;
+}
+
+/* Record what the programs counted as lost since the last record. */
+static void note_losses(struct src *s)
+{
+	uint64_t d = pcounter(s->v.pstats, CGF_PC_EV_DROPPED);
+	uint64_t q = pcounter(s->v.pstats, CGF_PC_EV_SUPPRESSED);
+	char cpath[PATH_MAX + 16], buf[64];
+	FILE *f;
+
+	snprintf(cpath, sizeof(cpath), "%s.counters", s->log);
+	if (!s->counters_known) {	/* what the last collector recorded */
+		f = fopen(cpath, "r");
+		if (!f || fscanf(f, "%" SCNu64 " %" SCNu64, &s->seen_dropped,
+				 &s->seen_suppressed) != 2)
+			s->seen_dropped = s->seen_suppressed = 0;
+		if (f)
+			fclose(f);
+		s->counters_known = true;
+	}
+	if (d < s->seen_dropped || q < s->seen_suppressed)	/* counters restarted */
+		s->seen_dropped = s->seen_suppressed = 0;
+	if (d == s->seen_dropped && q == s->seen_suppressed)
+		return;
+	json_object *o = json_object_new_object();
+
+	iso_time(ns(CLOCK_REALTIME), buf, sizeof(buf));
+	json_object_object_add(o, "time", json_object_new_string(buf));
+	json_object_object_add(o, "type", json_object_new_string("lost"));
+	json_object_object_add(o, "policy", json_object_new_string(s->name));
+	json_object_object_add(o, "dropped", json_object_new_uint64(d - s->seen_dropped));
+	json_object_object_add(o, "suppressed", json_object_new_uint64(q - s->seen_suppressed));
+	append(s, o);
+	json_object_put(o);
+	s->seen_dropped = d;
+	s->seen_suppressed = q;
+	f = fopen(cpath, "w");
+	if (f) {
+		fprintf(f, "%" PRIu64 " %" PRIu64 "\n", d, q);
+		fclose(f);
+	}
+}
+
+/* Become the collector if nobody is, and move what the ring buffer holds to the log. */
+static void collect(struct src *s, bool keep)
+{
+	if (s->lock_fd < 0) {
+		int fd = open(s->lock, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+
+		if (fd < 0)
+			return;
+		if (flock(fd, LOCK_EX | LOCK_NB)) {
+			close(fd);
+			return;		/* another reader collects */
+		}
+		s->lock_fd = fd;
+		s->counters_known = false;
+	}
+	if (!s->rb && s->v.events >= 0)
+		s->rb = ring_buffer__new(s->v.events, on_event, s, NULL);
+	s->boot_to_real = ns(CLOCK_REALTIME) - ns(CLOCK_BOOTTIME);
+	if (s->rb)
+		ring_buffer__consume(s->rb);
+	note_losses(s);
+	if (!keep) {
+		ring_buffer__free(s->rb);
+		s->rb = NULL;
+		close(s->lock_fd);
+		s->lock_fd = -1;
+	}
+}
+
+static void print_line(const char *line)
+{
+	json_object *o, *v;
+	char addr[200] = "";
+
+	if (cgf_json) {
+		fputs(line, stdout);
+		return;
+	}
+	o = json_tokener_parse(line);
+	if (!o)
+		return;
+#define S(k) (json_object_object_get_ex(o, k, &v) && v ? json_object_get_string(v) : NULL)
+#define I(k) (json_object_object_get_ex(o, k, &v) && v ? json_object_get_int64(v) : 0)
+	if (!strcmp(S("type") ?: "", "lost")) {
+		printf("%s %s lost: %lld dropped (ring buffer full), %lld suppressed (over the "
+		       "rule's rate)\n", S("time"), S("policy"), (long long)I("dropped"),
+		       (long long)I("suppressed"));
+		json_object_put(o);
+		return;
+	}
+	{
+		const char *sa = S("src"), *da = S("dst"), *pr = S("protocol");
+		char src[80] = "", dst[80] = "";
+
+		if (sa)
+			snprintf(src, sizeof(src), strchr(sa, ':') ? " [%s]:%lld" : " %s:%lld", sa,
+				 (long long)I("sport"));
+		if (da)
+			snprintf(dst, sizeof(dst), strchr(da, ':') ? " -> [%s]:%lld" : " -> %s:%lld",
+				 da, (long long)I("dport"));
+		snprintf(addr, sizeof(addr), "%s%s%s%s", pr ? " " : "", pr ? pr : "", src, dst);
+	}
+	printf("%s %-16s %s %s%s pid %lld (%s) cgroup %s", S("time"), S("type"), S("policy"),
+	       S("hook"), addr, (long long)I("pid"), S("comm") ?: "", S("cgroup") ?: "?");
+	if (json_object_object_get_ex(o, "rule", &v) && v) {
+		json_object *t, *l;
+
+		if (json_object_is_type(v, json_type_string))
+			printf(" rule %s", json_object_get_string(v));
+		else if (json_object_object_get_ex(v, "text", &t) &&
+			 json_object_object_get_ex(v, "line", &l))
+			printf(" rule line %d: %s", json_object_get_int(l), json_object_get_string(t));
+	}
+	if (!strcmp(S("type") ?: "", "connection-close")) {
+		double ms = json_object_object_get_ex(o, "duration_ms", &v) && v
+				    ? json_object_get_double(v) : 0.0;
+
+		printf(" %.3f ms, %lld bytes sent, %lld received, %lld retransmits, srtt %lld us",
+		       ms, (long long)I("bytes_sent"),
+		       (long long)I("bytes_received"), (long long)I("retransmits"),
+		       (long long)I("srtt_us"));
+	}
+	printf("\n");
+#undef S
+#undef I
+	json_object_put(o);
+}
+
+/* Print the log lines we have not printed yet (the log may have been rotated). */
+static void drain_log(struct src *s)
+{
+	struct stat st;
+	char *line = NULL;
+	size_t cap = 0;
+
+	if (stat(s->log, &st))
+		return;
+	if (s->in && (st.st_ino != s->ino)) {
+		fclose(s->in);	/* rotated: the new file from its start */
+		s->in = NULL;
+	}
+	if (!s->in) {
+		s->in = fopen(s->log, "r");
+		if (!s->in)
+			return;
+		s->ino = st.st_ino;
+	}
+	clearerr(s->in);
+	for (;;) {
+		long pos = ftell(s->in);
+		ssize_t n = getline(&line, &cap, s->in);
+
+		if (n <= 0)
+			break;
+		if (line[n - 1] != '\n') {	/* a line still being written */
+			fseek(s->in, pos, SEEK_SET);
+			break;
+		}
+		print_line(line);
+	}
+	free(line);
+	fflush(stdout);
+}
+
+static int add_src(struct src **v, size_t *n, const char *name)
+{
+	struct src *s;
+	char dir[PATH_MAX];
+
+	*v = xrealloc(*v, (*n + 1) * sizeof(**v));
+	s = &(*v)[*n];
+	memset(s, 0, sizeof(*s));
+	s->lock_fd = -1;
+	snprintf(s->name, sizeof(s->name), "%s", name);
+	if (cgf_vis_open(name, &s->v))
+		return -ENOENT;
+	snprintf(dir, sizeof(dir), "%s/events", run_dir());
+	if ((mkdir(run_dir(), 0700) && errno != EEXIST) || (mkdir(dir, 0700) && errno != EEXIST)) {
+		cgf_vis_close(&s->v);
+		return cgf_error(-errno, "cannot create %s: %m", dir);
+	}
+	snprintf(s->log, sizeof(s->log), "%s/%s.jsonl", dir, name);
+	snprintf(s->lock, sizeof(s->lock), "%s/%s.lock", dir, name);
+	(*n)++;
+	return 0;
+}
+
+int cgf_do_events(int argc, char **argv)
+{
+	const char *name = NULL;
+	bool follow = false;
+	struct src *srcs = NULL;
+	size_t n = 0;
+	int ret = EXIT_OK;
+
+	for (int i = 0; i < argc; i++) {
+		if (!strcmp(argv[i], "--follow") || !strcmp(argv[i], "-f"))
+			follow = true;
+		else if (argv[i][0] == '-' && argv[i][1])
+			return cgf_usage_error("events: unknown option '%s'", argv[i]);
+		else if (!name)
+			name = argv[i];
+		else
+			return cgf_usage_error("events: one NAME at a time ('%s')", argv[i]);
+	}
+	if (name && !valid_name(name))
+		return cgf_usage_error("events: '%s' is not a policy name", name);
+	if (cgf_env_check()) {
+		fprintf(stderr, "cgfence: %s\n", cgf_last_error());
+		return EXIT_FAIL;
+	}
+	if (name) {
+		if (add_src(&srcs, &n, name)) {
+			fprintf(stderr, "cgfence: %s\n", cgf_last_error());
+			free(srcs);
+			return EXIT_FAIL;
+		}
+	} else {
+		DIR *d = opendir(CGF_PIN_ROOT);
+		struct dirent *e;
+
+		while (d && (e = readdir(d)))
+			if (e->d_name[0] != '.' && e->d_type == DT_DIR && add_src(&srcs, &n, e->d_name))
+				cgf_clear_error();
+		if (d)
+			closedir(d);
+	}
+	signal(SIGINT, on_signal);
+	signal(SIGTERM, on_signal);
+	signal(SIGPIPE, SIG_DFL);
+	for (size_t i = 0; i < n; i++) {
+		collect(&srcs[i], follow);
+		drain_log(&srcs[i]);
+	}
+	while (follow && !stop) {
+		struct pollfd p[64];
+		nfds_t np = 0;
+
+		for (size_t i = 0; i < n && np < 64; i++)
+			if (srcs[i].rb)
+				p[np++] = (struct pollfd){ .fd = ring_buffer__epoll_fd(srcs[i].rb),
+							   .events = POLLIN };
+		poll(p, np, 100);	/* readers that do not collect look every 100 ms */
+		for (size_t i = 0; i < n; i++) {
+			collect(&srcs[i], true);	/* takes over when the collector left */
+			drain_log(&srcs[i]);
+		}
+		if (n == 1 && access(CGF_PIN_ROOT, F_OK) == 0) {
+			char dir[PATH_MAX];
+
+			snprintf(dir, sizeof(dir), "%s/%s", CGF_PIN_ROOT, srcs[0].name);
+			if (access(dir, F_OK))
+				break;	/* the policy was detached */
+		}
+	}
+	for (size_t i = 0; i < n; i++) {
+		ring_buffer__free(srcs[i].rb);
+		if (srcs[i].lock_fd >= 0)
+			close(srcs[i].lock_fd);
+		if (srcs[i].in)
+			fclose(srcs[i].in);
+		cgf_vis_close(&srcs[i].v);
+	}
+	free(srcs);
+	return ret;
+}
