@@ -16,14 +16,14 @@ VERSION := 0.1.0
 
 DEB_PKGS := clang llvm libclang-rt-dev bpftool libbpf-dev libelf-dev zlib1g-dev libyaml-dev \
 	    libcmocka-dev libjson-c-dev pkg-config iproute2 nftables util-linux \
-	    valgrind make gcc libsystemd-dev go-md2man python3-yaml curl
+	    valgrind make gcc libsystemd-dev go-md2man python3-yaml curl libmicrohttpd-dev
 
 CFLAGS  ?= -O2 -g
 CFLAGS  += -std=gnu11 -Wall -Wextra -Werror -Wshadow -Wno-missing-field-initializers -Wno-format-truncation \
 	   -Iinclude -Isrc -I$(OUTPUT) -DCGF_VERSION='"$(VERSION)"'
 CFLAGS  += $(SANITIZE)
 LDFLAGS += $(SANITIZE)
-LDLIBS  += -lbpf -lelf -lz -lyaml -ljson-c -lsystemd
+LDLIBS  += -lbpf -lelf -lz -lyaml -ljson-c -lsystemd -lmicrohttpd
 
 BPF_CFLAGS := -g -O2 -target bpf -mcpu=v3 -D__TARGET_ARCH_$(ARCH) -D__bpf__ \
 	      -Wall -Werror -Iinclude -I$(OUTPUT)
@@ -33,7 +33,7 @@ LIB_SRCS := src/yamltree.c src/addr.c src/policy.c src/policy_sock.c src/policy_
 	    src/sockdefs.c \
 	    src/compile.c src/eval.c \
 	    src/util.c src/cgroup.c src/container.c src/loader.c src/jsonout.c \
-	    src/target.c
+	    src/target.c src/stats.c
 LIB_OBJS := $(patsubst src/%.c,$(OUTPUT)/%.o,$(LIB_SRCS))
 CLI_OBJS := $(OUTPUT)/main.o $(OUTPUT)/cmd_run.o $(OUTPUT)/cmd_oci.o $(OUTPUT)/cmd_tree.o \
 	    $(OUTPUT)/daemon.o $(OUTPUT)/cmd_events.o

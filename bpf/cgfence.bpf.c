@@ -429,9 +429,9 @@ static __always_inline void acct_conn(struct cgf_acct *a)
 }
 
 /* GCRA: may one more go now? *tat is the theoretical arrival time */
-static __always_inline bool gcra(__u64 *tat, __u64 interval, __u64 burst)
+static __always_inline bool gcra(__u64 *tat, __u64 now, __u64 interval, __u64 burst)
 {
-	__u64 now = bpf_ktime_get_boot_ns(), t = *tat < now ? now : *tat;
+	__u64 t = *tat < now ? now : *tat;
 
 	if (t - now > burst)
 		return false;
@@ -453,7 +453,7 @@ static __always_inline struct cgf_event *ev_denial(__u8 hook, __u32 rule)
 	if (!cfg_log_denials)
 		return NULL;
 	tat = bpf_map_lookup_elem(&cgf_ev_rl, &idx);
-	if (cfg_ev_interval_ns && tat && !gcra(tat, cfg_ev_interval_ns, cfg_ev_burst_ns)) {
+	if (cfg_ev_interval_ns && tat && !gcra(tat, bpf_ktime_get_boot_ns(), cfg_ev_interval_ns, cfg_ev_burst_ns)) {
 		pcount(CGF_PC_EV_SUPPRESSED);
 		return NULL;
 	}
@@ -692,8 +692,10 @@ static __always_inline bool connect_limits(struct bpf_sock_addr *ctx, __u8 hook)
 			rl = bpf_map_lookup_elem(&cgf_rl, &cg);
 		}
 		if (rl) {
+			__u64 now = bpf_ktime_get_boot_ns();	/* no calls under the lock */
+
 			bpf_spin_lock(&rl->lock);
-			refuse = !gcra(&rl->tat, cfg_rl_interval_ns, cfg_rl_burst_ns);
+			refuse = !gcra(&rl->tat, now, cfg_rl_interval_ns, cfg_rl_burst_ns);
 			bpf_spin_unlock(&rl->lock);
 		}
 	}
@@ -708,6 +710,7 @@ static __always_inline bool connect_limits(struct bpf_sock_addr *ctx, __u8 hook)
 		}
 	}
 	if (refuse) {
+		hit(CGF_RULE_RATE);
 		pcount(CGF_PC_RATE_LIMITED);
 		ev_sock_addr(ctx, hook, CGF_RULE_RATE, CGF_DIR_EGRESS, hook == CGF_H_CONNECT6);
 		return true;	/* finish() makes it a "would deny" in audit mode */

@@ -19,6 +19,8 @@ int cgf_do_oci_hook(int argc, char **argv);
 int cgf_do_tree(int argc, char **argv);
 int cgf_do_daemon(int argc, char **argv);
 int cgf_do_events(int argc, char **argv);
+/* `stats --json` of every policy, without cleaning up first (metrics) */
+struct json_object *cgf_stats_all(void);
 /* The running daemon's status (RUN_DIR/daemon.json), NULL when none runs. */
 struct json_object *cgf_daemon_status(const char *run_dir);
 

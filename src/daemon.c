@@ -29,6 +29,7 @@
 #include <sys/timerfd.h>
 #include <time.h>
 
+#include <bpf/bpf.h>
 #include <json-c/json.h>
 #include <systemd/sd-daemon.h>
 
@@ -38,6 +39,7 @@
 #include "loader.h"
 #include "policy.h"
 #include "target.h"
+#include "stats.h"
 #include "util.h"
 
 struct dpol {
@@ -55,7 +57,9 @@ struct watch {
 };
 
 static struct {
-	const char *dir, *run_dir;
+	const char *dir, *run_dir, *metrics;
+	struct cgf_metrics *m;
+	int stats_fd;
 	char dir_abs[PATH_MAX], mnt[512];
 	bool detach_on_exit;
 	int repair_s;
@@ -668,13 +672,19 @@ static int setup(void)
 	if (ep_add(D.sfd) || ep_add(D.ino_pol) || ep_add(D.ino_cg) || ep_add(D.tfd_repair) ||
 	    ep_add(D.tfd_rescan))
 		return cgf_error(-errno, "epoll: %m");
+	if (D.metrics) {	/* /metrics, served from this loop: no second thread */
+		D.m = cgf_metrics_start(D.metrics, cgf_stats_all);
+		if (!D.m || ep_add(cgf_metrics_fd(D.m)))
+			return D.m ? cgf_error(-errno, "epoll: %m") : -EADDRNOTAVAIL;
+		D.stats_fd = bpf_enable_stats(BPF_STATS_RUN_TIME);
+	}
 	return 0;
 }
 
 static void usage_daemon(void)
 {
 	fprintf(stderr, "usage: cgfence daemon --policy-dir DIR [--repair-interval SECONDS] "
-			"[--run-dir DIR] [--detach-on-exit]\n");
+			"[--run-dir DIR] [--detach-on-exit] [--metrics HOST:PORT]\n");
 }
 
 int cgf_do_daemon(int argc, char **argv)
@@ -686,6 +696,7 @@ int cgf_do_daemon(int argc, char **argv)
 	D.run_dir = "/run/cgfence";
 	D.repair_s = 10;
 	D.lock_fd = -1;
+	D.stats_fd = -1;
 #define IS(opt) (klen == strlen(opt) && !strncmp(a, opt, klen))
 	for (int i = 0; i < argc; i++) {
 		const char *a = argv[i], *eq = strchr(a, '='), *val;
@@ -715,7 +726,7 @@ int cgf_do_daemon(int argc, char **argv)
 		} else if (IS("--run-dir")) {
 			D.run_dir = val;
 		} else if (IS("--metrics")) {
-			return cgf_usage_error("--metrics: not available in this version of cgfence");
+			D.metrics = val;
 		} else if (IS("--detach-on-exit")) {
 			D.detach_on_exit = true;
 		} else if (IS("--help")) {
@@ -733,8 +744,8 @@ int cgf_do_daemon(int argc, char **argv)
 		return EXIT_FAIL;
 	}
 	D.started = time(NULL);
-	dlog(6, "start", "pid=%d policy_dir=%s repair_interval=%ds", getpid(), D.dir_abs,
-	     D.repair_s);
+	dlog(6, "start", "pid=%d policy_dir=%s repair_interval=%ds%s%s", getpid(), D.dir_abs,
+	     D.repair_s, D.metrics ? " metrics=" : "", D.metrics ? D.metrics : "");
 	/* pins first (finish anything cut short), then the tree, then the files */
 	repair("start");
 	add_watch("", false);
@@ -759,7 +770,9 @@ int cgf_do_daemon(int argc, char **argv)
 			int fd = evs[i].data.fd;
 			uint64_t ticks;
 
-			if (fd == D.ino_cg) {
+			if (D.m && fd == cgf_metrics_fd(D.m)) {
+				cgf_metrics_run(D.m);
+			} else if (fd == D.ino_cg) {
 				cgroup_events();
 			} else if (fd == D.ino_pol) {
 				policy_events();
@@ -793,6 +806,9 @@ int cgf_do_daemon(int argc, char **argv)
 		}
 	}
 	sd_notify(0, "STOPPING=1");
+	cgf_metrics_stop(D.m);
+	if (D.stats_fd > 0)
+		close(D.stats_fd);
 	if (D.detach_on_exit)
 		while (D.n)
 			drop(D.n - 1);

@@ -1299,8 +1299,15 @@ static int list_one(const char *dir, const char *name, void *arg)
 
 int cgf_list(struct cgf_applied **out, size_t *n)
 {
-	struct list_acc acc = { 0 };
 	int err = cgf_gc(NULL);
+
+	return err ? err : cgf_list_nogc(out, n);
+}
+
+int cgf_list_nogc(struct cgf_applied **out, size_t *n)
+{
+	struct list_acc acc = { 0 };
+	int err = 0;
 
 	*out = NULL;
 	*n = 0;

@@ -102,6 +102,8 @@ void cgf_vis_close(struct cgf_vis *v);
 
 /* Every applied policy, sorted by name; removes pins of removed cgroups first. */
 int cgf_list(struct cgf_applied **out, size_t *n);
+/* The same without taking the lock or cleaning up first (readers: metrics). */
+int cgf_list_nogc(struct cgf_applied **out, size_t *n);
 void cgf_applied_free(struct cgf_applied *a, size_t n);
 
 /*
