@@ -44,6 +44,7 @@ struct src {
 	struct ring_buffer *rb;
 	struct cgf_vis v;
 	FILE *in;			/* the log, for reading */
+	int out;			/* the log, for appending (collector) */
 	ino_t ino;
 	int64_t boot_to_real;		/* ns to add to CLOCK_BOOTTIME */
 	uint64_t seen_dropped, seen_suppressed;
@@ -121,19 +122,19 @@ static void append(struct src *s, json_object *o)
 	const char *line = json_object_to_json_string_ext(o, JSON_C_TO_STRING_PLAIN |
 								  JSON_C_TO_STRING_NOSLASHESCAPE);
 	struct stat st;
-	int fd;
 
-	if (!stat(s->log, &st) && (uint64_t)st.st_size > LOG_MAX) {
+	if (s->out >= 0 && !fstat(s->out, &st) && (uint64_t)st.st_size > LOG_MAX) {
 		char old[PATH_MAX + 4];
 
 		snprintf(old, sizeof(old), "%s.1", s->log);
 		rename(s->log, old);
+		close(s->out);
+		s->out = -1;
 	}
-	fd = open(s->log, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0600);
-	if (fd >= 0) {
-		dprintf(fd, "%s\n", line);
-		close(fd);
-	}
+	if (s->out < 0)
+		s->out = open(s->log, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0600);
+	if (s->out >= 0)
+		dprintf(s->out, "%s\n", line);
 }
 
 static json_object *rule_json(struct src *s, uint32_t rule, int hook)
@@ -290,6 +291,9 @@ static void collect(struct src *s, bool keep)
 	if (!keep) {
 		ring_buffer__free(s->rb);
 		s->rb = NULL;
+		if (s->out >= 0)
+			close(s->out);
+		s->out = -1;
 		close(s->lock_fd);
 		s->lock_fd = -1;
 	}
@@ -398,7 +402,7 @@ static int add_src(struct src **v, size_t *n, const char *name)
 	*v = xrealloc(*v, (*n + 1) * sizeof(**v));
 	s = &(*v)[*n];
 	memset(s, 0, sizeof(*s));
-	s->lock_fd = -1;
+	s->lock_fd = s->out = -1;
 	snprintf(s->name, sizeof(s->name), "%s", name);
 	if (cgf_vis_open(name, &s->v))
 		return -ENOENT;
@@ -485,6 +489,8 @@ int cgf_do_events(int argc, char **argv)
 		ring_buffer__free(srcs[i].rb);
 		if (srcs[i].lock_fd >= 0)
 			close(srcs[i].lock_fd);
+		if (srcs[i].out >= 0)
+			close(srcs[i].out);
 		if (srcs[i].in)
 			fclose(srcs[i].in);
 		cgf_vis_close(&srcs[i].v);

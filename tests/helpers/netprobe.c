@@ -6,7 +6,8 @@
  *   netprobe connect tcp|udp ADDR PORT [--timeout-ms N] [--from ADDR]
  *   netprobe sendto udp ADDR PORT [--connected] [--from ADDR]
  *   netprobe recv udp ADDR PORT [--timeout-ms N]     wait for one datagram
- *   netprobe listen tcp|udp ADDR PORT [--say NAME]   serve until killed; with
+ *   netprobe listen tcp|udp ADDR PORT [--say NAME] [--stream]   serve until killed
+ *        (--stream: TCP, echo each connection to its end); with
  *        --say, answer every connection (datagram) with NAME instead of an echo
  *   netprobe hello tcp|udp ADDR PORT [--count N] [--same-socket]   talk to a
  *        --say server; one exchange prints "NAME peer=ADDR:PORT" (tcp:
@@ -19,6 +20,10 @@
  *   netprobe batch                                  read "ADDR PORT PROTO" lines,
  *        print one result per line (tcp: connect with 200 ms timeout; udp: connect)
  *   netprobe bind tcp|udp ADDR PORT                  bind() a socket
+ *   netprobe flood ADDR PORT N                       N UDP connects on one socket;
+ *        prints "ok=X eperm=Y other=Z"
+ *   netprobe send ADDR PORT BYTES                    TCP: send BYTES to an echo server
+ *        (listen tcp --stream), read the echo; "sent=N received=M"
  *   netprobe socket inet|inet6 stream|dgram|raw [PROTO]   socket()
  *   netprobe setsockopt|getsockopt OPTION             on a TCP/IPv4 socket; OPTION is
  *        SO_REUSEPORT, SO_REUSEADDR, SO_KEEPALIVE, SO_BINDTODEVICE, IP_TRANSPARENT,
@@ -214,7 +219,8 @@ static int do_recv(const char *addr, int port, int timeout_ms)
 	return 0;
 }
 
-static int do_listen(const char *proto, const char *addr, int port, const char *say)
+static int do_listen(const char *proto, const char *addr, int port, const char *say,
+		     bool stream)
 {
 	struct sockaddr_storage ss;
 	socklen_t len;
@@ -235,7 +241,12 @@ static int do_listen(const char *proto, const char *addr, int port, const char *
 		if (type == SOCK_STREAM) {
 			int c = accept(fd, NULL, NULL);
 
-			if (c >= 0) {
+			if (c >= 0 && stream) {	/* echo everything, to EOF */
+				for (ssize_t r; (r = recv(c, buf, sizeof(buf), 0)) > 0;)
+					if (send(c, buf, (size_t)r, 0) != r)
+						break;
+				close(c);
+			} else if (c >= 0) {
 				ssize_t r = say ? 0 : recv(c, buf, sizeof(buf), MSG_DONTWAIT);
 
 				if (say)
@@ -271,6 +282,62 @@ static void on_stop(int sig)
 {
 	(void)sig;
 	stop = 1;
+}
+
+/* flood ADDR PORT N: N UDP connects, one socket; "ok=X eperm=Y other=Z" */
+static int do_flood(char **argv)
+{
+	struct sockaddr_storage ss;
+	socklen_t len;
+	long n = atol(argv[2]), ok = 0, eperm = 0, other = 0;
+	int fd;
+
+	parse_sa(argv[0], atoi(argv[1]), &ss, &len);
+	fd = sock_for(&ss, SOCK_DGRAM);
+	for (long i = 0; i < n; i++) {
+		if (!connect(fd, (void *)&ss, len))
+			ok++;
+		else if (errno == EPERM)
+			eperm++;
+		else
+			other++;
+	}
+	close(fd);
+	printf("ok=%ld eperm=%ld other=%ld\n", ok, eperm, other);
+	return 0;
+}
+
+/* send ADDR PORT BYTES: connect over TCP, send BYTES, read the echo to EOF */
+static int do_send(char **argv)
+{
+	struct sockaddr_storage ss;
+	socklen_t len;
+	long n = atol(argv[2]), sent = 0, got = 0;
+	char buf[16384];
+	int fd;
+
+	memset(buf, 'x', sizeof(buf));
+	parse_sa(argv[0], atoi(argv[1]), &ss, &len);
+	fd = sock_for(&ss, SOCK_STREAM);
+	if (connect(fd, (void *)&ss, len)) {
+		printf("%s\n", errname(errno));
+		return 1;
+	}
+	while (sent < n) {
+		ssize_t w = write(fd, buf, (size_t)(n - sent < (long)sizeof(buf) ? n - sent
+										   : (long)sizeof(buf)));
+		if (w <= 0)
+			break;
+		sent += w;
+		for (ssize_t r; (r = recv(fd, buf, sizeof(buf), MSG_DONTWAIT)) > 0;)
+			got += r;
+	}
+	shutdown(fd, SHUT_WR);
+	for (ssize_t r; (r = read(fd, buf, sizeof(buf))) > 0;)
+		got += r;
+	close(fd);
+	printf("sent=%ld received=%ld\n", sent, got);
+	return 0;
 }
 
 static int do_loop(char **argv)
@@ -614,6 +681,10 @@ int main(int argc, char **argv)
 		return do_synrto(argv[2], atoi(argv[3]));
 	else if (argc >= 5 && !strcmp(argv[1], "bind"))
 		err = do_bind(argv[2], argv[3], atoi(argv[4]));
+	else if (argc >= 5 && !strcmp(argv[1], "flood"))
+		return do_flood(argv + 2);
+	else if (argc >= 5 && !strcmp(argv[1], "send"))
+		return do_send(argv + 2);
 	if (err >= 0) {
 		printf("%s\n", errname(err));
 		return err ? 1 : 0;
@@ -633,7 +704,8 @@ int main(int argc, char **argv)
 	else if (!strcmp(argv[1], "recv"))
 		return do_recv(argv[3], atoi(argv[4]), timeout);
 	else if (!strcmp(argv[1], "listen"))
-		return do_listen(argv[2], argv[3], atoi(argv[4]), opt(argc, argv, "--say"));
+		return do_listen(argv[2], argv[3], atoi(argv[4]), opt(argc, argv, "--say"),
+				 flag(argc, argv, "--stream"));
 	else if (!strcmp(argv[1], "hello") && (wait_file = opt(argc, argv, "--wait-file"), 1))
 		return do_hello(argv[2], argv[3], atoi(argv[4]),
 				opt(argc, argv, "--count") ? atoi(opt(argc, argv, "--count")) : 1,
