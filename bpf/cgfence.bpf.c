@@ -668,10 +668,22 @@ static __always_inline void ev_sock_addr(struct bpf_sock_addr *ctx, __u8 hook, _
 	ev_send(e);
 }
 
-/*
- * connect(): network.rate_limit (TCP: new connections per cgroup) and the
- * accounting of UDP flows. True when the connect is refused.
- */
+/* accounting: an allowed connect() of a UDP socket starts a flow */
+static __always_inline int udp_flow(struct bpf_sock_addr *ctx, __u8 hook, int v)
+{
+	if (cfg_accounting && v == CGF_ALLOW && ctx->type == SOCK_DGRAM &&
+	    (hook == CGF_H_CONNECT4 || hook == CGF_H_CONNECT6)) {
+		struct cgf_acct *a = acct_get(bpf_get_current_cgroup_id());
+
+		if (a) {
+			a->udp_flows++;
+			acct_conn(a);
+		}
+	}
+	return v;
+}
+
+/* connect(): network.rate_limit (TCP: new connections per cgroup). True when refused. */
 static __always_inline bool connect_limits(struct bpf_sock_addr *ctx, __u8 hook)
 {
 	__u64 cg;
@@ -679,10 +691,10 @@ static __always_inline bool connect_limits(struct bpf_sock_addr *ctx, __u8 hook)
 
 	if (hook != CGF_H_CONNECT4 && hook != CGF_H_CONNECT6)
 		return false;
-	if (!cfg_accounting && !cfg_rl_interval_ns)
+	if (!cfg_rl_interval_ns || ctx->type != SOCK_STREAM)
 		return false;
 	cg = bpf_get_current_cgroup_id();
-	if (cfg_rl_interval_ns && ctx->type == SOCK_STREAM) {
+	{
 		struct cgf_rl *rl = bpf_map_lookup_elem(&cgf_rl, &cg);
 
 		if (!rl) {
@@ -699,15 +711,11 @@ static __always_inline bool connect_limits(struct bpf_sock_addr *ctx, __u8 hook)
 			bpf_spin_unlock(&rl->lock);
 		}
 	}
-	if (cfg_accounting) {
+	if (cfg_accounting && refuse) {
 		struct cgf_acct *a = acct_get(cg);
 
-		if (a && refuse)
+		if (a)
 			a->rate_limited++;
-		else if (a && ctx->type == SOCK_DGRAM) {
-			a->udp_flows++;
-			acct_conn(a);
-		}
 	}
 	if (refuse) {
 		hit(CGF_RULE_RATE);
@@ -731,13 +739,13 @@ static __always_inline int sock_addr4(struct bpf_sock_addr *ctx, __u8 dir,
 	if (dir == CGF_DIR_EGRESS && cfg_has_redirect)
 		redirect4(ctx);
 	if (dir == CGF_DIR_EGRESS && !cfg_has_egress)
-		return 1;
+		return udp_flow(ctx, hook, 1);
 	av = lookup4(dir, ctx->user_ip4);
 	v = VERDICT_RULE(av, ctx->protocol, bpf_ntohs((__u16)ctx->user_port), &rule);
 	hit(rule);
 	if (v != CGF_ALLOW)
 		ev_sock_addr(ctx, hook, rule, dir, 0);
-	return finish(hook, v);
+	return finish(hook, udp_flow(ctx, hook, v));
 }
 
 static __always_inline int sock_addr6(struct bpf_sock_addr *ctx, __u8 dir,
@@ -752,7 +760,7 @@ static __always_inline int sock_addr6(struct bpf_sock_addr *ctx, __u8 dir,
 	if (dir == CGF_DIR_EGRESS && cfg_has_redirect)
 		redirect6(ctx);
 	if (dir == CGF_DIR_EGRESS && !cfg_has_egress)
-		return 1;
+		return udp_flow(ctx, hook, 1);
 	ip[0] = ctx->user_ip6[0];
 	ip[1] = ctx->user_ip6[1];
 	ip[2] = ctx->user_ip6[2];
@@ -762,7 +770,7 @@ static __always_inline int sock_addr6(struct bpf_sock_addr *ctx, __u8 dir,
 	hit(rule);
 	if (v != CGF_ALLOW)
 		ev_sock_addr(ctx, hook, rule, dir, 1);
-	return finish(hook, v);
+	return finish(hook, udp_flow(ctx, hook, v));
 }
 
 /* The reverse translation: a reply's source, or the peer, back to what the

@@ -61,8 +61,10 @@ network:
 EOF
 : >"$LOG"
 LOGPOS=1
-start_daemon
+start_daemon --metrics 127.0.0.1:9465
 check "daemon: ready" 0 $?
+check_match "daemon --metrics: serves its policies" "cgfence_policy_info\\{policy=\"$A\",mode=\"enforce\"" \
+	"$(curl -sf http://127.0.0.1:9465/metrics)"
 check "daemon: glob policy loaded with no cgroup yet" applied \
 	"$(grep -q "event=applied policy=$A .*cgroups=0" "$LOG" && echo applied)"
 
