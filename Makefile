@@ -172,6 +172,10 @@ $(OUTPUT)/bench_redirect: bench/bench_redirect.c bench/benchlib.h $(OUTPUT)/libc
 	$(call msg,CC,$@)
 	$(Q)$(CC) $(CFLAGS) -Ibench $(LDFLAGS) $< $(OUTPUT)/libcgfence.a $(LDLIBS) -o $@
 
+$(OUTPUT)/bench_acct: bench/bench_acct.c bench/benchlib.h $(OUTPUT)/libcgfence.a | $(OUTPUT)
+	$(call msg,CC,$@)
+	$(Q)$(CC) $(CFLAGS) -Ibench $(LDFLAGS) $< $(OUTPUT)/libcgfence.a $(LDLIBS) -o $@
+
 $(OUTPUT)/bench_daemon: bench/bench_daemon.c bench/benchlib.h $(OUTPUT)/libcgfence.a | $(OUTPUT)
 	$(call msg,CC,$@)
 	$(Q)$(CC) $(CFLAGS) -Ibench $(LDFLAGS) $< $(OUTPUT)/libcgfence.a $(LDLIBS) -o $@
@@ -183,7 +187,7 @@ $(OUTPUT)/ref.bpf.o: bench/ref.bpf.c include/cgfence/abi.h $(OUTPUT)/vmlinux.h |
 
 bench: deps
 	$(Q)$(MAKE) --no-print-directory cgfence $(OUTPUT)/bench_egress $(OUTPUT)/bench_sock \
-		$(OUTPUT)/bench_redirect $(OUTPUT)/bench_daemon
+		$(OUTPUT)/bench_redirect $(OUTPUT)/bench_daemon $(OUTPUT)/bench_acct
 	$(Q)bench/run.sh $(BENCH_ARGS)
 
 # installation: make install [PREFIX=/usr/local] [DESTDIR=] [SYSCONFDIR=/etc]

@@ -13,5 +13,7 @@ exec unshare -n sh -c '
 	./.output/bench_sock --cgfence "$PWD/cgfence" &&
 	echo && echo "## connect() through a redirect" && echo &&
 	./.output/bench_redirect --cgfence "$PWD/cgfence" &&
+	echo && echo "## accounting and the connection log" && echo &&
+	./.output/bench_acct --cgfence "$PWD/cgfence" &&
 	echo && echo "## cgfence daemon: a new cgroup to the policy attached" && echo &&
 	./.output/bench_daemon --cgfence "$PWD/cgfence"' sh "$@"
