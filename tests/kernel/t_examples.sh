@@ -21,6 +21,8 @@ check "ingress example: metrics port denied"  deny  "$(ex examples/ingress-priva
 check "ingress example: metrics from monitoring" allow "$(ex examples/ingress-private-only.yaml ingress 10.99.0.7:9100/tcp)"
 check "ingress example: public denied"        deny  "$(ex examples/ingress-private-only.yaml ingress 192.0.2.1:443/tcp)"
 check "audit example: would deny public"      deny  "$(ex examples/audit-first.yaml connect 192.0.2.1:443/tcp)"
+check "containers example: metadata denied"   deny  "$(ex examples/containers-observed.yaml connect 169.254.169.254:80/tcp)"
+check "containers example: the rest allowed"  allow "$(ex examples/containers-observed.yaml connect 192.0.2.1:443/tcp)"
 
 # the README's tour policy, taken from the README itself
 awk '/^Write a policy:/ { f = 1; next } f && /^```yaml/ { y = 1; next } y && /^```/ { exit } y' README.md >"$TMPD/api.yaml"
