@@ -416,6 +416,18 @@ static __always_inline struct cgf_acct *acct_get(__u64 id)
 	return bpf_map_lookup_elem(&cgf_acct, &id);
 }
 
+/* accounting: a call or packet of this cgroup denied (or, in audit mode, would be) */
+static __always_inline void acct_denied(__u64 cg)
+{
+	struct cgf_acct *a;
+
+	if (!cfg_accounting)
+		return;
+	a = acct_get(cg);
+	if (a)
+		a->denied++;
+}
+
 /* a new connection in this minute (per CPU: no races) */
 static __always_inline void acct_conn(struct cgf_acct *a)
 {
@@ -511,8 +523,10 @@ static __always_inline int finish(enum cgf_hook hook, int verdict)
 /* finish() for hooks whose denials carry no address (socket, sockopt, device, sysctl) */
 static __always_inline int finish_ev(enum cgf_hook hook, int verdict)
 {
-	if (verdict != CGF_ALLOW)
+	if (verdict != CGF_ALLOW) {
 		ev_plain(hook, CGF_RULE_DEFAULT);
+		acct_denied(bpf_get_current_cgroup_id());
+	}
 	return finish(hook, verdict);
 }
 
@@ -743,8 +757,10 @@ static __always_inline int sock_addr4(struct bpf_sock_addr *ctx, __u8 dir,
 	av = lookup4(dir, ctx->user_ip4);
 	v = VERDICT_RULE(av, ctx->protocol, bpf_ntohs((__u16)ctx->user_port), &rule);
 	hit(rule);
-	if (v != CGF_ALLOW)
+	if (v != CGF_ALLOW) {
 		ev_sock_addr(ctx, hook, rule, dir, 0);
+		acct_denied(bpf_get_current_cgroup_id());
+	}
 	return finish(hook, udp_flow(ctx, hook, v));
 }
 
@@ -768,8 +784,10 @@ static __always_inline int sock_addr6(struct bpf_sock_addr *ctx, __u8 dir,
 	av = lookup6(dir, ip);
 	v = VERDICT_RULE(av, ctx->protocol, bpf_ntohs((__u16)ctx->user_port), &rule);
 	hit(rule);
-	if (v != CGF_ALLOW)
+	if (v != CGF_ALLOW) {
 		ev_sock_addr(ctx, hook, rule, dir, 1);
+		acct_denied(bpf_get_current_cgroup_id());
+	}
 	return finish(hook, udp_flow(ctx, hook, v));
 }
 
@@ -1015,6 +1033,7 @@ static __always_inline int skb_decide(struct __sk_buff *skb, __u8 dir, enum cgf_
 	}
 	struct cgf_event *e = ev_denial(hook, rule);
 
+	acct_denied(bpf_skb_cgroup_id(skb));
 	if (e) {		/* no process here: the socket's cgroup */
 		e->cgroup_id = bpf_skb_cgroup_id(skb);
 		e->proto = p.ipproto;

@@ -71,6 +71,7 @@ static json_object *acct_json(int fd, int ncpu)
 			t.tcp_accepts += a->tcp_accepts;
 			t.udp_flows += a->udp_flows;
 			t.rate_limited += a->rate_limited;
+			t.denied += a->denied;
 			for (int i = 0; i < 2; i++) {
 				if (a->minute_of[i] == now_m)
 					cur += a->minute[i];
@@ -89,6 +90,7 @@ static json_object *acct_json(int fd, int ncpu)
 		json_object_object_add(o, "tcp_connects", u64(t.tcp_connects));
 		json_object_object_add(o, "tcp_accepts", u64(t.tcp_accepts));
 		json_object_object_add(o, "udp_flows", u64(t.udp_flows));
+		json_object_object_add(o, "denied", u64(t.denied));
 		json_object_object_add(o, "rate_limited", u64(t.rate_limited));
 		/* a sliding minute: this one so far, and the part of the last one it covers */
 		json_object_object_add(o, "connections_per_minute",
@@ -258,6 +260,7 @@ char *cgf_prometheus(json_object *stats)
 		{ "cgfence_cgroup_bytes_total", "counter", "Bytes of packets that passed, per cgroup and direction (accounting: true)." },
 		{ "cgfence_cgroup_packets_total", "counter", "Packets that passed, per cgroup and direction (accounting: true)." },
 		{ "cgfence_cgroup_connections_total", "counter", "New connections per cgroup: tcp_connect (SYN sent), tcp_accept (SYN-ACK sent), udp_connect." },
+		{ "cgfence_cgroup_denied_total", "counter", "Calls and packets of the cgroup denied (or that would be, in audit mode) (accounting: true)." },
 		{ "cgfence_program_runs_total", "counter", "Runs of the policy's program per hook (kernel run-time statistics)." },
 		{ "cgfence_program_run_seconds_total", "counter", "Time spent in the policy's program per hook (kernel run-time statistics)." },
 	};
@@ -319,12 +322,18 @@ char *cgf_prometheus(json_object *stats)
 			case 8:
 			case 9:
 			case 10:
+			case 11:
 				if (!json_object_object_get_ex(pol, "accounting", &arr))
 					break;
 				for (size_t j = 0; j < json_object_array_length(arr); j++) {
 					json_object *c = json_object_array_get_idx(arr, j);
 					const char *cg = lv(jstr(c, "cgroup"), b, sizeof(b));
 
+					if (mi == 11) {
+						out(&p, "%s{policy=\"%s\",cgroup=\"%s\"} %llu\n", m[mi].name,
+						    name, cg, (unsigned long long)ju(c, "denied"));
+						continue;
+					}
 					if (mi == 10) {
 						out(&p, "%s{policy=\"%s\",cgroup=\"%s\",kind=\"tcp_connect\"} %llu\n",
 						    m[mi].name, name, cg, (unsigned long long)ju(c, "tcp_connects"));
@@ -348,7 +357,7 @@ char *cgf_prometheus(json_object *stats)
 				for (size_t j = 0; j < json_object_array_length(arr); j++) {
 					json_object *g = json_object_array_get_idx(arr, j);
 
-					if (mi == 11)
+					if (mi == 12)
 						out(&p, "%s{policy=\"%s\",hook=\"%s\"} %llu\n", m[mi].name,
 						    name, jstr(g, "hook"),
 						    (unsigned long long)ju(g, "run_count"));

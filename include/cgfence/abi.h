@@ -292,7 +292,7 @@ struct cgf_acct {
 	__u64 tcp_connects;    /* SYNs sent: connection attempts */
 	__u64 tcp_accepts;     /* SYN-ACKs sent: connections accepted */
 	__u64 udp_flows;       /* connect() on UDP sockets */
-	__u64 denied;          /* calls and packets denied (or would be) */
+	__u64 denied;          /* calls and packets denied (or would be, audit mode) */
 	__u64 rate_limited;
 	__u64 minute[2];       /* new connections in minute m (index m & 1) ... */
 	__u32 minute_of[2];    /* ... and which m it counts */

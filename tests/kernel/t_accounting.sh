@@ -50,6 +50,7 @@ within(c["packets_out"], 3, 1000, "packets_out")
 within(c["tcp_connects"], 1, 1, "tcp_connects")
 within(c["udp_flows"], 0, 0, "udp_flows")	# the denied UDP connect is not a flow
 within(c["connections_per_minute"], 1, 1, "connections_per_minute")
+within(c["denied"], 1, 1, "denied")	# the UDP connect to 127.0.0.3
 hits = {str(h["rule"]): h["hits"] for h in p["rule_hits"]}
 within(hits.get("0", -1), 1, 1, "rule-0-hits")
 within(hits.get("default", -1), 1, 10**9, "default-hits")
@@ -138,6 +139,7 @@ pairs = [
     ("bytes_in", val("cgfence_cgroup_bytes_total", policy=na, cgroup=acct["cgroup"], direction="in"), acct["bytes_in"]),
     ("tcp_connect", val("cgfence_cgroup_connections_total", policy=na, cgroup=acct["cgroup"], kind="tcp_connect"), acct["tcp_connects"]),
     ("events", val("cgfence_events_total", policy=na), a["events"]["sent"]),
+    ("cgroup_denied", val("cgfence_cgroup_denied_total", policy=na, cgroup=acct["cgroup"]), acct["denied"]),
     ("rate_limited", val("cgfence_rate_limited_total", policy=nr), stats[nr]["rate_limited"]),
     ("rule_hits", val("cgfence_rule_hits_total", policy=na, rule="0", line=str(a["rule_hits"][0]["line"])), a["rule_hits"][0]["hits"]),
 ]

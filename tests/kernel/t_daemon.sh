@@ -200,6 +200,18 @@ wait_for 5 test ! -e "/sys/fs/bpf/cgfence/$B"
 check "file removed: policy detached" 0 $?
 check "file removed: not enforced" ok "$(probe "$TOP/system.slice/docker-$HEX.scope" 127.0.0.5)"
 
+# a pid target: the cgroup that process is in
+PIDP=$(pname pid)
+track_policy "$PIDP"
+mkdir "$TOP/pidcg"
+in_cg_bg "$TOP/pidcg" sleep 60
+T_PIDS+=($!)
+printf 'version: 1\nname: %s\ntarget: {pid: %s}\nnetwork:\n  egress:\n    default: allow\n    rules:\n      - {action: deny, to: [127.0.0.10]}\n' "$PIDP" "$!" >"$PD/p.yaml"
+wait_for 5 pinned "$PIDP"
+check "pid target: the process's cgroup enforced" EPERM "$(probe "$TOP/pidcg" 127.0.0.10)"
+rm "$PD/p.yaml"
+wait_for 5 test ! -e "/sys/fs/bpf/cgfence/$PIDP"
+
 # SIGTERM: exit 0, policies stay
 kill -TERM "$DPID"
 wait "$DPID"
