@@ -19,6 +19,10 @@ int cgf_do_oci_hook(int argc, char **argv);
 int cgf_do_tree(int argc, char **argv);
 int cgf_do_daemon(int argc, char **argv);
 int cgf_do_events(int argc, char **argv);
+/* Collecting one policy's events into the run directory's log (events.c). */
+struct cgf_collector *cgf_collector_open(const char *name);
+void cgf_collector_poll(struct cgf_collector *c);
+void cgf_collector_close(struct cgf_collector *c);
 /* `stats --json` of every policy, without cleaning up first (metrics) */
 struct json_object *cgf_stats_all(void);
 /* The running daemon's status (RUN_DIR/daemon.json), NULL when none runs. */

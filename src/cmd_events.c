@@ -417,6 +417,44 @@ static int add_src(struct src **v, size_t *n, const char *name)
 	return 0;
 }
 
+/* ---- the daemon collects for the policies it manages ---- */
+
+struct cgf_collector {
+	struct src *s;
+	size_t n;
+};
+
+struct cgf_collector *cgf_collector_open(const char *name)
+{
+	struct cgf_collector *c = xcalloc(1, sizeof(*c));
+
+	if (add_src(&c->s, &c->n, name)) {
+		cgf_clear_error();
+		free(c->s);
+		free(c);
+		return NULL;
+	}
+	collect(&c->s[0], true);
+	return c;
+}
+
+/* Move what the ring buffer holds to the log; takes over collecting if free. */
+void cgf_collector_poll(struct cgf_collector *c)
+{
+	if (c)
+		collect(&c->s[0], true);
+}
+
+void cgf_collector_close(struct cgf_collector *c)
+{
+	if (!c)
+		return;
+	collect(&c->s[0], false);	/* the last events, then the lock goes */
+	cgf_vis_close(&c->s[0].v);
+	free(c->s);
+	free(c);
+}
+
 int cgf_do_events(int argc, char **argv)
 {
 	const char *name = NULL;

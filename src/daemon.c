@@ -50,6 +50,7 @@ struct dpol {
 	struct cgf_policy *p;		/* its parsed form (targets) */
 	char error[1024];		/* why the file's last version is not in force */
 	size_t n_cgroups;
+	struct cgf_collector *events;	/* we move its events to the log */
 };
 
 struct watch {
@@ -65,7 +66,7 @@ static struct {
 	int repair_s;
 	struct dpol *pols;
 	size_t n, cap;
-	int ino_pol, ino_cg, sfd, tfd_repair, tfd_rescan, ep, lock_fd;
+	int ino_pol, ino_cg, sfd, tfd_repair, tfd_rescan, tfd_events, ep, lock_fd;
 	struct watch *w;
 	size_t n_w;
 	bool dirty;			/* status file to rewrite */
@@ -287,6 +288,7 @@ static void load_file(struct dpol *dp, const char *buf, size_t len, uint64_t dig
 		dp->error[0] = '\0';
 		dlog(6, "adopted", "policy=%s file=%s generation=%u cgroups=%zu", dp->name,
 		     dp->file, m.generation, n_ids);
+		dp->events = cgf_collector_open(dp->name);
 		reconcile(dp);
 		goto out;
 	}
@@ -317,6 +319,10 @@ static void load_file(struct dpol *dp, const char *buf, size_t len, uint64_t dig
 	dp->p = TAKE_PTR(p);
 	dp->error[0] = '\0';
 	dp->n_cgroups = n;
+	if (!r.replaced || !dp->events) {	/* a new ring buffer, or none followed yet */
+		cgf_collector_close(dp->events);
+		dp->events = cgf_collector_open(dp->name);
+	}
 	dlog(6, r.replaced ? "replaced" : "applied", "policy=%s file=%s generation=%u cgroups=%zu",
 	     dp->name, dp->file, r.generation, n);
 out:
@@ -350,6 +356,7 @@ static void drop(size_t i)
 		cgf_clear_error();
 	}
 	cgf_policy_free(dp->p);
+	cgf_collector_close(dp->events);
 	D.pols[i] = D.pols[--D.n];
 	D.dirty = true;
 }
@@ -659,18 +666,24 @@ static int setup(void)
 	D.ino_cg = inotify_init1(IN_CLOEXEC | IN_NONBLOCK);
 	D.tfd_repair = timerfd_create(CLOCK_MONOTONIC, TFD_CLOEXEC | TFD_NONBLOCK);
 	D.tfd_rescan = timerfd_create(CLOCK_MONOTONIC, TFD_CLOEXEC | TFD_NONBLOCK);
+	D.tfd_events = timerfd_create(CLOCK_MONOTONIC, TFD_CLOEXEC | TFD_NONBLOCK);
 	D.ep = epoll_create1(EPOLL_CLOEXEC);
 	if (D.sfd < 0 || D.ino_pol < 0 || D.ino_cg < 0 || D.tfd_repair < 0 || D.tfd_rescan < 0 ||
-	    D.ep < 0)
+	    D.tfd_events < 0 || D.ep < 0)
 		return cgf_error(-errno, "cannot set up the event loop: %m");
 	/* the directory itself: also symlink swaps (IN_MOVED_TO of "..data") */
 	if (inotify_add_watch(D.ino_pol, D.dir_abs, IN_CLOSE_WRITE | IN_MOVED_TO | IN_MOVED_FROM |
 				      IN_CREATE | IN_DELETE | IN_ATTRIB | IN_DELETE_SELF) < 0)
 		return cgf_error(-errno, "cannot watch %s: %m", D.dir_abs);
-	if (timerfd_settime(D.tfd_repair, 0, &every, NULL))
+	/* events: moved from the ring buffers to the logs four times a second */
+	struct itimerspec quarter = { .it_interval = { .tv_nsec = 250000000 },
+				      .it_value = { .tv_nsec = 250000000 } };
+
+	if (timerfd_settime(D.tfd_repair, 0, &every, NULL) ||
+	    timerfd_settime(D.tfd_events, 0, &quarter, NULL))
 		return cgf_error(-errno, "timerfd: %m");
 	if (ep_add(D.sfd) || ep_add(D.ino_pol) || ep_add(D.ino_cg) || ep_add(D.tfd_repair) ||
-	    ep_add(D.tfd_rescan))
+	    ep_add(D.tfd_rescan) || ep_add(D.tfd_events))
 		return cgf_error(-errno, "epoll: %m");
 	if (D.metrics) {	/* /metrics, served from this loop: no second thread */
 		D.m = cgf_metrics_start(D.metrics, cgf_stats_all);
@@ -739,6 +752,7 @@ int cgf_do_daemon(int argc, char **argv)
 	}
 	if (!D.dir)
 		return cgf_usage_error("daemon: --policy-dir DIR is required");
+	setenv("CGFENCE_RUN_DIR", D.run_dir, 1);	/* the event logs go there too */
 	if (cgf_env_check() || take_lock() || setup()) {
 		fprintf(stderr, "cgfence: %s\n", cgf_last_error());
 		return EXIT_FAIL;
@@ -779,6 +793,10 @@ int cgf_do_daemon(int argc, char **argv)
 			} else if (fd == D.tfd_rescan) {
 				if (read(fd, &ticks, sizeof(ticks)) > 0)
 					rescan(false);
+			} else if (fd == D.tfd_events) {
+				if (read(fd, &ticks, sizeof(ticks)) > 0)
+					for (size_t k = 0; k < D.n; k++)
+						cgf_collector_poll(D.pols[k].events);
 			} else if (fd == D.tfd_repair) {
 				if (read(fd, &ticks, sizeof(ticks)) > 0)
 					repair("periodic");
@@ -812,8 +830,10 @@ int cgf_do_daemon(int argc, char **argv)
 	if (D.detach_on_exit)
 		while (D.n)
 			drop(D.n - 1);
-	for (size_t i = 0; i < D.n; i++)
+	for (size_t i = 0; i < D.n; i++) {
 		cgf_policy_free(D.pols[i].p);
+		cgf_collector_close(D.pols[i].events);
+	}
 	free(D.pols);
 	for (size_t i = 0; i < D.n_w; i++)
 		free(D.w[i].rel);

@@ -81,6 +81,11 @@ check "glob: app-1 attached" 0 $?
 check "glob: app-1 enforced" EPERM "$(probe "$TOP/app-1" 127.0.0.3)"
 check "glob: app-1 other address" ok "$(probe "$TOP/app-1" 127.0.0.4)"
 check "glob: non-matching cgroup untouched" ok "$(probe "$TOP/other" 127.0.0.3)"
+# the daemon moves the policy's events to the log while it runs
+wait_for 5 grep -qs '"dst":"127.0.0.3"' "$RUN/events/$A.jsonl"
+check "events: the daemon collected the denial" 0 $?
+check "events: a reader sees it (the daemon holds the collector lock)" 1 \
+	"$(CGFENCE_RUN_DIR=$RUN "$CGF" events --json "$A" | grep -c '"dst":"127.0.0.3"')"
 wait_for 5 pinned "$B"
 check "container: docker-<id>.scope enforced" EPERM "$(probe "$TOP/system.slice/docker-$HEX.scope" 127.0.0.5)"
 check "container: glob policy not on it" ok "$(probe "$TOP/system.slice/docker-$HEX.scope" 127.0.0.3)"
