@@ -36,4 +36,13 @@ vg explain examples/web-service.yaml bind 0.0.0.0:22;  check "valgrind: explain 
 sed "s/^name: .*/name: $NAME/" examples/build-sandbox.yaml >"$TMPD/sb.yaml"
 vg apply "$TMPD/sb.yaml" --cgroup "$CG";               check "valgrind: apply every kind of section" 0 $?
 vg --json stats "$NAME";                               check "valgrind: stats of it" 0 $?
+# the visibility paths: events (collecting), stats with accounting
+export CGFENCE_RUN_DIR="$TMPD/run"
+printf 'version: 1\nname: %s\naccounting: true\nlog: {connections: true}\nnetwork:\n  egress: {default: allow, rules: [{action: deny, to: [127.0.0.3]}]}\n  rate_limit: {connections_per_second: 10}\n' "$NAME" >"$TMPD/obs.yaml"
+vg apply "$TMPD/obs.yaml" --cgroup "$CG";              check "valgrind: apply with accounting and log" 0 $?
+check "a denial to report" EPERM "$(in_cg "$CG" "$NP" connect udp 127.0.0.3 53)"
+vg events "$NAME";                                     check "valgrind: events" 0 $?
+vg --json events "$NAME";                              check "valgrind: events --json" 0 $?
+vg stats "$NAME";                                      check "valgrind: stats with accounting" 0 $?
+vg detach "$NAME";                                     check "valgrind: detach it" 0 $?
 t_done
