@@ -700,44 +700,34 @@ static __always_inline int udp_flow(struct bpf_sock_addr *ctx, __u8 hook, int v)
 /* connect(): network.rate_limit (TCP: new connections per cgroup). True when refused. */
 static __always_inline bool connect_limits(struct bpf_sock_addr *ctx, __u8 hook)
 {
-	__u64 cg;
-	bool refuse = false;
+	struct cgf_rl init = {}, *rl;
+	struct cgf_acct *a;
+	__u64 cg, now;
+	bool ok;
 
-	if (hook != CGF_H_CONNECT4 && hook != CGF_H_CONNECT6)
-		return false;
-	if (!cfg_rl_interval_ns || ctx->type != SOCK_STREAM)
+	if ((hook != CGF_H_CONNECT4 && hook != CGF_H_CONNECT6) || !cfg_rl_interval_ns ||
+	    ctx->type != SOCK_STREAM)
 		return false;
 	cg = bpf_get_current_cgroup_id();
-	{
-		struct cgf_rl *rl = bpf_map_lookup_elem(&cgf_rl, &cg);
-
-		if (!rl) {
-			struct cgf_rl init = {};
-
-			bpf_map_update_elem(&cgf_rl, &cg, &init, BPF_NOEXIST);
-			rl = bpf_map_lookup_elem(&cgf_rl, &cg);
-		}
-		if (rl) {
-			__u64 now = bpf_ktime_get_boot_ns();	/* no calls under the lock */
-
-			bpf_spin_lock(&rl->lock);
-			refuse = !gcra(&rl->tat, now, cfg_rl_interval_ns, cfg_rl_burst_ns);
-			bpf_spin_unlock(&rl->lock);
-		}
+	rl = bpf_map_lookup_elem(&cgf_rl, &cg);
+	if (!rl) {
+		bpf_map_update_elem(&cgf_rl, &cg, &init, BPF_NOEXIST);
+		rl = bpf_map_lookup_elem(&cgf_rl, &cg);
+		if (!rl)
+			return false;	/* the map is full: not limited */
 	}
-	if (cfg_accounting && refuse) {
-		struct cgf_acct *a = acct_get(cg);
-
-		if (a)
-			a->rate_limited++;
-	}
-	if (refuse) {
-		hit(CGF_RULE_RATE);
-		pcount(CGF_PC_RATE_LIMITED);
-		ev_sock_addr(ctx, hook, CGF_RULE_RATE, CGF_DIR_EGRESS, hook == CGF_H_CONNECT6);
-		return true;	/* finish() makes it a "would deny" in audit mode */
-	}
-	return false;
+	now = bpf_ktime_get_boot_ns();	/* no helper calls under the lock */
+	bpf_spin_lock(&rl->lock);
+	ok = gcra(&rl->tat, now, cfg_rl_interval_ns, cfg_rl_burst_ns);
+	bpf_spin_unlock(&rl->lock);
+	if (ok)
+		return false;
+	if (cfg_accounting && (a = acct_get(cg)))
+		a->rate_limited++;
+	hit(CGF_RULE_RATE);
+	pcount(CGF_PC_RATE_LIMITED);
+	ev_sock_addr(ctx, hook, CGF_RULE_RATE, CGF_DIR_EGRESS, hook == CGF_H_CONNECT6);
+	return true;	/* finish() makes it a "would deny" in audit mode */
 }
 
 static __always_inline int sock_addr4(struct bpf_sock_addr *ctx, __u8 dir,

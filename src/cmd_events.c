@@ -102,21 +102,6 @@ static void addr_str(const uint8_t *a, int family, char *buf, size_t len)
 		snprintf(buf, len, "?");
 }
 
-static uint64_t pcounter(int fd, uint32_t idx)
-{
-	int ncpu = libbpf_num_possible_cpus();
-	uint64_t sum = 0, *vals;
-
-	if (fd < 0 || ncpu <= 0)
-		return 0;
-	vals = xcalloc((size_t)ncpu, sizeof(*vals));
-	if (!bpf_map_lookup_elem(fd, &idx, vals))
-		for (int i = 0; i < ncpu; i++)
-			sum += vals[i];
-	free(vals);
-	return sum;
-}
-
 static void append(struct src *s, json_object *o)
 {
 	const char *line = json_object_to_json_string_ext(o, JSON_C_TO_STRING_PLAIN |
@@ -186,9 +171,11 @@ static int on_event(void *ctx, void *data, size_t len)
 					      path, sizeof(path)) ? json_object_new_string(path) : NULL);
 	json_object_object_add(o, "pid", json_object_new_int64(e->pid));
 	json_object_object_add(o, "comm", json_object_new_string(e->comm));
-	json_object_object_add(o, "protocol", proto_name(e->proto, buf, sizeof(buf))
-				      ? json_object_new_string(proto_name(e->proto, buf, sizeof(buf)))
-				      : NULL);
+	{
+		const char *pr = proto_name(e->proto, buf, sizeof(buf));
+
+		json_object_object_add(o, "protocol", pr ? json_object_new_string(pr) : NULL);
+	}
 	if (e->family) {
 		bool any_src = false;
 
@@ -229,8 +216,8 @@ static int on_event(void *ctx, void *data, size_t len)
 /* Record what the programs counted as lost since the last record. */
 static void note_losses(struct src *s)
 {
-	uint64_t d = pcounter(s->v.pstats, CGF_PC_EV_DROPPED);
-	uint64_t q = pcounter(s->v.pstats, CGF_PC_EV_SUPPRESSED);
+	uint64_t d = cgf_percpu_sum(s->v.pstats, CGF_PC_EV_DROPPED);
+	uint64_t q = cgf_percpu_sum(s->v.pstats, CGF_PC_EV_SUPPRESSED);
 	char cpath[PATH_MAX + 16], buf[64];
 	FILE *f;
 
@@ -461,7 +448,6 @@ int cgf_do_events(int argc, char **argv)
 	bool follow = false;
 	struct src *srcs = NULL;
 	size_t n = 0;
-	int ret = EXIT_OK;
 
 	for (int i = 0; i < argc; i++) {
 		if (!strcmp(argv[i], "--follow") || !strcmp(argv[i], "-f"))
@@ -534,5 +520,5 @@ int cgf_do_events(int argc, char **argv)
 		cgf_vis_close(&srcs[i].v);
 	}
 	free(srcs);
-	return ret;
+	return EXIT_OK;
 }

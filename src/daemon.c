@@ -49,7 +49,6 @@ struct dpol {
 	char name[CGF_NAME_MAX + 1];	/* the policy in force from this file, "" none */
 	struct cgf_policy *p;		/* its parsed form (targets) */
 	char error[1024];		/* why the file's last version is not in force */
-	size_t n_cgroups;
 	struct cgf_collector *events;	/* we move its events to the log */
 };
 
@@ -149,7 +148,14 @@ static void write_status(void)
 		json_object_object_add(e, "state", json_object_new_string(
 			dp->error[0] ? (dp->name[0] ? "error, previous version in force" : "error")
 				     : "in force"));
-		json_object_object_add(e, "cgroups", json_object_new_int64((int64_t)dp->n_cgroups));
+		struct cgf_meta m;
+		uint64_t *ids = NULL;
+		size_t n = 0;
+
+		if (dp->name[0])	/* the pins say how many: no count kept here */
+			cgf_policy_state(dp->name, &m, &ids, &n);
+		free(ids);
+		json_object_object_add(e, "cgroups", json_object_new_int64((int64_t)n));
 		if (dp->error[0])
 			json_object_object_add(e, "error", json_object_new_string(dp->error));
 		json_object_array_add(arr, e);
@@ -235,9 +241,6 @@ static void reconcile(struct dpol *dp)
 	cgf_clear_error();
 	cgf_unlock();
 	free(ids);
-	if (!cgf_policy_state(dp->name, &m, &ids, &n_ids))
-		dp->n_cgroups = n_ids;
-	free(ids);
 	cgf_strv_free(paths, n);
 	D.dirty = true;
 }
@@ -318,7 +321,6 @@ static void load_file(struct dpol *dp, const char *buf, size_t len, uint64_t dig
 	cgf_policy_free(dp->p);
 	dp->p = TAKE_PTR(p);
 	dp->error[0] = '\0';
-	dp->n_cgroups = n;
 	if (!r.replaced || !dp->events) {	/* a new ring buffer, or none followed yet */
 		cgf_collector_close(dp->events);
 		dp->events = cgf_collector_open(dp->name);
@@ -441,10 +443,8 @@ static void cgroup_new(const char *rel)
 		if (cgf_attach_cgroups(dp->name, &one, 1))
 			dlog(3, "attach-failed", "policy=%s cgroup=%s error=\"%s\"", dp->name, abs,
 			     cgf_last_error());
-		else {
-			dp->n_cgroups++;
+		else
 			dlog(6, "attached", "policy=%s cgroup=%s", dp->name, abs);
-		}
 		cgf_unlock();
 		cgf_clear_error();
 		D.dirty = true;
@@ -502,15 +502,6 @@ static void repair(const char *why)
 		dlog(4, "repaired", "links=%u last=%s reason=%s", st.repaired, st.last_repair, why);
 	if (st.removed_cgroups) {
 		dlog(6, "cgroups-removed", "count=%u", st.removed_cgroups);
-		for (size_t i = 0; i < D.n; i++) {	/* counts for the status file */
-			struct cgf_meta m;
-			uint64_t *ids = NULL;
-			size_t n = 0;
-
-			if (D.pols[i].name[0] && !cgf_policy_state(D.pols[i].name, &m, &ids, &n))
-				D.pols[i].n_cgroups = n;
-			free(ids);
-		}
 		D.dirty = true;
 	}
 }

@@ -535,7 +535,7 @@ static const char *settle_stage;	/* tests: the stage name of a settle's middle *
 static int settle(const char *dir, struct cgf_gc_stats *st)
 {
 	int act = read_active(dir), progs[CGF_H_MAX], mapfd = -1, left = 0;
-	uint32_t ids[CGF_H_MAX], other, zero_meta_slot;
+	uint32_t ids[CGF_H_MAX], other;
 	struct cgf_meta m, none = {};
 	char p[PATH_LEN], n[32];
 	DIR *d;
@@ -658,9 +658,8 @@ static int settle(const char *dir, struct cgf_gc_stats *st)
 	{
 		_cleanup_close_ int fd = pin_get(dir, "meta");
 
-		zero_meta_slot = other;
 		if (fd >= 0)
-			bpf_map_update_elem(fd, &zero_meta_slot, &none, BPF_ANY);
+			bpf_map_update_elem(fd, &other, &none, BPF_ANY);
 	}
 	if (!left && !(m.flags & CGF_META_KEEP)) {
 		if (st)
@@ -1007,11 +1006,11 @@ int cgf_attach_cgroups(const char *name, const char *const *paths, size_t n)
 			err = cgf_error(progs[h], "%s: no program for %s", dir, cgf_hook_names[h]);
 	}
 	for (size_t i = 0; i < n && !err; i++) {
-		uint64_t id;
+		uint64_t id = 0;
 
 		err = cgf_cgroup_id(paths[i], &id);
 		err = err ?: attach_cgroup(dir, paths[i], id, m.hooks, progs, mapfd, (uint32_t)act);
-		if (err) {	/* a half-attached cgroup is not recorded: drop it */
+		if (err && id) {	/* a half-attached cgroup is not recorded: drop it */
 			char cgdir[PATH_LEN];
 
 			snprintf(cgdir, sizeof(cgdir), "%s/cg-%llu", dir, (unsigned long long)id);
@@ -1191,55 +1190,40 @@ int cgf_gc(struct cgf_gc_stats *st)
 	return err ? err : for_each_policy(gc_one, st);
 }
 
+uint64_t cgf_percpu_sum(int fd, uint32_t key)
+{
+	int ncpu = libbpf_num_possible_cpus();
+	uint64_t sum = 0, *vals;
+
+	if (fd < 0 || ncpu <= 0)
+		return 0;
+	vals = xcalloc((size_t)ncpu, sizeof(*vals));
+	if (!bpf_map_lookup_elem(fd, &key, vals))
+		for (int i = 0; i < ncpu; i++)
+			sum += vals[i];
+	free(vals);
+	return sum;
+}
+
 static void read_stats(const char *dir, struct cgf_applied *a)
 {
-	char p[PATH_LEN];
-	int ncpu = libbpf_num_possible_cpus(), fd;
-	uint64_t *vals;
+	_cleanup_close_ int fd = pin_get(dir, "stats");
 
-	snprintf(p, sizeof(p), "%s/stats", dir);
-	fd = bpf_obj_get(p);
-	if (fd < 0 || ncpu <= 0)
-		return;
-	vals = xcalloc((size_t)ncpu, sizeof(*vals));
-	for (uint32_t h = 0; h < CGF_H_MAX; h++)
-		for (uint32_t k = 0; k < CGF_C_MAX; k++) {
-			uint32_t idx = h * CGF_C_MAX + k;
-			uint64_t sum = 0;
-
-			if (bpf_map_lookup_elem(fd, &idx, vals))
-				continue;
-			for (int i = 0; i < ncpu; i++)
-				sum += vals[i];
-			if (k == CGF_C_DENIED)
-				a->denied[h] = sum;
-			else
-				a->audit[h] = sum;
-		}
-	free(vals);
-	close(fd);
+	for (uint32_t h = 0; fd >= 0 && h < CGF_H_MAX; h++) {
+		a->denied[h] = cgf_percpu_sum(fd, h * CGF_C_MAX + CGF_C_DENIED);
+		a->audit[h] = cgf_percpu_sum(fd, h * CGF_C_MAX + CGF_C_AUDIT);
+	}
 }
 
 /* network.redirect: connections per (entry, backend), the non-zero ones */
 static void read_backend_hits(const char *dir, struct cgf_applied *a)
 {
-	char p[PATH_LEN];
-	int ncpu = libbpf_num_possible_cpus(), fd;
-	uint64_t *vals;
+	_cleanup_close_ int fd = pin_get(dir, "backend_hits");
 	size_t cap = 0;
 
-	snprintf(p, sizeof(p), "%s/backend_hits", dir);
-	fd = bpf_obj_get(p);
-	if (fd < 0 || ncpu <= 0)
-		return;
-	vals = xcalloc((size_t)ncpu, sizeof(*vals));
-	for (uint32_t i = 0; i < CGF_BACKEND_HITS; i++) {
-		uint64_t sum = 0;
+	for (uint32_t i = 0; fd >= 0 && i < CGF_BACKEND_HITS; i++) {
+		uint64_t sum = cgf_percpu_sum(fd, i);
 
-		if (bpf_map_lookup_elem(fd, &i, vals))
-			continue;
-		for (int c = 0; c < ncpu; c++)
-			sum += vals[c];
 		if (!sum)
 			continue;
 		GROW(a->backends, cap, a->n_backends + 1);
@@ -1247,8 +1231,6 @@ static void read_backend_hits(const char *dir, struct cgf_applied *a)
 			.entry = i / CGF_REDIR_BACKENDS, .backend = i % CGF_REDIR_BACKENDS,
 			.connections = sum };
 	}
-	free(vals);
-	close(fd);
 }
 
 static int name_cmp(const void *a, const void *b)

@@ -98,6 +98,8 @@ struct cgf_vis {
 	struct cgf_meta meta;
 };
 int cgf_vis_open(const char *name, struct cgf_vis *v);
+/* The sum over CPUs of a per-CPU map's u64 at key (0 when absent). */
+uint64_t cgf_percpu_sum(int fd, uint32_t key);
 void cgf_vis_close(struct cgf_vis *v);
 
 /* Every applied policy, sorted by name; removes pins of removed cgroups first. */

@@ -176,11 +176,12 @@ static int do_apply(int argc, char **argv)
 		ret = cgf_cgroup_of_pid(atoi(pid), abs, sizeof(abs)) ? fail() : 0;
 	else if (!cg && cgf_target_dynamic(p)) {	/* a glob or unit: what matches now */
 		ret = cgf_target_resolve(p, &paths, &n_paths) ? fail() : 0;
-		if (!ret && !n_paths)
-			ret = cgf_error_at(-ENOENT, p->file, p->target_line, p->target_col,
-					   "target '%s' matches no cgroup now (cgfence daemon "
-					   "attaches the policy to cgroups as they appear)",
-					   p->target_cgroup), fail();
+		if (!ret && !n_paths) {
+			cgf_error_at(-ENOENT, p->file, p->target_line, p->target_col,
+				     "target '%s' matches no cgroup now (cgfence daemon attaches the "
+				     "policy to cgroups as they appear)", p->target_cgroup);
+			ret = fail();
+		}
 		if (!ret)
 			snprintf(abs, sizeof(abs), "%s", paths[0]);
 	} else

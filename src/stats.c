@@ -7,28 +7,19 @@
  * Also the Prometheus text rendering of the same numbers.
  */
 #define _GNU_SOURCE
+#include <arpa/inet.h>
 #include <stdio.h>
 #include <string.h>
 #include <time.h>
 
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
+#include <microhttpd.h>
 
 #include "cgroup.h"
 #include "loader.h"
 #include "stats.h"
 #include "util.h"
-
-static uint64_t percpu_sum(int fd, const void *key, int ncpu)
-{
-	uint64_t sum = 0, *vals = xcalloc((size_t)ncpu, sizeof(*vals));
-
-	if (!bpf_map_lookup_elem(fd, key, vals))
-		for (int i = 0; i < ncpu; i++)
-			sum += vals[i];
-	free(vals);
-	return sum;
-}
 
 static json_object *u64(uint64_t v)
 {
@@ -117,13 +108,13 @@ json_object *cgf_vis_json(const char *name)
 		uint32_t k;
 
 		k = CGF_PC_EV_SENT;
-		json_object_object_add(ev, "sent", u64(percpu_sum(v.pstats, &k, ncpu)));
+		json_object_object_add(ev, "sent", u64(cgf_percpu_sum(v.pstats, k)));
 		k = CGF_PC_EV_DROPPED;
-		json_object_object_add(ev, "dropped", u64(percpu_sum(v.pstats, &k, ncpu)));
+		json_object_object_add(ev, "dropped", u64(cgf_percpu_sum(v.pstats, k)));
 		k = CGF_PC_EV_SUPPRESSED;
-		json_object_object_add(ev, "suppressed", u64(percpu_sum(v.pstats, &k, ncpu)));
+		json_object_object_add(ev, "suppressed", u64(cgf_percpu_sum(v.pstats, k)));
 		k = CGF_PC_RATE_LIMITED;
-		json_object_object_add(o, "rate_limited", u64(percpu_sum(v.pstats, &k, ncpu)));
+		json_object_object_add(o, "rate_limited", u64(cgf_percpu_sum(v.pstats, k)));
 	}
 	json_object_object_add(o, "events", ev);
 	hits = json_object_new_array();
@@ -140,7 +131,7 @@ json_object *cgf_vis_json(const char *name)
 			json_object_object_add(h, "line", json_object_new_int64(ri.line));
 			json_object_object_add(h, "text", json_object_new_string(ri.text));
 		}
-		json_object_object_add(h, "hits", u64(percpu_sum(v.rule_hits, &i, ncpu)));
+		json_object_object_add(h, "hits", u64(cgf_percpu_sum(v.rule_hits, i)));
 		json_object_array_add(hits, h);
 	}
 	json_object_object_add(o, "rule_hits", hits);
@@ -373,9 +364,6 @@ char *cgf_prometheus(json_object *stats)
 }
 
 /* ---- /metrics over HTTP ---- */
-
-#include <arpa/inet.h>
-#include <microhttpd.h>
 
 struct cgf_metrics {
 	struct MHD_Daemon *d;

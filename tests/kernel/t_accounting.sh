@@ -98,6 +98,21 @@ check "rate limit: counted for the cgroup" 2 "$(python3 -c 'import json,sys; pri
 check "rate limit: two events naming it" 2 "$("$CGF" events --json "$NR" | grep -c '"rule":"rate_limit"')"
 check "rate limit: a token comes back after a second" ok "$(sleep 1.1; in_cg "$CGR" "$NP" connect tcp 127.0.0.1 9000)"
 
+# stats --watch: a document per interval, with the programs' run statistics on
+timeout 2.5 "$CGF" stats --watch 1 --json "$NA" >"$TMPD/watch" &
+WP=$!
+sleep 0.5
+in_cg "$CG" "$NP" connect udp 127.0.0.3 53 >/dev/null
+wait "$WP"
+check "stats --watch: a JSON document per second (2 or 3 in 2.5 s)" yes "$(python3 -c '
+import json,sys
+n = sum(1 for l in open(sys.argv[1]) if json.loads(l)[0]["name"])
+print("yes" if 2 <= n <= 3 else "no: %d" % n)' "$TMPD/watch")"
+check "stats --watch: run counts while watching" yes "$(python3 -c '
+import json,sys
+d = json.loads(open(sys.argv[1]).readlines()[-1])[0]
+print("yes" if any(p["hook"] == "connect4" and p["run_count"] > 0 and p["run_time_ns"] > 0 for p in d["programs"]) else "no")' "$TMPD/watch")"
+
 # /metrics: strict Prometheus text, the numbers of stats --json
 PORT=9464
 "$CGF" metrics --listen 127.0.0.1:$PORT 2>"$TMPD/metrics.err" &

@@ -109,6 +109,14 @@ check "detach-off: nothing in force" none "$(state)"
 "$CGF" list >/dev/null 2>&1
 check "detach-off: no pins after the next command" absent "$(pins)"
 
+# a link whose pin someone removed is gone from the kernel; the next command attaches it again
+reset "$V1"
+rm -f /sys/fs/bpf/cgfence/"$NAME"/cg-*/connect4
+check "pin removed from outside: connect4 no longer enforced" "mix(ok ok EPERM ok EPERM)" "$(state)"
+"$CGF" list >/dev/null 2>&1
+check "pin removed from outside: the next command re-attaches it" old "$(state)"
+check "pin removed from outside: the pins of a clean apply" "$PINS_V1" "$(pins)"
+
 # an apply after a killed one finishes or undoes it first, then works
 reset "$V1"
 { CGF_TEST_CRASH_AT=attached apply "$V2"; } 2>/dev/null

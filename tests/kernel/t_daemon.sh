@@ -235,6 +235,20 @@ check "--detach-on-exit: exit 0" 0 $?
 check "--detach-on-exit: policy gone" absent "$([ -e "/sys/fs/bpf/cgfence/$A" ] && echo present || echo absent)"
 check "--detach-on-exit: not enforced" ok "$(probe "$TOP/app-2" 127.0.0.3)"
 
+# apply (no daemon) with a glob target: what matches now
+G=$(pname glob-cli)
+track_policy "$G"
+mkdir -p "$TOP/cli-1" "$TOP/cli-2"
+printf 'version: 1\nname: %s\ntarget: {cgroup: "%s/cli-*"}\nnetwork:\n  egress:\n    default: allow\n    rules:\n      - {action: deny, to: [127.0.0.11]}\n' "$G" "$REL" >"$TMPD/g.yaml"
+check_match "apply with a glob: every match" "^applied $G to $TOP/cli-1 and 1 more cgroups" "$("$CGF" apply "$TMPD/g.yaml")"
+check "apply with a glob: first match enforced" EPERM "$(probe "$TOP/cli-1" 127.0.0.11)"
+check "apply with a glob: second match enforced" EPERM "$(probe "$TOP/cli-2" 127.0.0.11)"
+"$CGF" detach "$G" >/dev/null
+sed -i 's/cli-\*/nomatch-*/' "$TMPD/g.yaml"
+"$CGF" apply "$TMPD/g.yaml" 2>"$TMPD/err"
+check "apply with a glob matching nothing: exit 1" 1 $?
+check_match "apply with a glob matching nothing: says where" "g.yaml:3:18: target '.*nomatch-\*' matches no cgroup now" "$(cat "$TMPD/err")"
+
 # bad usage
 "$CGF" daemon >/dev/null 2>&1
 check "no --policy-dir: exit 2" 2 $?

@@ -144,6 +144,14 @@ check "rate: the log says how many were suppressed" "$Q" "$(python3 -c '
 import json,sys
 print(sum(json.loads(l).get("suppressed", 0) for l in open(sys.argv[1])))' "$TMPD/rate")"
 
+# log.denials: false: denied, but no event
+sed "s/^log: .*/log: {denials: false}/" "$R" >"$TMPD/quiet.yaml"
+"$CGF" apply "$TMPD/quiet.yaml" --cgroup "$CG" >/dev/null
+"$CGF" events --json "$NR" >/dev/null	# what was there before
+before=$(python3 -c 'import json,sys; print(json.load(sys.stdin)[0]["events"]["sent"])' <<<"$("$CGF" stats --json "$NR")")
+check "denials: false: still denied" EPERM "$(in_cg "$CG" "$NP" connect udp 127.0.0.3 53)"
+check "denials: false: no event sent" "$before" "$(python3 -c 'import json,sys; print(json.load(sys.stdin)[0]["events"]["sent"])' <<<"$("$CGF" stats --json "$NR")")"
+
 # bad usage
 "$CGF" events --bogus >/dev/null 2>&1
 check "events --bogus: exit 2" 2 $?
