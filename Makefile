@@ -21,7 +21,7 @@ DEB_PKGS := clang llvm libclang-rt-dev bpftool libbpf-dev libelf-dev zlib1g-dev 
 CFLAGS  ?= -O2 -g
 CFLAGS  += -std=gnu11 -Wall -Wextra -Werror -Wshadow -Wno-missing-field-initializers -Wno-format-truncation \
 	   -Iinclude -Isrc -I$(OUTPUT) -DCGF_VERSION='"$(VERSION)"'
-CFLAGS  += $(SANITIZE)
+CFLAGS  += $(SANITIZE) $(if $(LAYOUT),-DCGF_LAYOUT=$(LAYOUT))
 LDFLAGS += $(SANITIZE)
 LDLIBS  += -lbpf -lelf -lz -lyaml -ljson-c -lsystemd -lmicrohttpd
 
@@ -33,7 +33,7 @@ LIB_SRCS := src/yamltree.c src/addr.c src/policy.c src/policy_sock.c src/policy_
 	    src/sockdefs.c \
 	    src/compile.c src/eval.c \
 	    src/util.c src/cgroup.c src/container.c src/loader.c src/jsonout.c \
-	    src/target.c src/stats.c
+	    src/target.c src/stats.c src/layout.c
 LIB_OBJS := $(patsubst src/%.c,$(OUTPUT)/%.o,$(LIB_SRCS))
 CLI_OBJS := $(OUTPUT)/main.o $(OUTPUT)/cmd_run.o $(OUTPUT)/cmd_oci.o $(OUTPUT)/cmd_tree.o \
 	    $(OUTPUT)/daemon.o $(OUTPUT)/cmd_events.o
@@ -51,7 +51,7 @@ endif
 
 .DELETE_ON_ERROR:
 .SECONDARY:
-.PHONY: all deps demo check check-sanitize test-artifacts san-artifacts bench fuzz clean man install uninstall
+.PHONY: all deps demo check check-sanitize test-artifacts san-artifacts upgrade-artifacts bench fuzz clean man install uninstall
 
 all: cgfence
 
@@ -132,13 +132,26 @@ san-artifacts:
 
 check: deps
 	$(Q)$(MAKE) --no-print-directory cgfence $(UNIT_TESTS) $(HELPERS) $(OUTPUT)/fuzz/fuzz_policy
+	$(Q)$(MAKE) --no-print-directory upgrade-artifacts
 	$(Q)[ "$(CHECK_SANITIZE)" = 0 ] || $(MAKE) --no-print-directory san-artifacts
 	$(Q)CHECK_SANITIZE=$(CHECK_SANITIZE) SAN_OUT=$(SAN_OUT) tests/check.sh
 
 check-sanitize: deps
-	$(Q)$(MAKE) --no-print-directory san-artifacts
+	$(Q)$(MAKE) --no-print-directory san-artifacts upgrade-artifacts
 	$(Q)OUTPUT=$(SAN_OUT) CGF=$(CURDIR)/$(SAN_OUT)/cgfence CGF_SANITIZED=1 \
 		ASAN_OPTIONS=detect_leaks=1 UBSAN_OPTIONS=print_stacktrace=1 tests/run-all.sh
+
+# tests/kernel/t_upgrade.sh: the release of 2026-12-01 (main at efe2968) built
+# from git, and this tree with the next pin layout (what this cgfence meets
+# after a downgrade)
+UPGRADE_FROM := efe2968
+UPGRADE_OUT  := .output-upgrade
+NEXT_LAYOUT  := $(shell echo $$(( $$(sed -n 's/^\#define CGF_LAYOUT \([0-9]*\)$$/\1/p' include/cgfence/abi.h) + 1 )))
+
+upgrade-artifacts:
+	$(Q)tests/helpers/build-release.sh $(UPGRADE_FROM) $(UPGRADE_OUT)/$(UPGRADE_FROM)
+	$(Q)$(MAKE) --no-print-directory OUTPUT=$(UPGRADE_OUT)/next SANITIZE= LAYOUT=$(NEXT_LAYOUT) \
+		$(UPGRADE_OUT)/next/cgfence
 
 # fuzzing (clang libFuzzer, ASan, UBSan): make fuzz [FUZZ_SECONDS=60]
 FUZZ_SECONDS ?= 60
@@ -228,4 +241,4 @@ uninstall:
 
 clean:
 	$(call msg,CLEAN,)
-	$(Q)rm -rf $(OUTPUT) $(SAN_OUT) cgfence
+	$(Q)rm -rf $(OUTPUT) $(SAN_OUT) $(UPGRADE_OUT) cgfence

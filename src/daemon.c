@@ -36,6 +36,7 @@
 #include "cgroup.h"
 #include "cli.h"
 #include "compile.h"
+#include "layout.h"
 #include "loader.h"
 #include "policy.h"
 #include "target.h"
@@ -258,6 +259,7 @@ static void load_file(struct dpol *dp, const char *buf, size_t len, uint64_t dig
 	char **paths = NULL;
 	size_t n = 0;
 	const struct dpol *other;
+	uint32_t old_layout = 0;
 
 	snprintf(path, sizeof(path), "%s/%s", D.dir_abs, dp->file);
 	dp->digest = digest;
@@ -282,9 +284,12 @@ static void load_file(struct dpol *dp, const char *buf, size_t len, uint64_t dig
 		set_error(dp, msg);
 		goto out;
 	}
-	/* adopt: the pinned version came from these very bytes */
-	if (!cgf_policy_state(p->name, &m, &ids, &n_ids) && m.digest == digest &&
-	    (m.flags & CGF_META_DAEMON) && !dp->name[0]) {
+	/* adopt: the pinned version came from these very bytes, in this layout
+	 * (an older layout's version is applied again: migrated, see design.md) */
+	if (!cgf_policy_state(p->name, &m, &ids, &n_ids))
+		old_layout = cgf_meta_layout(&m);
+	if (old_layout && m.digest == digest && (m.flags & CGF_META_DAEMON) && !dp->name[0] &&
+	    old_layout == CGF_LAYOUT) {
 		snprintf(dp->name, sizeof(dp->name), "%s", p->name);
 		cgf_policy_free(dp->p);
 		dp->p = TAKE_PTR(p);
@@ -325,8 +330,13 @@ static void load_file(struct dpol *dp, const char *buf, size_t len, uint64_t dig
 		cgf_collector_close(dp->events);
 		dp->events = cgf_collector_open(dp->name);
 	}
-	dlog(6, r.replaced ? "replaced" : "applied", "policy=%s file=%s generation=%u cgroups=%zu",
-	     dp->name, dp->file, r.generation, n);
+	if (old_layout && old_layout != CGF_LAYOUT)
+		dlog(6, "migrated", "policy=%s file=%s generation=%u cgroups=%zu layout=%u->%u",
+		     dp->name, dp->file, r.generation, n, old_layout, CGF_LAYOUT);
+	else
+		dlog(6, r.replaced ? "replaced" : "applied",
+		     "policy=%s file=%s generation=%u cgroups=%zu", dp->name, dp->file,
+		     r.generation, n);
 out:
 	D.dirty = true;
 	free(ids);

@@ -22,6 +22,7 @@
 
 #include "cgfence.skel.h"
 #include "cgroup.h"
+#include "layout.h"
 #include "loader.h"
 #include "util.h"
 
@@ -155,6 +156,10 @@ int cgf_lock(void)
 		return cgf_error(-errno, "cannot open %s: %m", CGF_PIN_ROOT);
 	if (flock(lock_fd, LOCK_EX))
 		return cgf_error(-errno, "cannot lock %s: %m", CGF_PIN_ROOT);
+	if (cgf_layout_check(CGF_PIN_ROOT)) {	/* pins of a newer cgfence: hands off */
+		cgf_unlock();
+		return -EPROTO;
+	}
 	return 0;
 }
 
@@ -547,6 +552,10 @@ static int settle(const char *dir, struct cgf_gc_stats *st)
 			st->removed_policies++;
 		return remove_policy(dir);
 	}
+	if (cgf_meta_layout(&m) > CGF_LAYOUT)
+		return cgf_error(-EPROTO, "%s: applied by a newer cgfence (pin layout %u, this "
+				 "cgfence knows up to %u): left as it is", dir, cgf_meta_layout(&m),
+				 CGF_LAYOUT);
 	other = (uint32_t)act ^ 1;
 	for (int h = 0; h < CGF_H_MAX; h++)
 		progs[h] = m.hooks & (1u << h) ? slot_prog(dir, h, (uint32_t)act, &ids[h]) : -1;
@@ -865,6 +874,9 @@ int cgf_apply(const struct cgf_policy *p, const struct cgf_compiled *c,
 		if (err)
 			return err;
 	}
+	err = cgf_layout_claim(CGF_PIN_ROOT);	/* this version is of our layout */
+	if (err)
+		return err;
 	act = read_active(dir);
 	res->replaced = act >= 0 && act < CGF_SLOTS && !read_meta_slot(dir, (uint32_t)act, &old);
 	slot = res->replaced ? (uint32_t)act ^ 1 : 0;
@@ -907,7 +919,7 @@ int cgf_apply(const struct cgf_policy *p, const struct cgf_compiled *c,
 	meta.magic = CGF_META_MAGIC;
 	meta.mode = (uint32_t)o->mode;
 	meta.hooks = c->hooks;
-	meta.flags = o->flags;
+	meta.flags = (o->flags & ~CGF_META_LAYOUT_MASK) | cgf_meta_layout_flags(CGF_LAYOUT);
 	meta.digest = o->digest;
 	meta.generation = res->replaced ? old.generation + 1 : 1;
 	meta.applied_at = (uint64_t)time(NULL);
@@ -1060,6 +1072,8 @@ int cgf_vis_open(const char *name, struct cgf_vis *v)
 	memset(v, 0, sizeof(*v));
 	v->events = v->pstats = v->acct = v->rule_hits = v->rule_info = -1;
 	snprintf(dir, sizeof(dir), "%s/%s", CGF_PIN_ROOT, name);
+	if (cgf_layout_check(CGF_PIN_ROOT))
+		return -EPROTO;
 	act = read_active(dir);
 	if (act < 0 || act >= CGF_SLOTS || read_meta_slot(dir, (uint32_t)act, &v->meta))
 		return cgf_error(-ENOENT, "no policy named '%s' is applied", name);
@@ -1134,7 +1148,9 @@ int cgf_detach(const char *name)
 	snprintf(dir, sizeof(dir), "%s/%s", CGF_PIN_ROOT, name);
 	if (access(dir, F_OK))
 		return cgf_error(-ENOENT, "no policy named '%s' is applied", name);
-	return remove_policy(dir);
+	err = remove_policy(dir);
+	cgf_layout_release_if_empty(CGF_PIN_ROOT);
+	return err;
 }
 
 /* Call fn for every policy directory under the pin root, in readdir order. */
@@ -1172,7 +1188,11 @@ int cgf_detach_all(int *count)
 	int err = cgf_lock();
 
 	*count = 0;
-	return err ? err : for_each_policy(detach_one, count);
+	if (err)
+		return err;
+	err = for_each_policy(detach_one, count);
+	cgf_layout_release_if_empty(CGF_PIN_ROOT);
+	return err;
 }
 
 static int gc_one(const char *dir, const char *name, void *arg)
@@ -1187,7 +1207,11 @@ int cgf_gc(struct cgf_gc_stats *st)
 
 	if (st)
 		memset(st, 0, sizeof(*st));
-	return err ? err : for_each_policy(gc_one, st);
+	if (err)
+		return err;
+	err = for_each_policy(gc_one, st);
+	cgf_layout_release_if_empty(CGF_PIN_ROOT);
+	return err;
 }
 
 uint64_t cgf_percpu_sum(int fd, uint32_t key)
@@ -1289,7 +1313,7 @@ int cgf_list(struct cgf_applied **out, size_t *n)
 int cgf_list_nogc(struct cgf_applied **out, size_t *n)
 {
 	struct list_acc acc = { 0 };
-	int err = 0;
+	int err = cgf_layout_check(CGF_PIN_ROOT);	/* a newer layout is not ours to read */
 
 	*out = NULL;
 	*n = 0;

@@ -22,6 +22,7 @@
 #include "container.h"
 #include "eval.h"
 #include "jsonout.h"
+#include "layout.h"
 #include "loader.h"
 #include "target.h"
 #include "stats.h"
@@ -290,6 +291,7 @@ static json_object *applied_json(const struct cgf_applied *a, bool counters)
 	json_object_object_add(o, "mode",
 			       json_object_new_string(a->meta.mode ? "audit" : "enforce"));
 	json_object_object_add(o, "generation", json_object_new_int64(a->meta.generation));
+	json_object_object_add(o, "layout", json_object_new_int64(cgf_meta_layout(&a->meta)));
 	json_object_object_add(o, "applied_at", json_object_new_int64((int64_t)a->meta.applied_at));
 	json_object_object_add(o, "source", json_object_new_string(a->meta.source));
 	json_object_object_add(o, "managed_by", json_object_new_string(
@@ -863,9 +865,11 @@ static int do_version(int argc, char **argv)
 
 		json_object_object_add(o, "version", json_object_new_string(CGF_VERSION));
 		json_object_object_add(o, "libbpf", json_object_new_string(libbpf_version_string()));
+		json_object_object_add(o, "pin_layout", json_object_new_int(CGF_LAYOUT));
 		cgf_json_emit(o);
 	} else {
-		printf("cgfence %s (libbpf %s)\n", CGF_VERSION, libbpf_version_string());
+		printf("cgfence %s (libbpf %s, pin layout %d)\n", CGF_VERSION,
+		       libbpf_version_string(), CGF_LAYOUT);
 	}
 	return 0;
 }

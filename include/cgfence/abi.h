@@ -349,6 +349,24 @@ struct cgf_meta {
 #define CGF_META_KEEP   0x1u  /* stays loaded with no cgroup (a pattern target) */
 #define CGF_META_DAEMON 0x2u  /* applied by cgfence daemon */
 
+/*
+ * Pin layout: what is pinned under the pin root, with which map types, key and
+ * value layouts and names. Every change to it takes the next number, and
+ * docs/design.md ("Upgrading") says what each one changed and how a newer
+ * cgfence migrates it. The layout that wrote a version is in bits 24-31 of
+ * its meta.flags (0: layout 1, the releases before layouts were recorded);
+ * the pin root's "LAYOUT" map holds the newest layout present, so that a
+ * cgfence that meets a newer one refuses before it touches anything.
+ * The magic and the place of meta.flags never change: a cgfence of layout 1
+ * treats a meta without CGF_META_MAGIC as no version and removes the policy.
+ */
+#ifndef CGF_LAYOUT
+#define CGF_LAYOUT 2
+#endif
+#define CGF_LAYOUT_PIN "LAYOUT"	/* array map, one __u32 entry (no policy name: those are lower case) */
+#define CGF_META_LAYOUT_SHIFT 24
+#define CGF_META_LAYOUT_MASK  0xff000000u
+
 #ifndef __bpf__
 _Static_assert(sizeof(struct cgf_key4) == 8, "cgf_key4 layout");
 _Static_assert(sizeof(struct cgf_key6) == 20, "cgf_key6 layout");
