@@ -33,7 +33,7 @@ LIB_SRCS := src/yamltree.c src/addr.c src/policy.c src/policy_sock.c src/policy_
 	    src/sockdefs.c \
 	    src/compile.c src/eval.c \
 	    src/util.c src/cgroup.c src/container.c src/loader.c src/jsonout.c \
-	    src/target.c src/stats.c src/layout.c
+	    src/target.c src/stats.c src/layout.c src/hook.c
 LIB_OBJS := $(patsubst src/%.c,$(OUTPUT)/%.o,$(LIB_SRCS))
 CLI_OBJS := $(OUTPUT)/main.o $(OUTPUT)/cmd_run.o $(OUTPUT)/cmd_oci.o $(OUTPUT)/cmd_tree.o \
 	    $(OUTPUT)/daemon.o $(OUTPUT)/cmd_events.o
@@ -71,7 +71,7 @@ $(OUTPUT)/vmlinux.h: | $(OUTPUT)
 	$(call msg,GEN,$@)
 	$(Q)$(BPFTOOL) btf dump file /sys/kernel/btf/vmlinux format c > $@
 
-$(OUTPUT)/%.bpf.o: bpf/%.bpf.c include/cgfence/abi.h $(OUTPUT)/vmlinux.h | $(OUTPUT)
+$(OUTPUT)/%.bpf.o: bpf/%.bpf.c include/cgfence/abi.h include/cgfence/hooks.h $(OUTPUT)/vmlinux.h | $(OUTPUT)
 	$(call msg,BPF,$@)
 	$(Q)$(CLANG) $(BPF_CFLAGS) -c $< -o $(OUTPUT)/$*.tmp.bpf.o
 	$(Q)$(BPFTOOL) gen object $@ $(OUTPUT)/$*.tmp.bpf.o
@@ -86,7 +86,7 @@ $(OUTPUT)/%.skel.h: $(OUTPUT)/%.bpf.o
 
 $(OUTPUT)/loader.o: $(OUTPUT)/cgfence.skel.h
 
-$(OUTPUT)/%.o: src/%.c $(wildcard src/*.h) include/cgfence/abi.h | $(OUTPUT)
+$(OUTPUT)/%.o: src/%.c $(wildcard src/*.h) include/cgfence/abi.h include/cgfence/hooks.h | $(OUTPUT)
 	$(call msg,CC,$@)
 	$(Q)$(CC) $(CFLAGS) -c $< -o $@
 

@@ -235,10 +235,9 @@ struct {
 		__uint(value_size, sizeof(__u32));			\
 		__uint(max_entries, CGF_SLOTS);				\
 	} cgf_slot_##hook SEC(".maps")
-SLOTS(connect4); SLOTS(connect6); SLOTS(sendmsg4); SLOTS(sendmsg6);
-SLOTS(egress); SLOTS(ingress); SLOTS(bind4); SLOTS(bind6); SLOTS(sock_create);
-SLOTS(setsockopt); SLOTS(getsockopt); SLOTS(dev); SLOTS(sockops); SLOTS(sysctl);
-SLOTS(recvmsg4); SLOTS(recvmsg6); SLOTS(getpeername4); SLOTS(getpeername6);
+#define X(E, n, a, f, by) SLOTS(n);
+CGF_HOOKS(X)
+#undef X
 
 /*
  * First thing in every program: am I the deciding version? If not, the

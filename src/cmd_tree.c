@@ -21,23 +21,28 @@
 #include "loader.h"
 #include "util.h"
 
+/* Every cgroup attach type `tree` shows: cgfence's hooks (the registry),
+ * then those only other tools attach. */
 static const struct {
 	enum bpf_attach_type type;
 	const char *name;
-} hooks[] = {
-	{ BPF_CGROUP_INET_INGRESS, "ingress" },	   { BPF_CGROUP_INET_EGRESS, "egress" },
-	{ BPF_CGROUP_INET_SOCK_CREATE, "sock_create" }, { BPF_CGROUP_INET_SOCK_RELEASE, "sock_release" },
-	{ BPF_CGROUP_INET4_BIND, "bind4" },	   { BPF_CGROUP_INET6_BIND, "bind6" },
+} other_hooks[] = {
+	{ BPF_CGROUP_INET_SOCK_RELEASE, "sock_release" },
 	{ BPF_CGROUP_INET4_POST_BIND, "post_bind4" }, { BPF_CGROUP_INET6_POST_BIND, "post_bind6" },
-	{ BPF_CGROUP_INET4_CONNECT, "connect4" },   { BPF_CGROUP_INET6_CONNECT, "connect6" },
-	{ BPF_CGROUP_UDP4_SENDMSG, "sendmsg4" },    { BPF_CGROUP_UDP6_SENDMSG, "sendmsg6" },
-	{ BPF_CGROUP_UDP4_RECVMSG, "recvmsg4" },    { BPF_CGROUP_UDP6_RECVMSG, "recvmsg6" },
-	{ BPF_CGROUP_INET4_GETPEERNAME, "getpeername4" }, { BPF_CGROUP_INET6_GETPEERNAME, "getpeername6" },
-	{ BPF_CGROUP_INET4_GETSOCKNAME, "getsockname4" }, { BPF_CGROUP_INET6_GETSOCKNAME, "getsockname6" },
-	{ BPF_CGROUP_SOCK_OPS, "sockops" },	   { BPF_CGROUP_DEVICE, "dev" },
-	{ BPF_CGROUP_SYSCTL, "sysctl" },	   { BPF_CGROUP_GETSOCKOPT, "getsockopt" },
-	{ BPF_CGROUP_SETSOCKOPT, "setsockopt" },
+	{ BPF_CGROUP_INET4_GETSOCKNAME, "getsockname4" },
+	{ BPF_CGROUP_INET6_GETSOCKNAME, "getsockname6" },
 };
+#define N_TREE_HOOKS (CGF_H_MAX + ARRAY_SIZE(other_hooks))
+
+static enum bpf_attach_type tree_type(size_t h)
+{
+	return h < CGF_H_MAX ? cgf_hook_attach[h] : other_hooks[h - CGF_H_MAX].type;
+}
+
+static const char *tree_name(size_t h)
+{
+	return h < CGF_H_MAX ? cgf_hook_names[h] : other_hooks[h - CGF_H_MAX].name;
+}
 
 /* cgfence's programs: prog id -> policy, from the pinned links */
 struct owner {
@@ -117,10 +122,10 @@ static int visit(const char *path, const struct stat *st, int type, struct FTW *
 	fd = open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 	if (fd < 0)
 		return 0;
-	for (size_t h = 0; h < ARRAY_SIZE(hooks); h++) {
+	for (size_t h = 0; h < N_TREE_HOOKS; h++) {
 		uint32_t ids[64], cnt = 64, flags = 0;
 
-		if (bpf_prog_query(fd, hooks[h].type, 0, &flags, ids, &cnt))
+		if (bpf_prog_query(fd, tree_type(h), 0, &flags, ids, &cnt))
 			continue;
 		for (uint32_t i = 0; i < cnt; i++) {
 			struct bpf_prog_info info = {};
@@ -137,7 +142,7 @@ static int visit(const char *path, const struct stat *st, int type, struct FTW *
 
 				if (!progs)
 					progs = json_object_new_array();
-				json_object_object_add(o, "hook", json_object_new_string(hooks[h].name));
+				json_object_object_add(o, "hook", json_object_new_string(tree_name(h)));
 				json_object_object_add(o, "id", json_object_new_int64(ids[i]));
 				json_object_object_add(o, "name", json_object_new_string(info.name));
 				json_object_object_add(o, "owner",
@@ -146,7 +151,7 @@ static int visit(const char *path, const struct stat *st, int type, struct FTW *
 				json_object_array_add(progs, o);
 				continue;
 			}
-			printf("%-44s %-13s %6u  %-16s %s%s\n", header ? "" : path, hooks[h].name, ids[i],
+			printf("%-44s %-13s %6u  %-16s %s%s\n", header ? "" : path, tree_name(h), ids[i],
 			       info.name, pol ? "cgfence:" : "foreign", pol ? pol : "");
 			header = true;
 		}

@@ -457,6 +457,26 @@ static void compile_devices(const struct cgf_policy *p, struct cgf_compiled *o)
 	}
 }
 
+uint32_t cgf_policy_features(const struct cgf_policy *p)
+{
+	uint32_t f = 0;
+
+	f |= p->sec[CGF_DIR_EGRESS].present ? CGF_F_EGRESS : 0;
+	f |= p->sec[CGF_DIR_INGRESS].present ? CGF_F_INGRESS : 0;
+	f |= p->sec[CGF_DIR_BIND].present ? CGF_F_BIND : 0;
+	f |= p->sec[CGF_DIR_REDIRECT].present ? CGF_F_REDIRECT : 0;
+	f |= p->sockets.present ? CGF_F_SOCKETS : 0;
+	f |= p->devices.present ? CGF_F_DEVICES : 0;
+	f |= p->sysctl.present ? CGF_F_SYSCTL : 0;
+	f |= p->tcp.present ? CGF_F_TCP : 0;
+	f |= p->vis.accounting ? CGF_F_ACCOUNTING : 0;
+	f |= p->vis.rate_cps ? CGF_F_RATE_LIMIT : 0;
+	f |= p->vis.log_connections ? CGF_F_LOG_CONNS : 0;
+	for (size_t i = 0; i < p->n_sockopts; i++)
+		f |= p->sockopts[i].op == CGF_SOCKOPT_SET ? CGF_F_SOCKOPT_SET : CGF_F_SOCKOPT_GET;
+	return f;
+}
+
 int cgf_compile(const struct cgf_policy *p, struct cgf_compiled **out)
 {
 	struct cgf_compiled *o = xcalloc(1, sizeof(*o));
@@ -493,38 +513,10 @@ int cgf_compile(const struct cgf_policy *p, struct cgf_compiled **out)
 				    "the limits are %u and %u (fewer distinct port lists help)",
 				    nc, np, CGF_CLASSES_MAX, CGF_PORTS_MAX);
 	}
-	if (p->sec[CGF_DIR_EGRESS].present)
-		o->hooks |= 1u << CGF_H_CONNECT4 | 1u << CGF_H_CONNECT6 | 1u << CGF_H_SENDMSG4 |
-			    1u << CGF_H_SENDMSG6 | 1u << CGF_H_EGRESS;
-	if (p->sec[CGF_DIR_INGRESS].present)
-		o->hooks |= 1u << CGF_H_INGRESS;
-	if (p->sec[CGF_DIR_REDIRECT].present)
-		o->hooks |= 1u << CGF_H_CONNECT4 | 1u << CGF_H_CONNECT6 | 1u << CGF_H_SENDMSG4 |
-			    1u << CGF_H_SENDMSG6 | 1u << CGF_H_RECVMSG4 | 1u << CGF_H_RECVMSG6 |
-			    1u << CGF_H_GETPEERNAME4 | 1u << CGF_H_GETPEERNAME6;
-	if (p->sec[CGF_DIR_BIND].present)
-		o->hooks |= 1u << CGF_H_BIND4 | 1u << CGF_H_BIND6;
-	if (p->sockets.present)
-		o->hooks |= 1u << CGF_H_SOCK_CREATE;
-	if (p->tcp.present)
-		o->hooks |= 1u << CGF_H_SOCKOPS;
-	if (p->sysctl.present)
-		o->hooks |= 1u << CGF_H_SYSCTL;
-	if (p->devices.present) {
+	if (p->devices.present)
 		compile_devices(p, o);
-		o->hooks |= 1u << CGF_H_DEVICE;
-	}
-	for (size_t i = 0; i < p->n_sockopts; i++)
-		o->hooks |= 1u << (p->sockopts[i].op == CGF_SOCKOPT_SET ? CGF_H_SETSOCKOPT
-									 : CGF_H_GETSOCKOPT);
-	/* accounting: packets both ways (and handshakes), UDP connects */
-	if (p->vis.accounting)
-		o->hooks |= 1u << CGF_H_EGRESS | 1u << CGF_H_INGRESS | 1u << CGF_H_CONNECT4 |
-			    1u << CGF_H_CONNECT6;
-	if (p->vis.rate_cps)
-		o->hooks |= 1u << CGF_H_CONNECT4 | 1u << CGF_H_CONNECT6;
-	if (p->vis.log_connections)
-		o->hooks |= 1u << CGF_H_SOCKOPS;
+	o->features = cgf_policy_features(p);
+	o->hooks = cgf_hooks_for(o->features);
 	*out = o;
 	return 0;
 }

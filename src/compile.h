@@ -17,6 +17,7 @@
 
 #include "cgfence/abi.h"
 #include "eval.h"
+#include "hook.h"
 #include "policy.h"
 
 struct cgf_entry4 {
@@ -54,8 +55,12 @@ struct cgf_compiled {
 	size_t n_ports, cap_ports;
 	struct cgf_dev_entry *dev;	/* devices: one per distinct pattern */
 	size_t n_dev, cap_dev;
-	uint32_t hooks;		/* bit per enum cgf_hook */
+	uint32_t features;	/* CGF_F_*: what the policy uses */
+	uint32_t hooks;		/* bit per enum cgf_hook, from the registry */
 };
+
+/* What a policy uses (CGF_F_*), which decides its hooks (cgf_hooks_for). */
+uint32_t cgf_policy_features(const struct cgf_policy *p);
 
 int cgf_compile(const struct cgf_policy *p, struct cgf_compiled **out);
 void cgf_compiled_free(struct cgf_compiled *c);

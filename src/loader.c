@@ -22,24 +22,13 @@
 
 #include "cgfence.skel.h"
 #include "cgroup.h"
+#include "hook.h"
 #include "layout.h"
 #include "loader.h"
 #include "util.h"
 
 #define PATH_LEN 640
 
-const char *const cgf_hook_names[CGF_H_MAX] = {
-	[CGF_H_CONNECT4] = "connect4", [CGF_H_CONNECT6] = "connect6",
-	[CGF_H_SENDMSG4] = "sendmsg4", [CGF_H_SENDMSG6] = "sendmsg6",
-	[CGF_H_EGRESS] = "egress",     [CGF_H_INGRESS] = "ingress",
-	[CGF_H_BIND4] = "bind4",       [CGF_H_BIND6] = "bind6",
-	[CGF_H_SOCK_CREATE] = "sock_create",
-	[CGF_H_SETSOCKOPT] = "setsockopt", [CGF_H_GETSOCKOPT] = "getsockopt",
-	[CGF_H_DEVICE] = "dev",	       [CGF_H_SOCKOPS] = "sockops",
-	[CGF_H_SYSCTL] = "sysctl",
-	[CGF_H_RECVMSG4] = "recvmsg4", [CGF_H_RECVMSG6] = "recvmsg6",
-	[CGF_H_GETPEERNAME4] = "getpeername4", [CGF_H_GETPEERNAME6] = "getpeername6",
-};
 
 /* ---- libbpf output ---- */
 
@@ -197,46 +186,25 @@ static int remove_tree(const char *path)
 	return err;
 }
 
+/* The skeleton's program and slot map of hook h (the registry names both). */
 static struct bpf_program *hook_prog(struct cgfence_bpf *s, int h)
 {
 	switch (h) {
-	case CGF_H_CONNECT4:
-		return s->progs.cgf_connect4;
-	case CGF_H_CONNECT6:
-		return s->progs.cgf_connect6;
-	case CGF_H_SENDMSG4:
-		return s->progs.cgf_sendmsg4;
-	case CGF_H_SENDMSG6:
-		return s->progs.cgf_sendmsg6;
-	case CGF_H_EGRESS:
-		return s->progs.cgf_egress;
-	case CGF_H_INGRESS:
-		return s->progs.cgf_ingress;
-	case CGF_H_BIND4:
-		return s->progs.cgf_bind4;
-	case CGF_H_BIND6:
-		return s->progs.cgf_bind6;
-	case CGF_H_SOCK_CREATE:
-		return s->progs.cgf_sock_create;
-	case CGF_H_SETSOCKOPT:
-		return s->progs.cgf_setsockopt;
-	case CGF_H_GETSOCKOPT:
-		return s->progs.cgf_getsockopt;
-	case CGF_H_DEVICE:
-		return s->progs.cgf_dev;
-	case CGF_H_SOCKOPS:
-		return s->progs.cgf_sockops;
-	case CGF_H_SYSCTL:
-		return s->progs.cgf_sysctl;
-	case CGF_H_RECVMSG4:
-		return s->progs.cgf_recvmsg4;
-	case CGF_H_RECVMSG6:
-		return s->progs.cgf_recvmsg6;
-	case CGF_H_GETPEERNAME4:
-		return s->progs.cgf_getpeername4;
-	default:
-		return s->progs.cgf_getpeername6;
+#define X(E, n, a, f, by) case CGF_H_##E: return s->progs.cgf_##n;
+	CGF_HOOKS(X)
+#undef X
 	}
+	return NULL;
+}
+
+static struct bpf_map *slot_map(struct cgfence_bpf *s, int h)
+{
+	switch (h) {
+#define X(E, n, a, f, by) case CGF_H_##E: return s->maps.cgf_slot_##n;
+	CGF_HOOKS(X)
+#undef X
+	}
+	return NULL;
 }
 
 static uint32_t hooks_in(const char *cgdir)
@@ -400,19 +368,6 @@ static int reuse_pinned(struct bpf_map *m, const char *dir, const char *name)
 }
 
 
-static const enum bpf_attach_type attach_types[CGF_H_MAX] = {
-	[CGF_H_CONNECT4] = BPF_CGROUP_INET4_CONNECT, [CGF_H_CONNECT6] = BPF_CGROUP_INET6_CONNECT,
-	[CGF_H_SENDMSG4] = BPF_CGROUP_UDP4_SENDMSG, [CGF_H_SENDMSG6] = BPF_CGROUP_UDP6_SENDMSG,
-	[CGF_H_EGRESS] = BPF_CGROUP_INET_EGRESS, [CGF_H_INGRESS] = BPF_CGROUP_INET_INGRESS,
-	[CGF_H_BIND4] = BPF_CGROUP_INET4_BIND, [CGF_H_BIND6] = BPF_CGROUP_INET6_BIND,
-	[CGF_H_SOCK_CREATE] = BPF_CGROUP_INET_SOCK_CREATE,
-	[CGF_H_SETSOCKOPT] = BPF_CGROUP_SETSOCKOPT, [CGF_H_GETSOCKOPT] = BPF_CGROUP_GETSOCKOPT,
-	[CGF_H_DEVICE] = BPF_CGROUP_DEVICE, [CGF_H_SOCKOPS] = BPF_CGROUP_SOCK_OPS,
-	[CGF_H_SYSCTL] = BPF_CGROUP_SYSCTL,
-	[CGF_H_RECVMSG4] = BPF_CGROUP_UDP4_RECVMSG, [CGF_H_RECVMSG6] = BPF_CGROUP_UDP6_RECVMSG,
-	[CGF_H_GETPEERNAME4] = BPF_CGROUP_INET4_GETPEERNAME,
-	[CGF_H_GETPEERNAME6] = BPF_CGROUP_INET6_GETPEERNAME,
-};
 
 /* Tests: CGF_TEST_CRASH_AT=STAGE kills cgfence with SIGKILL at that point. */
 static void stage(const char *name)
@@ -489,7 +444,7 @@ static int slot_prog(const char *dir, int h, uint32_t slot, uint32_t *id)
 
 static int attach_pin(int prog_fd, int cgfd, int h, const char *path)
 {
-	int fd = bpf_link_create(prog_fd, cgfd, attach_types[h], NULL), err = 0;
+	int fd = bpf_link_create(prog_fd, cgfd, cgf_hook_attach[h], NULL), err = 0;
 
 	if (fd < 0)
 		return cgf_error(-errno, "bpf: failed to attach %s to the cgroup: %m",
@@ -522,9 +477,6 @@ static int remove_policy(const char *dir)
 	return err ? cgf_error(err, "failed to remove %s: %s", dir, strerror(-err)) : 0;
 }
 
-#define CGF_REDIRECT_HOOKS                                                        \
-	(1u << CGF_H_RECVMSG4 | 1u << CGF_H_RECVMSG6 | 1u << CGF_H_GETPEERNAME4 |  \
-	 1u << CGF_H_GETPEERNAME6)
 static const char *const redirect_pins[] = { "revnat", "backend_hits", "rr" };
 
 /*
@@ -659,7 +611,7 @@ static int settle(const char *dir, struct cgf_gc_stats *st)
 	unlink(p);
 	snprintf(p, sizeof(p), "%s/hits-%u", dir, other);
 	unlink(p);
-	if (!(m.hooks & CGF_REDIRECT_HOOKS))	/* no redirect in force: no state for it */
+	if (!(m.hooks & CGF_REDIRECT_ONLY_HOOKS))	/* no redirect in force: no state for it */
 		for (size_t i = 0; i < ARRAY_SIZE(redirect_pins); i++) {
 			snprintf(p, sizeof(p), "%s/%s", dir, redirect_pins[i]);
 			unlink(p);
@@ -678,13 +630,6 @@ static int settle(const char *dir, struct cgf_gc_stats *st)
 	return 0;
 }
 
-static struct bpf_map *slot_map(struct cgfence_bpf *s, int h)
-{
-	char mn[48];
-
-	snprintf(mn, sizeof(mn), "cgf_slot_%s", cgf_hook_names[h]);
-	return bpf_object__find_map_by_name(s->obj, mn);
-}
 
 
 static size_t at_least_one(size_t n)

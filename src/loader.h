@@ -23,11 +23,10 @@
 
 #include "cgfence/abi.h"
 #include "compile.h"
+#include "hook.h"
 #include "policy.h"
 
 #define CGF_PIN_ROOT "/sys/fs/bpf/cgfence"
-
-extern const char *const cgf_hook_names[CGF_H_MAX];
 
 /* Root/capabilities, cgroup2, bpffs (mounted if missing), kernel hooks. */
 int cgf_env_check(void);

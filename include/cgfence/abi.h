@@ -214,28 +214,7 @@ struct cgf_revnat {
 #define CGF_SOCKOPT_MAX	  256u		/* deny_set + deny_get */
 #define CGF_DEVICES_MAX	  4096u		/* device patterns (after globs expand) */
 
-/* Hooks, as indexes of counters and bits of cgf_meta.hooks. */
-enum cgf_hook {
-	CGF_H_CONNECT4 = 0,
-	CGF_H_CONNECT6,
-	CGF_H_SENDMSG4,
-	CGF_H_SENDMSG6,
-	CGF_H_EGRESS,
-	CGF_H_INGRESS,
-	CGF_H_BIND4,
-	CGF_H_BIND6,
-	CGF_H_SOCK_CREATE,
-	CGF_H_SETSOCKOPT,
-	CGF_H_GETSOCKOPT,
-	CGF_H_DEVICE,
-	CGF_H_SOCKOPS,
-	CGF_H_SYSCTL,
-	CGF_H_RECVMSG4,
-	CGF_H_RECVMSG6,
-	CGF_H_GETPEERNAME4,
-	CGF_H_GETPEERNAME6,
-	CGF_H_MAX,
-};
+#include "hooks.h"	/* enum cgf_hook: the hook registry */
 
 /* stats map (per-CPU array): index = hook * CGF_C_MAX + counter. */
 enum cgf_counter {
