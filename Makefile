@@ -32,14 +32,15 @@ LIB_SRCS := src/yamltree.c src/addr.c src/policy.c src/policy_sock.c src/policy_
 	    src/policy_tcp.c src/policy_sysctl.c src/policy_vis.c \
 	    src/sockdefs.c \
 	    src/compile.c src/eval.c \
-	    src/util.c src/cgroup.c src/container.c src/loader.c src/jsonout.c \
-	    src/target.c src/stats.c src/layout.c src/hook.c
+	    src/util.c src/cgroup.c src/container.c src/jsonout.c \
+	    src/target.c src/stats.c src/layout.c src/hook.c src/pins.c src/env.c src/settle.c \
+	    src/list.c src/apply.c src/fault.c
 LIB_OBJS := $(patsubst src/%.c,$(OUTPUT)/%.o,$(LIB_SRCS))
 CLI_OBJS := $(OUTPUT)/main.o $(OUTPUT)/cmd_run.o $(OUTPUT)/cmd_oci.o $(OUTPUT)/cmd_tree.o \
 	    $(OUTPUT)/daemon.o $(OUTPUT)/cmd_events.o
 
 UNIT_TESTS := $(patsubst tests/unit/%.c,$(OUTPUT)/tests/%,$(wildcard tests/unit/test_*.c))
-HELPERS    := $(OUTPUT)/netprobe $(OUTPUT)/difftest $(OUTPUT)/foreign.bpf.o
+HELPERS    := $(OUTPUT)/netprobe $(OUTPUT)/difftest $(OUTPUT)/foreign.bpf.o $(OUTPUT)/cgfence-faults
 
 ifeq ($(V),1)
 Q =
@@ -84,7 +85,7 @@ $(OUTPUT)/%.skel.h: $(OUTPUT)/%.bpf.o
 	$(call msg,GEN-SKEL,$@)
 	$(Q)$(BPFTOOL) gen skeleton $< > $@
 
-$(OUTPUT)/loader.o: $(OUTPUT)/cgfence.skel.h
+$(OUTPUT)/apply.o: $(OUTPUT)/cgfence.skel.h
 
 $(OUTPUT)/%.o: src/%.c $(wildcard src/*.h) include/cgfence/abi.h include/cgfence/hooks.h | $(OUTPUT)
 	$(call msg,CC,$@)
@@ -92,7 +93,7 @@ $(OUTPUT)/%.o: src/%.c $(wildcard src/*.h) include/cgfence/abi.h include/cgfence
 
 $(OUTPUT)/libcgfence.a: $(LIB_OBJS)
 	$(call msg,AR,$@)
-	$(Q)$(AR) rcs $@ $^
+	$(Q)rm -f $@ && $(AR) rcs $@ $^
 
 cgfence: $(CLI_OBJS) $(OUTPUT)/libcgfence.a
 	$(call msg,LINK,$@)
@@ -122,6 +123,15 @@ SAN_FLAGS := -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-
 CHECK_SANITIZE ?= 1
 
 test-artifacts: $(OUTPUT)/cgfence $(UNIT_TESTS) $(HELPERS)
+
+# the crash and failure tests' cgfence: the same objects, with fault injection (fault.h)
+$(OUTPUT)/fault-on.o: src/fault.c src/fault.h | $(OUTPUT)
+	$(call msg,CC,$@)
+	$(Q)$(CC) $(CFLAGS) -DCGF_FAULTS -c $< -o $@
+
+$(OUTPUT)/cgfence-faults: $(CLI_OBJS) $(OUTPUT)/fault-on.o $(OUTPUT)/libcgfence.a
+	$(call msg,LINK,$@)
+	$(Q)$(CC) $(CFLAGS) $(LDFLAGS) $^ $(LDLIBS) -o $@
 
 $(OUTPUT)/cgfence: $(CLI_OBJS) $(OUTPUT)/libcgfence.a
 	$(call msg,LINK,$@)

@@ -1,19 +1,8 @@
 /* SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause) */
 /*
- * Load, attach, pin, replace, detach and list policies.
- *
- * Pins (bpffs), one directory per policy:
- *   /sys/fs/bpf/cgfence/<name>/meta          array map: struct cgf_meta
- *   /sys/fs/bpf/cgfence/<name>/stats         per-CPU counters (kept across re-applies)
- *   /sys/fs/bpf/cgfence/<name>/active        the deciding slot (abi.h: Versions)
- *   /sys/fs/bpf/cgfence/<name>/slot-<hook>   prog array: the hook's program per slot
- *   /sys/fs/bpf/cgfence/<name>/cgroups       cgroup id -> slots it belongs to
- *   /sys/fs/bpf/cgfence/<name>/cg-<id>/<hook>  one bpf_link per hook and cgroup
- * An apply loads the new version into the free slot, attaches links where
- * there are none, then switches "active" with one map write: every hook of
- * every cgroup changes version at once, and a kill at any point leaves the
- * old or the new version wholly in force. Then each link is pointed at its
- * new program (BPF_LINK_UPDATE) and what the new version lacks is removed.
+ * The library's entry points: apply, attach, detach, list, settle, read
+ * what is applied. The pins: pins.h; versions and settle: settle.h and
+ * docs/design.md ("Versions").
  */
 #ifndef CGF_LOADER_H
 #define CGF_LOADER_H
@@ -23,20 +12,10 @@
 
 #include "cgfence/abi.h"
 #include "compile.h"
+#include "env.h"
 #include "hook.h"
+#include "pins.h"
 #include "policy.h"
-
-#define CGF_PIN_ROOT "/sys/fs/bpf/cgfence"
-
-/* Root/capabilities, cgroup2, bpffs (mounted if missing), kernel hooks. */
-int cgf_env_check(void);
-
-/* The kernel's CONFIG_HZ (for SYN RTO in jiffies), or -1. */
-int cgf_kernel_hz(void);
-
-/* Exclusive lock over the pin tree for the life of the process. */
-int cgf_lock(void);
-void cgf_unlock(void);
 
 struct cgf_apply_opts {
 	const char *cgroup;	/* absolute cgroup path ... */
@@ -119,9 +98,5 @@ struct cgf_gc_stats {
 };
 int cgf_gc(struct cgf_gc_stats *st);
 
-/* libbpf's messages: debug output only with verbose; the last warnings are
- * kept for error messages (e.g. the verifier log). */
-void cgf_libbpf_setup(bool verbose);
-const char *cgf_libbpf_log(void);
 
 #endif

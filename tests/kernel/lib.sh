@@ -9,6 +9,8 @@ set -u
 cd "$(dirname "${BASH_SOURCE[0]}")/../.."
 
 CGF=${CGF:-$PWD/cgfence}
+# the same cgfence with fault injection (src/fault.h), for crash and failure tests
+CGF_FAULTS=${CGF_FAULTS:-$PWD/${OUTPUT:-.output}/cgfence-faults}
 NP=${NP:-$PWD/${OUTPUT:-.output}/netprobe}
 TID="k$$"			# unique per run: names of cgroups and policies
 TMPD=$(mktemp -d /tmp/cgfence-test.XXXXXX)

@@ -70,7 +70,7 @@ check "control: v2 alone has the same pins as v1 then v2" "$PINS_V2" "$(pins)"
 # kill_at STAGE WHAT EXPECT: run WHAT (a command) with the kill at STAGE
 kill_at() {
 	local st=$1 what=$2 want=$3 pins_want
-	CGF_TEST_CRASH_AT=$st $what >/dev/null 2>&1
+	CGF=$CGF_FAULTS CGF_TEST_CRASH_AT=$st $what >/dev/null 2>&1
 	check "$st ($what): killed there" 137 $?
 	check "$st ($what): $want in force" "$want" "$(state)"
 	"$CGF" list >/dev/null 2>&1
@@ -95,7 +95,7 @@ for st in loaded pinned slots attaching attached; do
 	kill_at "$st" "apply $V1" none
 done
 reset
-{ CGF_TEST_CRASH_AT=switched apply "$V1"; } 2>/dev/null
+{ CGF=$CGF_FAULTS CGF_TEST_CRASH_AT=switched apply "$V1"; } 2>/dev/null
 check "first apply, switched: killed there" 137 $?
 check "first apply, switched: v1 in force" old "$(state)"
 "$CGF" list >/dev/null 2>&1
@@ -103,7 +103,7 @@ check "first apply, switched: the pins of a clean apply" "$PINS_V1" "$(pins)"
 
 # a detach: from the switch-off on, nothing is in force; the next command removes the rest
 reset "$V1"
-{ CGF_TEST_CRASH_AT=detach-off "$CGF" detach "$NAME"; } >/dev/null 2>&1
+{ CGF_TEST_CRASH_AT=detach-off "$CGF_FAULTS" detach "$NAME"; } >/dev/null 2>&1
 check "detach-off: killed there" 137 $?
 check "detach-off: nothing in force" none "$(state)"
 "$CGF" list >/dev/null 2>&1
@@ -119,10 +119,16 @@ check "pin removed from outside: the pins of a clean apply" "$PINS_V1" "$(pins)"
 
 # an apply after a killed one finishes or undoes it first, then works
 reset "$V1"
-{ CGF_TEST_CRASH_AT=attached apply "$V2"; } 2>/dev/null
+{ CGF=$CGF_FAULTS CGF_TEST_CRASH_AT=attached apply "$V2"; } 2>/dev/null
 apply "$V2"
 check "apply after a killed apply: exit 0" 0 $?
 check "apply after a killed apply: v2 in force" new "$(state)"
 check "apply after a killed apply: clean pins" "$PINS_V2" "$(pins)"
+
+# the shipped cgfence has no fault injection: the same variable does nothing
+reset "$V1"
+CGF_TEST_CRASH_AT=loaded "$CGF" apply "$V2" --cgroup "$CG" >/dev/null 2>&1
+check "cgfence itself ignores CGF_TEST_CRASH_AT" 0 $?
+check "... and applies" new "$(state)"
 
 t_done

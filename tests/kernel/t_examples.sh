@@ -95,7 +95,7 @@ for k in version name mode target network egress ingress bind sockets redirect s
 done
 
 # the demo, as `make demo` runs it (it makes its own network namespace)
-out=$(examples/demo.sh 2>&1)
+out=$(CGF="$CGF" NP="$NP" examples/demo.sh 2>&1)
 check "demo exits 0" 0 $?
 check_match "demo: allowed port reached"     "connect 127.0.0.1:80 +-> ok" "$out"
 check_match "demo: range port reached"       "connect 127.0.0.2:8080 +-> ok" "$out"

@@ -1,0 +1,58 @@
+/* SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause) */
+/*
+ * The pin layout (bpffs), with one owner: this file. One directory per policy:
+ *
+ *   CGF_PIN_ROOT/LAYOUT                  the newest pin layout present (layout.h)
+ *   CGF_PIN_ROOT/NAME/meta               array map: struct cgf_meta per slot
+ *   CGF_PIN_ROOT/NAME/active             the deciding slot (abi.h: Versions)
+ *   CGF_PIN_ROOT/NAME/slot-HOOK          prog array: the hook's program per slot
+ *   CGF_PIN_ROOT/NAME/cgroups            cgroup id -> slots it belongs to
+ *   CGF_PIN_ROOT/NAME/rules-S, hits-S    the rule texts and hit counts of slot S
+ *   CGF_PIN_ROOT/NAME/stats, pstats, events, acct, ratelimit, revnat,
+ *                     backend_hits, rr   state kept across versions
+ *   CGF_PIN_ROOT/NAME/cg-ID/HOOK         one bpf_link per hook and cgroup
+ */
+#ifndef CGF_PINS_H
+#define CGF_PINS_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "cgfence/abi.h"
+
+#define CGF_PIN_ROOT "/sys/fs/bpf/cgfence"
+#define CGF_PATH_LEN 640
+
+void cgf_pin_policy_dir(const char *name, char *buf, size_t len);
+void cgf_pin_cgroup_dir(const char *dir, uint64_t id, char *buf, size_t len);
+/* A directory entry "cg-ID" of a policy directory: its cgroup id. */
+bool cgf_pin_parse_cgroup(const char *entry, uint64_t *id);
+const char *cgf_pin_slot_name(int h, char *buf, size_t len);
+
+/* An fd of the object pinned at dir/name, or -1 (errno set). */
+int cgf_pin_get(const char *dir, const char *name);
+int cgf_pin_remove_tree(const char *path);
+/* The hooks with a link pinned in a cg-ID directory. */
+uint32_t cgf_pin_hooks_in(const char *cgdir);
+/* Attach prog_fd to the cgroup for hook h and pin the link at path. */
+int cgf_pin_link_attach(int prog_fd, int cgfd, int h, const char *path);
+
+/* fn for every policy directory / every cg-ID directory of one; the last
+ * error of fn is returned, every one is visited. */
+int cgf_pins_for_each_policy(int (*fn)(const char *dir, const char *name, void *arg), void *arg);
+int cgf_pins_for_each_cgroup(const char *dir,
+			     int (*fn)(const char *cgdir, uint64_t id, void *arg), void *arg);
+
+/* The version state: the deciding slot (0, 1 or CGF_SLOT_OFF; -errno with
+ * none), a slot's meta (-ENOENT when empty), the meta in force. */
+int cgf_pin_active(const char *dir);
+int cgf_pin_set_active(int active_fd, uint32_t slot);
+int cgf_pin_meta_slot(const char *dir, uint32_t slot, struct cgf_meta *m);
+int cgf_pin_meta(const char *dir, struct cgf_meta *m);
+/* The program of hook h in a slot: an fd, and its id in *id. */
+int cgf_pin_slot_prog(const char *dir, int h, uint32_t slot, uint32_t *id);
+/* The slots (a bit each) a cgroup belongs to, from the cgroups map. */
+int cgf_pin_cgroup_slots(int cgroups_fd, uint64_t id);
+
+#endif

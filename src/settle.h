@@ -1,0 +1,21 @@
+/* SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause) */
+#ifndef CGF_SETTLE_H
+#define CGF_SETTLE_H
+
+#include "loader.h"
+
+/*
+ * Make the pins of the policy in dir say exactly what its version in force
+ * says: finish an apply, undo one that failed or was killed before its
+ * switch, finish a detach, drop cgroups that are gone, re-attach links that
+ * were detached or unpinned from outside. Idempotent; needs the lock.
+ */
+int cgf_settle(const char *dir, struct cgf_gc_stats *st);
+
+/* Take a policy out of force at once (every hook allows), then remove its pins. */
+int cgf_policy_remove(const char *dir);
+
+/* Tests: the fault point in the middle of a settle (NULL: none). */
+extern const char *cgf_settle_stage;
+
+#endif
