@@ -166,7 +166,7 @@ upgrade-artifacts:
 # fuzzing (clang libFuzzer, ASan, UBSan): make fuzz [FUZZ_SECONDS=60]
 FUZZ_SECONDS ?= 60
 FUZZ_SRCS := src/yamltree.c src/addr.c src/policy.c src/policy_sock.c src/policy_dev.c src/policy_vis.c \
-	     src/policy_tcp.c src/policy_sysctl.c src/sockdefs.c src/compile.c src/eval.c \
+	     src/policy_tcp.c src/policy_sysctl.c src/sockdefs.c src/compile.c src/eval.c src/hook.c \
 	     src/util.c
 FUZZ_FLAGS := -g -O1 -std=gnu11 -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=all \
 	      -Iinclude -Isrc -DCGF_VERSION='"$(VERSION)"'
