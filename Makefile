@@ -34,7 +34,7 @@ LIB_SRCS := src/yamltree.c src/addr.c src/policy.c src/policy_sock.c src/policy_
 	    src/compile.c src/eval.c \
 	    src/util.c src/cgroup.c src/container.c src/jsonout.c \
 	    src/target.c src/stats.c src/layout.c src/hook.c src/pins.c src/env.c src/settle.c \
-	    src/list.c src/apply.c src/fault.c
+	    src/list.c src/apply.c src/fault.c src/image.c src/pipeline.c
 LIB_OBJS := $(patsubst src/%.c,$(OUTPUT)/%.o,$(LIB_SRCS))
 CLI_OBJS := $(OUTPUT)/main.o $(OUTPUT)/cmd_run.o $(OUTPUT)/cmd_oci.o $(OUTPUT)/cmd_tree.o \
 	    $(OUTPUT)/daemon.o $(OUTPUT)/cmd_events.o
@@ -166,7 +166,7 @@ upgrade-artifacts:
 # fuzzing (clang libFuzzer, ASan, UBSan): make fuzz [FUZZ_SECONDS=60]
 FUZZ_SECONDS ?= 60
 FUZZ_SRCS := src/yamltree.c src/addr.c src/policy.c src/policy_sock.c src/policy_dev.c src/policy_vis.c \
-	     src/policy_tcp.c src/policy_sysctl.c src/sockdefs.c src/compile.c src/eval.c src/hook.c \
+	     src/policy_tcp.c src/policy_sysctl.c src/sockdefs.c src/compile.c src/image.c src/eval.c src/hook.c \
 	     src/util.c
 FUZZ_FLAGS := -g -O1 -std=gnu11 -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=all \
 	      -Iinclude -Isrc -DCGF_VERSION='"$(VERSION)"'

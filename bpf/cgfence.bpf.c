@@ -30,30 +30,8 @@
 
 char LICENSE[] SEC("license") = "Dual BSD/GPL";
 
-/* Set by user space before load. */
-const volatile __u8 cfg_audit = 0;
-const volatile __u8 cfg_sock_families = CGF_FAM_INET | CGF_FAM_INET6;
-const volatile __u8 cfg_sock_deny_types = 0;
-const volatile __u32 cfg_sock_deny_protos[16] = {};	/* bit 256: MPTCP; 9 used */
-const volatile __u8 cfg_dev_default = CGF_ALLOW;
-const volatile char cfg_tcp_cc[16] = "";		/* "" = leave alone */
-const volatile __u32 cfg_tcp_iw = 0;
-const volatile __s32 cfg_tcp_syn_rto_jiffies = 0;
-const volatile __u32 cfg_sysctl_default = CGF_SYSCTL_ALLOW;
-const volatile __u32 cfg_sysctl_n = 0;		/* patterns in cgf_sysctl_rules */
-const volatile __u8 cfg_has_egress = 0;		/* the policy has network.egress */
-const volatile __u8 cfg_has_redirect = 0;	/* ... and network.redirect */
-const volatile __u32 cfg_redir_first = 0;	/* rule id of redirect entry 0 */
-const volatile __u32 cfg_slot = 0;		/* this version's slot (abi.h: Versions) */
-const volatile __u8 cfg_has_ingress = 0;	/* the policy has network.ingress */
-const volatile __u8 cfg_accounting = 0;		/* accounting: true */
-const volatile __u8 cfg_log_denials = 0;	/* log.denials */
-const volatile __u8 cfg_log_conns = 0;		/* log.connections */
-const volatile __u32 cfg_n_rules = 0;		/* rule ids are 0 .. cfg_n_rules - 1 */
-const volatile __u64 cfg_rl_interval_ns = 0;	/* network.rate_limit: ns per connection (0: off) */
-const volatile __u64 cfg_rl_burst_ns = 0;	/* ... and (burst - 1) intervals */
-const volatile __u64 cfg_ev_interval_ns = 0;	/* denial events per rule: ns per event (0: all) */
-const volatile __u64 cfg_ev_burst_ns = 0;
+/* Set by user space before load (abi.h: struct cgf_config). */
+const volatile struct cgf_config cfg = {};
 
 #define ADDR_TRIE(name, keytype)					\
 	struct {							\
@@ -247,7 +225,7 @@ CGF_HOOKS(X)
 #define GATE(ctx, hook)							\
 	do {								\
 		__u32 zero_ = 0, *act_ = bpf_map_lookup_elem(&cgf_active, &zero_); \
-		if (!act_ || *act_ != cfg_slot) {			\
+		if (!act_ || *act_ != cfg.slot) {			\
 			if (act_)					\
 				bpf_tail_call(ctx, &cgf_slot_##hook, *act_); \
 			return 1;					\
@@ -387,7 +365,7 @@ static __always_inline void pcount(enum cgf_pcounter c)
 /* index of a rule id in the per-rule maps: rules, then default, then rate limit */
 static __always_inline __u32 rule_idx(__u32 rule)
 {
-	return rule == CGF_RULE_DEFAULT ? cfg_n_rules : rule == CGF_RULE_RATE ? cfg_n_rules + 1
+	return rule == CGF_RULE_DEFAULT ? cfg.n_rules : rule == CGF_RULE_RATE ? cfg.n_rules + 1
 									  : rule;
 }
 
@@ -397,7 +375,7 @@ static __always_inline void hit(__u32 rule)
 	__u32 idx = rule_idx(rule);
 	__u64 *val;
 
-	if (!cfg_accounting)
+	if (!cfg.accounting)
 		return;
 	val = bpf_map_lookup_elem(&cgf_rule_hits, &idx);
 	if (val)
@@ -420,7 +398,7 @@ static __always_inline void acct_denied(__u64 cg)
 {
 	struct cgf_acct *a;
 
-	if (!cfg_accounting)
+	if (!cfg.accounting)
 		return;
 	a = acct_get(cg);
 	if (a)
@@ -461,10 +439,10 @@ static __always_inline struct cgf_event *ev_denial(__u8 hook, __u32 rule)
 	__u32 idx = rule_idx(rule);
 	__u64 *tat;
 
-	if (!cfg_log_denials)
+	if (!cfg.log_denials)
 		return NULL;
 	tat = bpf_map_lookup_elem(&cgf_ev_rl, &idx);
-	if (cfg_ev_interval_ns && tat && !gcra(tat, bpf_ktime_get_boot_ns(), cfg_ev_interval_ns, cfg_ev_burst_ns)) {
+	if (cfg.ev_interval_ns && tat && !gcra(tat, bpf_ktime_get_boot_ns(), cfg.ev_interval_ns, cfg.ev_burst_ns)) {
 		pcount(CGF_PC_EV_SUPPRESSED);
 		return NULL;
 	}
@@ -475,7 +453,7 @@ static __always_inline struct cgf_event *ev_denial(__u8 hook, __u32 rule)
 	}
 	__builtin_memset(e, 0, sizeof(*e));
 	e->time_ns = bpf_ktime_get_boot_ns();
-	e->type = cfg_audit ? CGF_EV_AUDIT : CGF_EV_DENY;
+	e->type = cfg.audit ? CGF_EV_AUDIT : CGF_EV_DENY;
 	e->hook = hook;
 	e->rule = rule;
 	return e;
@@ -511,7 +489,7 @@ static __always_inline int finish(enum cgf_hook hook, int verdict)
 {
 	if (verdict == CGF_ALLOW)
 		return 1;
-	if (cfg_audit) {
+	if (cfg.audit) {
 		count(hook, CGF_C_AUDIT);
 		return 1;
 	}
@@ -542,7 +520,7 @@ redirect_entry(const struct cgf_addr_val *av, __u32 ipproto, __u16 port, __u32 *
 
 	if (VERDICT_RULE(av, ipproto, port, &rule) != CGF_ALLOW)
 		return NULL;
-	*idx = rule - cfg_redir_first;
+	*idx = rule - cfg.redir_first;
 	return bpf_map_lookup_elem(&cgf_redirects, idx);
 }
 
@@ -684,7 +662,7 @@ static __always_inline void ev_sock_addr(struct bpf_sock_addr *ctx, __u8 hook, _
 /* accounting: an allowed connect() of a UDP socket starts a flow */
 static __always_inline int udp_flow(struct bpf_sock_addr *ctx, __u8 hook, int v)
 {
-	if (cfg_accounting && v == CGF_ALLOW && ctx->type == SOCK_DGRAM &&
+	if (cfg.accounting && v == CGF_ALLOW && ctx->type == SOCK_DGRAM &&
 	    (hook == CGF_H_CONNECT4 || hook == CGF_H_CONNECT6)) {
 		struct cgf_acct *a = acct_get(bpf_get_current_cgroup_id());
 
@@ -704,7 +682,7 @@ static __always_inline bool connect_limits(struct bpf_sock_addr *ctx, __u8 hook)
 	__u64 cg, now;
 	bool ok;
 
-	if ((hook != CGF_H_CONNECT4 && hook != CGF_H_CONNECT6) || !cfg_rl_interval_ns ||
+	if ((hook != CGF_H_CONNECT4 && hook != CGF_H_CONNECT6) || !cfg.rl_interval_ns ||
 	    ctx->type != SOCK_STREAM)
 		return false;
 	cg = bpf_get_current_cgroup_id();
@@ -717,11 +695,11 @@ static __always_inline bool connect_limits(struct bpf_sock_addr *ctx, __u8 hook)
 	}
 	now = bpf_ktime_get_boot_ns();	/* no helper calls under the lock */
 	bpf_spin_lock(&rl->lock);
-	ok = gcra(&rl->tat, now, cfg_rl_interval_ns, cfg_rl_burst_ns);
+	ok = gcra(&rl->tat, now, cfg.rl_interval_ns, cfg.rl_burst_ns);
 	bpf_spin_unlock(&rl->lock);
 	if (ok)
 		return false;
-	if (cfg_accounting && (a = acct_get(cg)))
+	if (cfg.accounting && (a = acct_get(cg)))
 		a->rate_limited++;
 	hit(CGF_RULE_RATE);
 	pcount(CGF_PC_RATE_LIMITED);
@@ -739,9 +717,9 @@ static __always_inline int sock_addr4(struct bpf_sock_addr *ctx, __u8 dir,
 
 	if (connect_limits(ctx, hook))
 		return finish(hook, CGF_DENY);
-	if (dir == CGF_DIR_EGRESS && cfg_has_redirect)
+	if (dir == CGF_DIR_EGRESS && cfg.has_redirect)
 		redirect4(ctx);
-	if (dir == CGF_DIR_EGRESS && !cfg_has_egress)
+	if (dir == CGF_DIR_EGRESS && !cfg.has_egress)
 		return udp_flow(ctx, hook, 1);
 	av = lookup4(dir, ctx->user_ip4);
 	v = VERDICT_RULE(av, ctx->protocol, bpf_ntohs((__u16)ctx->user_port), &rule);
@@ -762,9 +740,9 @@ static __always_inline int sock_addr6(struct bpf_sock_addr *ctx, __u8 dir,
 
 	if (connect_limits(ctx, hook))
 		return finish(hook, CGF_DENY);
-	if (dir == CGF_DIR_EGRESS && cfg_has_redirect)
+	if (dir == CGF_DIR_EGRESS && cfg.has_redirect)
 		redirect6(ctx);
-	if (dir == CGF_DIR_EGRESS && !cfg_has_egress)
+	if (dir == CGF_DIR_EGRESS && !cfg.has_egress)
 		return udp_flow(ctx, hook, 1);
 	ip[0] = ctx->user_ip6[0];
 	ip[1] = ctx->user_ip6[1];
@@ -1010,13 +988,13 @@ static __always_inline int skb_decide(struct __sk_buff *skb, __u8 dir, enum cgf_
 	__u32 rule = CGF_RULE_DEFAULT;
 	int v = CGF_ALLOW, parsed = parse(skb, dir, &p);
 
-	if (!parsed && (dir == CGF_DIR_EGRESS ? cfg_has_egress : cfg_has_ingress)) {
+	if (!parsed && (dir == CGF_DIR_EGRESS ? cfg.has_egress : cfg.has_ingress)) {
 		av = p.v6 ? lookup6(dir, p.addr) : lookup4(dir, p.addr[0]);
 		v = VERDICT_RULE(av, p.ipproto, p.port, &rule);
 		hit(rule);
 	}
 	if (v == CGF_ALLOW) {
-		if (cfg_accounting && !parsed)
+		if (cfg.accounting && !parsed)
 			skb_acct(skb, dir, &p);
 		return v;
 	}
@@ -1056,17 +1034,17 @@ static __always_inline int sock_verdict(__u32 family, __u32 type, __u32 protocol
 {
 	__u32 bit = protocol == 262 /* IPPROTO_MPTCP */ ? 256 : protocol, word;
 
-	if (family == AF_INET && !(cfg_sock_families & CGF_FAM_INET))
+	if (family == AF_INET && !(cfg.sock_families & CGF_FAM_INET))
 		return CGF_DENY;
-	if (family == AF_INET6 && !(cfg_sock_families & CGF_FAM_INET6))
+	if (family == AF_INET6 && !(cfg.sock_families & CGF_FAM_INET6))
 		return CGF_DENY;
-	if (type < 8 && (cfg_sock_deny_types & (1u << type)))
+	if (type < 8 && (cfg.sock_deny_types & (1u << type)))
 		return CGF_DENY;
 	if (bit > 256)
 		return CGF_ALLOW;
 	word = bit / 32;
 	barrier_var(word);	/* keep the mask below for the verifier */
-	if (cfg_sock_deny_protos[word & 15] & (1u << (bit % 32)))
+	if (cfg.sock_deny_protos[word & 15] & (1u << (bit % 32)))
 		return CGF_DENY;
 	return CGF_ALLOW;
 }
@@ -1137,7 +1115,7 @@ int cgf_dev(struct bpf_cgroup_dev_ctx *ctx)
 	dev_level(0, major, CGF_DEV_ANY, acc, &decided, &allowed);
 	dev_level(type, CGF_DEV_ANY, CGF_DEV_ANY, acc, &decided, &allowed);
 	dev_level(0, CGF_DEV_ANY, CGF_DEV_ANY, acc, &decided, &allowed);
-	if (cfg_dev_default == CGF_ALLOW)
+	if (cfg.dev_default == CGF_ALLOW)
 		allowed |= acc & ~decided;
 	return finish_ev(CGF_H_DEVICE, (allowed & acc) == acc ? CGF_ALLOW : CGF_DENY);
 }
@@ -1147,12 +1125,12 @@ static __always_inline void set_cc(struct bpf_sock_ops *skops)
 {
 	char cc[16];
 
-	if (!cfg_tcp_cc[0])
+	if (!cfg.tcp_cc[0])
 		return;
 	/* volatile reads, one by one: a memcpy that casts volatile away
 	 * is folded by clang into a copy of the (empty) initializer */
 	for (int i = 0; i < (int)sizeof(cc); i++)
-		cc[i] = cfg_tcp_cc[i];
+		cc[i] = cfg.tcp_cc[i];
 	bpf_setsockopt(skops, SOL_TCP, TCP_CONGESTION, cc, sizeof(cc));
 }
 
@@ -1245,32 +1223,32 @@ SEC("sockops")
 int cgf_sockops(struct bpf_sock_ops *skops)
 {
 	GATE(skops, sockops);
-	int iw = cfg_tcp_iw;
+	int iw = cfg.tcp_iw;
 
 	switch (skops->op) {
 	case BPF_SOCK_OPS_TIMEOUT_INIT:	/* reply: the SYN RTO in jiffies, -1 default */
-		skops->reply = cfg_tcp_syn_rto_jiffies ? cfg_tcp_syn_rto_jiffies : -1;
+		skops->reply = cfg.tcp_syn_rto_jiffies ? cfg.tcp_syn_rto_jiffies : -1;
 		break;
 	case BPF_SOCK_OPS_TCP_CONNECT_CB:	/* active open, before the SYN */
 		set_cc(skops);
-		if (cfg_log_conns)
+		if (cfg.log_conns)
 			conn_begin(skops, true);
 		break;
 	case BPF_SOCK_OPS_PASSIVE_ESTABLISHED_CB:
 		set_cc(skops);
 		if (iw)
 			bpf_setsockopt(skops, SOL_TCP, TCP_BPF_IW, &iw, sizeof(iw));
-		if (cfg_log_conns)
+		if (cfg.log_conns)
 			conn_event(skops, CGF_EV_CONN_OPEN, false);
 		break;
 	case BPF_SOCK_OPS_ACTIVE_ESTABLISHED_CB:	/* before any data is sent */
 		if (iw)
 			bpf_setsockopt(skops, SOL_TCP, TCP_BPF_IW, &iw, sizeof(iw));
-		if (cfg_log_conns)
+		if (cfg.log_conns)
 			conn_event(skops, CGF_EV_CONN_OPEN, true);
 		break;
 	case BPF_SOCK_OPS_STATE_CB:	/* args[1]: the new state */
-		if (cfg_log_conns && skops->args[1] == BPF_TCP_CLOSE)
+		if (cfg.log_conns && skops->args[1] == BPF_TCP_CLOSE)
 			conn_event(skops, CGF_EV_CONN_CLOSE, false);
 		break;
 	}
@@ -1333,7 +1311,7 @@ static long rule_step(__u32 i, void *data)
 	struct sysctl_scan *sc = data;
 	struct cgf_sysctl_rule *r;
 
-	if (i >= cfg_sysctl_n)
+	if (i >= cfg.sysctl_n)
 		return 1;
 	r = bpf_map_lookup_elem(&cgf_sysctl_rules, &i);
 	if (!r)
@@ -1355,7 +1333,7 @@ SEC("cgroup/sysctl")
 int cgf_sysctl(struct bpf_sysctl *ctx)
 {
 	GATE(ctx, sysctl);
-	struct sysctl_scan sc = { .verdict = cfg_sysctl_default };
+	struct sysctl_scan sc = { .verdict = cfg.sysctl_default };
 	long len = bpf_sysctl_get_name(ctx, sc.g.name, sizeof(sc.g.name), 0);
 
 	if (len >= 0) {		/* a name too long for the buffer gets the default */

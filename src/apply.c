@@ -11,6 +11,7 @@
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
 
+#include "cgfence/abi.h"	/* before the skeleton: its .rodata is a struct cgf_config */
 #include "cgfence.skel.h"
 #include "cgroup.h"
 #include "env.h"
@@ -57,106 +58,82 @@ static struct bpf_map *trie6(struct cgfence_bpf *s, int dir)
 	       : dir == CGF_DIR_BIND ? s->maps.cgf_local6 : s->maps.cgf_redir6;
 }
 
-static int fill_sockopt(struct cgfence_bpf *s, const struct cgf_policy *p)
+/* Write n entries of size sz from vals into map m, keys 0..n-1 (keys NULL)
+ * or keys[i] of size ksz. */
+static int fill(struct bpf_map *m, const void *keys, size_t ksz, const void *vals, size_t sz,
+		size_t n, uint64_t flags)
 {
-	int fd = bpf_map__fd(s->maps.cgf_sockopt);
-	uint8_t one = 1;
+	int fd = bpf_map__fd(m);
 
-	for (size_t i = 0; i < p->n_sockopts; i++) {
-		struct cgf_sockopt_key k = { .op = (uint32_t)p->sockopts[i].op,
-					     .level = p->sockopts[i].level,
-					     .optname = p->sockopts[i].optname };
+	for (size_t i = 0; i < n; i++) {
+		uint32_t idx = (uint32_t)i;
+		const void *k = keys ? (const char *)keys + i * ksz : (const void *)&idx;
 
-		if (bpf_map_update_elem(fd, &k, &one, BPF_ANY))
-			return cgf_error(-errno, "bpf: failed to fill map cgf_sockopt: %m");
+		if (bpf_map_update_elem(fd, k, (const char *)vals + i * sz, flags))
+			return cgf_error(-errno, "bpf: failed to fill map %s (entry %zu): %m",
+					 bpf_map__name(m), i);
 	}
 	return 0;
 }
 
-static int fill_redirects(struct cgfence_bpf *s, const struct cgf_policy *p)
-{
-	int fd = bpf_map__fd(s->maps.cgf_redirects);
-
-	for (uint32_t i = 0; i < p->sec[CGF_DIR_REDIRECT].n; i++) {
-		const struct cgf_redirect *rd = &p->redirects[i];
-		struct cgf_redir_entry e = { .n = (uint32_t)rd->n, .select = (uint32_t)rd->select };
-
-		for (size_t j = 0; j < rd->n; j++) {
-			const struct cgf_endpoint *be = &rd->backends[j];
-
-			memcpy(e.b[j].addr, be->addr.addr, be->addr.family == 4 ? 4 : 16);
-			e.b[j].port = htons(be->port);
-			e.b[j].v6 = be->addr.family == 6;
-		}
-		if (bpf_map_update_elem(fd, &i, &e, BPF_ANY))
-			return cgf_error(-errno, "bpf: failed to fill map cgf_redirects: %m");
-	}
-	return 0;
-}
-
-/* rule id -> line and text, for events and stats */
-static int fill_rule_info(struct cgfence_bpf *s, const struct cgf_policy *p)
-{
-	int fd = bpf_map__fd(s->maps.cgf_rule_info);
-
-	for (uint32_t i = 0; i < p->n_rules + 2; i++) {
-		struct cgf_rule_info ri = {};
-
-		if (i < p->n_rules) {
-			ri.line = (uint32_t)p->rules[i].line;
-			cgf_rule_text(&p->rules[i], ri.text, sizeof(ri.text));
-		} else {
-			snprintf(ri.text, sizeof(ri.text), "%s", i == p->n_rules ? "default"
-										 : "rate_limit");
-		}
-		if (bpf_map_update_elem(fd, &i, &ri, BPF_ANY))
-			return cgf_error(-errno, "bpf: failed to fill map cgf_rule_info: %m");
-	}
-	return 0;
-}
-
-static int fill_sysctl(struct cgfence_bpf *s, const struct cgf_policy *p)
-{
-	int fd = bpf_map__fd(s->maps.cgf_sysctl_rules);
-
-	for (uint32_t i = 0; i < p->sysctl.n; i++) {
-		struct cgf_sysctl_rule r = { .len = (uint32_t)strlen(p->sysctl.pats[i].pat),
-					     .verdict = (uint32_t)p->sysctl.pats[i].verdict };
-
-		memcpy(r.pat, p->sysctl.pats[i].pat, sizeof(r.pat));
-		if (bpf_map_update_elem(fd, &i, &r, BPF_ANY))
-			return cgf_error(-errno, "bpf: failed to fill map cgf_sysctl_rules: %m");
-	}
-	return 0;
-}
-
+/* Every map of the image, filled before anything is attached. */
 static int fill_maps(struct cgfence_bpf *s, const struct cgf_compiled *c)
 {
-	int fdp = bpf_map__fd(s->maps.cgf_ports), fdc = bpf_map__fd(s->maps.cgf_classes);
+	static const uint8_t one = 1;
+	int err = 0;
 
-	for (size_t i = 0; i < c->n_v4; i++)
-		if (bpf_map_update_elem(bpf_map__fd(trie4(s, c->v4[i].dir)), &c->v4[i].key,
-					&c->v4[i].val, BPF_NOEXIST))
-			return cgf_error(-errno, "bpf: failed to fill map %s (entry %zu): %m",
-					 bpf_map__name(trie4(s, c->v4[i].dir)), i);
-	for (size_t i = 0; i < c->n_v6; i++)
-		if (bpf_map_update_elem(bpf_map__fd(trie6(s, c->v6[i].dir)), &c->v6[i].key,
-					&c->v6[i].val, BPF_NOEXIST))
-			return cgf_error(-errno, "bpf: failed to fill map %s (entry %zu): %m",
-					 bpf_map__name(trie6(s, c->v6[i].dir)), i);
-	for (size_t i = 0; i < c->n_dev; i++)
-		if (bpf_map_update_elem(bpf_map__fd(s->maps.cgf_devices), &c->dev[i].key,
-					&c->dev[i].val, BPF_NOEXIST))
-			return cgf_error(-errno, "bpf: failed to fill map cgf_devices: %m");
-	for (uint32_t i = 0; i < c->n_classes; i++)
-		if (bpf_map_update_elem(fdc, &i, &c->classes[i], BPF_ANY))
-			return cgf_error(-errno, "bpf: failed to fill map cgf_classes (entry %u): %m",
-					 i);
-	for (size_t i = 0; i < c->n_ports; i++)
-		if (bpf_map_update_elem(fdp, &c->ports[i].key, &c->ports[i].val, BPF_NOEXIST))
-			return cgf_error(-errno, "bpf: failed to fill map cgf_ports (entry %zu): %m",
-					 i);
-	return 0;
+	for (size_t i = 0; i < c->n_v4 && !err; i++)
+		err = fill(trie4(s, c->v4[i].dir), &c->v4[i].key, 0, &c->v4[i].val, 0, 1,
+			   BPF_NOEXIST);
+	for (size_t i = 0; i < c->n_v6 && !err; i++)
+		err = fill(trie6(s, c->v6[i].dir), &c->v6[i].key, 0, &c->v6[i].val, 0, 1,
+			   BPF_NOEXIST);
+	for (size_t i = 0; i < c->n_dev && !err; i++)
+		err = fill(s->maps.cgf_devices, &c->dev[i].key, 0, &c->dev[i].val, 0, 1,
+			   BPF_NOEXIST);
+	for (size_t i = 0; i < c->n_ports && !err; i++)
+		err = fill(s->maps.cgf_ports, &c->ports[i].key, 0, &c->ports[i].val, 0, 1,
+			   BPF_NOEXIST);
+	for (size_t i = 0; i < c->n_sockopt && !err; i++)
+		err = fill(s->maps.cgf_sockopt, &c->sockopt[i], 0, &one, 0, 1, BPF_ANY);
+	err = err ?: fill(s->maps.cgf_classes, NULL, 0, c->classes, sizeof(*c->classes),
+			  c->n_classes, BPF_ANY);
+	err = err ?: fill(s->maps.cgf_rule_info, NULL, 0, c->rule_info, sizeof(*c->rule_info),
+			  c->n_rule_slots, BPF_ANY);
+	err = err ?: fill(s->maps.cgf_sysctl_rules, NULL, 0, c->sysctl, sizeof(*c->sysctl),
+			  c->n_sysctl, BPF_ANY);
+	err = err ?: fill(s->maps.cgf_redirects, NULL, 0, c->redir, sizeof(*c->redir),
+			  c->n_redir, BPF_ANY);
+	return err;
+}
+
+static uint32_t at_least_one(size_t n)
+{
+	return n ? (uint32_t)n : 1;
+}
+
+/* Before load: .rodata from the image, every map sized by its count. */
+static void configure(struct cgfence_bpf *s, const struct cgf_compiled *c, int mode,
+		      uint32_t slot)
+{
+	s->rodata->cfg = c->cfg;
+	s->rodata->cfg.audit = mode == CGF_MODE_AUDIT;
+	s->rodata->cfg.slot = slot;
+	for (int d = 0; d < CGF_DIR_MAX; d++) {
+		bpf_map__set_max_entries(trie4(s, d), at_least_one(c->n4[d]));
+		bpf_map__set_max_entries(trie6(s, d), at_least_one(c->n6[d]));
+	}
+	bpf_map__set_max_entries(s->maps.cgf_classes, at_least_one(c->n_classes));
+	bpf_map__set_max_entries(s->maps.cgf_ports, at_least_one(c->n_ports));
+	bpf_map__set_max_entries(s->maps.cgf_devices, at_least_one(c->n_dev));
+	bpf_map__set_max_entries(s->maps.cgf_sockopt, at_least_one(c->n_sockopt));
+	bpf_map__set_max_entries(s->maps.cgf_sysctl_rules, at_least_one(c->n_sysctl));
+	bpf_map__set_max_entries(s->maps.cgf_redirects, at_least_one(c->n_redir));
+	bpf_map__set_max_entries(s->maps.cgf_ev_rl, c->n_rule_slots);
+	bpf_map__set_max_entries(s->maps.cgf_rule_hits, c->n_rule_slots);
+	bpf_map__set_max_entries(s->maps.cgf_rule_info, c->n_rule_slots);
+	for (int h = 0; h < CGF_H_MAX; h++)
+		bpf_program__set_autoload(hook_prog(s, h), !!(c->hooks & CGF_HOOK_BIT(h)));
 }
 
 /* ---- versions (abi.h: Versions) ---- */
@@ -204,80 +181,6 @@ static int reuse_pinned(struct bpf_map *m, const char *dir, const char *name)
 
 
 
-static size_t at_least_one(size_t n)
-{
-	return n ? n : 1;
-}
-
-/* open -> size maps, set rodata: the parts of a version that depend on the policy */
-static int configure(struct cgfence_bpf *s, const struct cgf_policy *p,
-		     const struct cgf_compiled *c, int mode)
-{
-	s->rodata->cfg_audit = mode == CGF_MODE_AUDIT;
-	if (p->sockets.present) {
-		s->rodata->cfg_sock_families = p->sockets.families;
-		s->rodata->cfg_sock_deny_types = p->sockets.deny_types;
-		_Static_assert(sizeof(s->rodata->cfg_sock_deny_protos) >=
-				       sizeof(p->sockets.deny_protos), "protocol bitmap fits");
-		memcpy((void *)s->rodata->cfg_sock_deny_protos, p->sockets.deny_protos,
-		       sizeof(p->sockets.deny_protos));
-	}
-	bpf_map__set_max_entries(s->maps.cgf_sockopt, (uint32_t)at_least_one(p->n_sockopts));
-	bpf_map__set_max_entries(s->maps.cgf_devices, (uint32_t)at_least_one(c->n_dev));
-	if (p->devices.present)
-		s->rodata->cfg_dev_default = (uint8_t)p->devices.def;
-	bpf_map__set_max_entries(s->maps.cgf_sysctl_rules, (uint32_t)at_least_one(p->sysctl.n));
-	bpf_map__set_max_entries(s->maps.cgf_redirects,
-				 (uint32_t)at_least_one(p->sec[CGF_DIR_REDIRECT].n));
-	s->rodata->cfg_has_egress = p->sec[CGF_DIR_EGRESS].present;
-	s->rodata->cfg_has_ingress = p->sec[CGF_DIR_INGRESS].present;
-	s->rodata->cfg_accounting = p->vis.accounting;
-	s->rodata->cfg_log_denials = p->vis.log_denials;
-	s->rodata->cfg_log_conns = p->vis.log_connections;
-	s->rodata->cfg_n_rules = (uint32_t)p->n_rules;
-	if (p->vis.rate_cps) {
-		s->rodata->cfg_rl_interval_ns = 1000000000ull / p->vis.rate_cps;
-		s->rodata->cfg_rl_burst_ns =
-			(uint64_t)(p->vis.rate_burst - 1) * s->rodata->cfg_rl_interval_ns;
-	}
-	if (p->vis.denials_per_second) {	/* a burst of a second's worth */
-		s->rodata->cfg_ev_interval_ns = 1000000000ull / p->vis.denials_per_second;
-		s->rodata->cfg_ev_burst_ns =
-			(uint64_t)(p->vis.denials_per_second - 1) * s->rodata->cfg_ev_interval_ns;
-	}
-	bpf_map__set_max_entries(s->maps.cgf_ev_rl, (uint32_t)p->n_rules + 2);
-	bpf_map__set_max_entries(s->maps.cgf_rule_hits, (uint32_t)p->n_rules + 2);
-	bpf_map__set_max_entries(s->maps.cgf_rule_info, (uint32_t)p->n_rules + 2);
-	s->rodata->cfg_has_redirect = p->sec[CGF_DIR_REDIRECT].present;
-	s->rodata->cfg_redir_first = (uint32_t)p->sec[CGF_DIR_REDIRECT].first;
-	if (p->sysctl.present) {
-		s->rodata->cfg_sysctl_default = (uint32_t)p->sysctl.def;
-		s->rodata->cfg_sysctl_n = (uint32_t)p->sysctl.n;
-	}
-	if (p->tcp.present) {
-		memcpy((void *)s->rodata->cfg_tcp_cc, p->tcp.congestion, sizeof(p->tcp.congestion));
-		s->rodata->cfg_tcp_iw = p->tcp.initial_cwnd;
-		if (p->tcp.syn_rto_ms) {
-			int hz = cgf_kernel_hz();
-
-			if (hz <= 0)
-				return cgf_error_at(-ENOENT, p->file, p->tcp.syn_rto_line,
-						    p->tcp.syn_rto_col, "syn_rto_ms: cannot find the "
-						    "kernel's HZ (no /proc/config.gz or /boot/config-*)");
-			s->rodata->cfg_tcp_syn_rto_jiffies =
-				(int32_t)((p->tcp.syn_rto_ms * (uint64_t)hz + 999) / 1000);
-		}
-	}
-	for (int d = 0; d < CGF_DIR_MAX; d++) {
-		bpf_map__set_max_entries(trie4(s, d), (uint32_t)at_least_one(c->n4[d]));
-		bpf_map__set_max_entries(trie6(s, d), (uint32_t)at_least_one(c->n6[d]));
-	}
-	bpf_map__set_max_entries(s->maps.cgf_classes, (uint32_t)at_least_one(c->n_classes));
-	bpf_map__set_max_entries(s->maps.cgf_ports, (uint32_t)at_least_one(c->n_ports));
-	for (int h = 0; h < CGF_H_MAX; h++)
-		bpf_program__set_autoload(hook_prog(s, h), !!(c->hooks & (1u << h)));
-	return 0;
-}
 
 /* Maps that outlive a version: counters, the switch, the slots, redirect state. */
 static int reuse_shared(struct cgfence_bpf *s, const char *dir)
@@ -305,10 +208,9 @@ static int reuse_shared(struct cgfence_bpf *s, const char *dir)
 	return err;
 }
 
-static int pin_shared(struct cgfence_bpf *s, const char *dir, const struct cgf_policy *p,
-		      uint32_t hooks)
+static int pin_shared(struct cgfence_bpf *s, const char *dir, const struct cgf_compiled *c)
 {
-	bool redir = p->sec[CGF_DIR_REDIRECT].present;
+	bool redir = c->features & CGF_F_REDIRECT;
 	int err = pin_map(s->maps.cgf_stats, dir, "stats");
 
 	err = err ?: pin_map(s->maps.cgf_meta, dir, "meta");
@@ -323,7 +225,7 @@ static int pin_shared(struct cgfence_bpf *s, const char *dir, const struct cgf_p
 	for (int h = 0; h < CGF_H_MAX && !err; h++) {
 		char n[32];
 
-		if (hooks & (1u << h))
+		if (c->hooks & CGF_HOOK_BIT(h))
 			err = pin_map(slot_map(s, h), dir, cgf_pin_slot_name(h, n, sizeof(n)));
 	}
 	/* last: a directory with no "active" pin is an apply cut short */
@@ -341,11 +243,11 @@ static int attach_cgroup(const char *dir, const char *path, uint64_t id, uint32_
 
 	if (cgfd < 0)
 		return cgf_error(-errno, "cgroup %s: cannot open: %m", path);
-	snprintf(cgdir, sizeof(cgdir), "%s/cg-%llu", dir, (unsigned long long)id);
+	cgf_pin_cgroup_dir(dir, id, cgdir, sizeof(cgdir));
 	if (mkdir(cgdir, 0700) && errno != EEXIST)
 		return cgf_error(-errno, "cannot create %s: %m", cgdir);
 	for (int h = 0; h < CGF_H_MAX && !err; h++) {
-		if (!(hooks & (1u << h)))
+		if (!(hooks & CGF_HOOK_BIT(h)))
 			continue;
 		snprintf(p, sizeof(p), "%s/%s", cgdir, cgf_hook_names[h]);
 		if (!access(p, F_OK))
@@ -363,148 +265,177 @@ static int attach_cgroup(const char *dir, const char *path, uint64_t id, uint32_
 	return err;
 }
 
-int cgf_apply(const struct cgf_policy *p, const struct cgf_compiled *c,
-	      const struct cgf_apply_opts *o, struct cgf_apply_result *res)
-{
-	const char *name = o->name ? o->name : p->name;
-	const char *const *paths = o->n_cgroups ? o->cgroups : &o->cgroup;
-	size_t n = o->n_cgroups ? o->n_cgroups : o->cgroup ? 1 : 0;
-	_cleanup_free_ uint64_t *ids = xcalloc(at_least_one(n), sizeof(*ids));
+/* One apply in progress: the new version and where it goes. */
+struct apply {
+	const struct cgf_compiled *c;
+	const struct cgf_apply_opts *o;
+	const char *const *paths;
+	size_t n;
+	uint64_t *ids;
 	char dir[CGF_PATH_LEN];
-	struct cgfence_bpf *s = NULL;
-	struct cgf_meta meta = {}, old = {};
-	int err, act, prog_fds[CGF_H_MAX];
-	uint32_t slot;
+	struct cgfence_bpf *s;
+	struct cgf_meta old;
+	bool replaced;
+	uint32_t slot, generation;
+	int prog_fds[CGF_H_MAX];
+};
 
-	memset(res, 0, sizeof(*res));
-	err = cgf_lock();
+/* Lock, find the cgroups, settle what a cut-short run left, pick the free slot. */
+static int apply_prepare(struct apply *a)
+{
+	const char *name = a->o->name ? a->o->name : a->c->name;
+	int err = cgf_lock(), act;
+
+	for (size_t i = 0; i < a->n && !err; i++)
+		err = cgf_cgroup_id(a->paths[i], &a->ids[i]);
 	if (err)
 		return err;
-	for (size_t i = 0; i < n; i++) {
-		err = cgf_cgroup_id(paths[i], &ids[i]);
-		if (err)
-			return err;
-	}
-	snprintf(dir, sizeof(dir), "%s/%s", CGF_PIN_ROOT, name);
-	if (!access(dir, F_OK)) {
-		err = cgf_settle(dir, NULL);	/* finish or undo a run that was cut short */
+	cgf_pin_policy_dir(name, a->dir, sizeof(a->dir));
+	if (!a->o->settled && !access(a->dir, F_OK)) {
+		err = cgf_settle(a->dir, NULL);	/* finish or undo a run that was cut short */
 		if (err)
 			return err;
 	}
 	err = cgf_layout_claim(CGF_PIN_ROOT);	/* this version is of our layout */
 	if (err)
 		return err;
-	act = cgf_pin_active(dir);
-	res->replaced = act >= 0 && act < CGF_SLOTS && !cgf_pin_meta_slot(dir, (uint32_t)act, &old);
-	slot = res->replaced ? (uint32_t)act ^ 1 : 0;
+	act = cgf_pin_active(a->dir);
+	a->replaced = act >= 0 && act < CGF_SLOTS &&
+		      !cgf_pin_meta_slot(a->dir, (uint32_t)act, &a->old);
+	a->slot = a->replaced ? (uint32_t)act ^ 1 : 0;
+	return 0;
+}
 
-	/* a new version in the free slot: load and fill, nothing attached yet */
-	s = cgfence_bpf__open();
-	if (!s)
+/* A new version in the free slot: open, size, load and fill; nothing attached. */
+static int apply_load(struct apply *a)
+{
+	int err;
+
+	a->s = cgfence_bpf__open();
+	if (!a->s)
 		return cgf_error(-errno, "bpf: failed to open the BPF object: %m");
-	s->rodata->cfg_slot = slot;
-	err = configure(s, p, c, o->mode);
-	err = err ?: reuse_shared(s, dir);
+	configure(a->s, a->c, a->o->mode, a->slot);
+	err = reuse_shared(a->s, a->dir);
 	if (err)
-		goto out;
-	err = cgfence_bpf__load(s);
-	if (err) {
-		err = cgf_error(err, "bpf: failed to load the programs: %s\n%s", strerror(-err),
-				cgf_libbpf_log());
-		goto out;
-	}
-	err = fill_maps(s, c);
-	err = err ?: fill_rule_info(s, p);
-	err = err ?: fill_sockopt(s, p);
-	err = err ?: fill_sysctl(s, p);
-	err = err ?: fill_redirects(s, p);
-	if (!err && !res->replaced)
-		err = cgf_pin_set_active(bpf_map__fd(s->maps.cgf_active), CGF_SLOT_OFF);
+		return err;
+	err = cgfence_bpf__load(a->s);
 	if (err)
-		goto out;
-	cgf_fault_point("loaded");
+		return cgf_error(err, "bpf: failed to load the programs: %s\n%s", strerror(-err),
+				 cgf_libbpf_log());
+	err = fill_maps(a->s, a->c);
+	if (!err && !a->replaced)
+		err = cgf_pin_set_active(bpf_map__fd(a->s->maps.cgf_active), CGF_SLOT_OFF);
+	return err;
+}
 
-	if (mkdir(dir, 0700) && errno != EEXIST) {
-		err = cgf_error(-errno, "cannot create %s: %m", dir);
-		goto out;
-	}
-	err = pin_shared(s, dir, p, c->hooks);
+static int write_meta(struct apply *a)
+{
+	struct cgf_meta m = {
+		.magic = CGF_META_MAGIC,
+		.mode = (uint32_t)a->o->mode,
+		.hooks = a->c->hooks,
+		.flags = (a->o->flags & ~CGF_META_LAYOUT_MASK) | cgf_meta_layout_flags(CGF_LAYOUT),
+		.digest = a->o->digest,
+		.generation = a->replaced ? a->old.generation + 1 : 1,
+		.applied_at = (uint64_t)time(NULL),
+		.n_prefixes = a->c->n_prefixes,
+		.n_rules = a->c->n_rules,
+	};
+
+	snprintf(m.name, sizeof(m.name), "%s", a->o->name ? a->o->name : a->c->name);
+	snprintf(m.source, sizeof(m.source), "%s", a->o->source ? a->o->source : "");
+	if (bpf_map_update_elem(bpf_map__fd(a->s->maps.cgf_meta), &a->slot, &m, BPF_ANY))
+		return cgf_error(-errno, "bpf: failed to write the policy's metadata: %m");
+	a->generation = m.generation;
+	return 0;
+}
+
+/* Pin the new version's maps, its meta, its programs in their slots, its rule maps. */
+static int apply_pin(struct apply *a)
+{
+	char rp[CGF_PATH_LEN], hp[CGF_PATH_LEN];
+	int err = pin_shared(a->s, a->dir, a->c);
+
 	if (err)
-		goto undo;
+		return err;
 	cgf_fault_point("pinned");
+	err = write_meta(a);
+	for (int h = 0; h < CGF_H_MAX && !err; h++) {
+		int fd = bpf_program__fd(hook_prog(a->s, h));
 
-	meta.magic = CGF_META_MAGIC;
-	meta.mode = (uint32_t)o->mode;
-	meta.hooks = c->hooks;
-	meta.flags = (o->flags & ~CGF_META_LAYOUT_MASK) | cgf_meta_layout_flags(CGF_LAYOUT);
-	meta.digest = o->digest;
-	meta.generation = res->replaced ? old.generation + 1 : 1;
-	meta.applied_at = (uint64_t)time(NULL);
-	meta.n_prefixes = p->n_prefixes;
-	meta.n_rules = (uint32_t)p->n_rules;
-	snprintf(meta.name, sizeof(meta.name), "%s", name);
-	snprintf(meta.source, sizeof(meta.source), "%s", o->source ? o->source : "");
-	if (bpf_map_update_elem(bpf_map__fd(s->maps.cgf_meta), &slot, &meta, BPF_ANY)) {
-		err = cgf_error(-errno, "bpf: failed to write the policy's metadata: %m");
-		goto undo;
-	}
-	for (int h = 0; h < CGF_H_MAX; h++) {
-		int fd = bpf_program__fd(hook_prog(s, h));
-
-		prog_fds[h] = fd;
-		if ((c->hooks & (1u << h)) &&
-		    bpf_map_update_elem(bpf_map__fd(slot_map(s, h)), &slot, &fd, BPF_ANY)) {
-			err = cgf_error(-errno, "bpf: failed to fill slot %u of %s: %m", slot,
+		a->prog_fds[h] = fd;
+		if ((a->c->hooks & CGF_HOOK_BIT(h)) &&
+		    bpf_map_update_elem(bpf_map__fd(slot_map(a->s, h)), &a->slot, &fd, BPF_ANY))
+			err = cgf_error(-errno, "bpf: failed to fill slot %u of %s: %m", a->slot,
 					cgf_hook_names[h]);
-			goto undo;
-		}
 	}
+	if (err)
+		return err;
 	/* this version's rule texts and hit counts, found by slot */
-	{
-		char rp[CGF_PATH_LEN], hp[CGF_PATH_LEN];
-
-		snprintf(rp, sizeof(rp), "%s/rules-%u", dir, slot);
-		snprintf(hp, sizeof(hp), "%s/hits-%u", dir, slot);
-		unlink(rp);
-		unlink(hp);
-		if (bpf_map__pin(s->maps.cgf_rule_info, rp) || bpf_map__pin(s->maps.cgf_rule_hits, hp)) {
-			err = cgf_error(-EIO, "bpf: failed to pin %s or %s", rp, hp);
-			goto undo;
-		}
-	}
+	snprintf(rp, sizeof(rp), "%s/rules-%u", a->dir, a->slot);
+	snprintf(hp, sizeof(hp), "%s/hits-%u", a->dir, a->slot);
+	unlink(rp);
+	unlink(hp);
+	if (bpf_map__pin(a->s->maps.cgf_rule_info, rp) || bpf_map__pin(a->s->maps.cgf_rule_hits, hp))
+		return cgf_error(-EIO, "bpf: failed to pin %s or %s", rp, hp);
 	cgf_fault_point("slots");
+	return 0;
+}
 
-	/* links where there are none yet; they defer to the version in force */
-	for (size_t i = 0; i < n && !err; i++)
-		err = attach_cgroup(dir, paths[i], ids[i], c->hooks, prog_fds,
-				    bpf_map__fd(s->maps.cgf_cgroups), slot);
+/* Links where there are none yet (they defer to the version in force), then
+ * the switch: one map write puts the new version in force on every hook. */
+static int apply_attach_switch(struct apply *a)
+{
+	int err = 0;
+
+	for (size_t i = 0; i < a->n && !err; i++)
+		err = attach_cgroup(a->dir, a->paths[i], a->ids[i], a->c->hooks, a->prog_fds,
+				    bpf_map__fd(a->s->maps.cgf_cgroups), a->slot);
 	if (!err && cgf_fault_fail("CGF_TEST_FAIL_AFTER_ATTACH"))	/* tests: a late failure */
 		err = cgf_error(-EIO, "failing after attach (CGF_TEST_FAIL_AFTER_ATTACH)");
 	if (err)
-		goto undo;
+		return err;
 	cgf_fault_point("attached");
-
-	/* the switch: one map write puts the new version in force on every hook */
-	err = cgf_pin_set_active(bpf_map__fd(s->maps.cgf_active), slot);
-	if (err) {
-		err = cgf_error(err, "bpf: failed to switch to the new version: %s", strerror(-err));
-		goto undo;
-	}
+	err = cgf_pin_set_active(bpf_map__fd(a->s->maps.cgf_active), a->slot);
+	if (err)
+		return cgf_error(err, "bpf: failed to switch to the new version: %s", strerror(-err));
 	cgf_fault_point("switched");
-	cgf_settle_stage = "settling";
-	if (cgf_settle(dir, NULL))		/* links to the new programs, old version dropped */
-		fprintf(stderr, "cgfence: warning: %s\n", cgf_last_error());
-	cgf_settle_stage = NULL;
-	cgf_clear_error();
-	res->cgroup_id = ids[0];
-	res->generation = meta.generation;
-	res->hooks = c->hooks;
-	goto out;
-undo:
-	/* the old version (or none) is still in force: drop whatever the new one added */
-	cgf_settle(dir, NULL);
-out:
-	cgfence_bpf__destroy(s);
+	return 0;
+}
+
+int cgf_apply(const struct cgf_compiled *c, const struct cgf_apply_opts *o,
+	      struct cgf_apply_result *res)
+{
+	struct apply a = { .c = c, .o = o };
+	int err;
+
+	a.paths = o->n_cgroups ? o->cgroups : &o->cgroup;
+	a.n = o->n_cgroups ? o->n_cgroups : o->cgroup ? 1 : 0;
+	a.ids = xcalloc(at_least_one(a.n), sizeof(*a.ids));
+	memset(res, 0, sizeof(*res));
+	err = apply_prepare(&a);
+	err = err ?: apply_load(&a);
+	if (!err) {
+		cgf_fault_point("loaded");
+		if (mkdir(a.dir, 0700) && errno != EEXIST)
+			err = cgf_error(-errno, "cannot create %s: %m", a.dir);
+		else if ((err = apply_pin(&a) ?: apply_attach_switch(&a)))
+			cgf_settle(a.dir, NULL);	/* the old version (or none) is still in
+							 * force: drop what the new one added */
+	}
+	if (!err) {
+		cgf_settle_stage = "settling";
+		if (cgf_settle(a.dir, NULL))	/* links to the new programs, old version dropped */
+			fprintf(stderr, "cgfence: warning: %s\n", cgf_last_error());
+		cgf_settle_stage = NULL;
+		cgf_clear_error();
+		res->replaced = a.replaced;
+		res->cgroup_id = a.ids[0];
+		res->generation = a.generation;
+		res->hooks = c->hooks;
+	}
+	cgfence_bpf__destroy(a.s);
+	free(a.ids);
 	return err;
 }
 
@@ -520,7 +451,7 @@ int cgf_attach_cgroups(const char *name, const char *const *paths, size_t n)
 	err = cgf_lock();
 	if (err)
 		return err;
-	snprintf(dir, sizeof(dir), "%s/%s", CGF_PIN_ROOT, name);
+	cgf_pin_policy_dir(name, dir, sizeof(dir));
 	act = cgf_pin_active(dir);
 	if (act < 0 || act >= CGF_SLOTS || cgf_pin_meta_slot(dir, (uint32_t)act, &m))
 		return cgf_error(-ENOENT, "no policy named '%s' is applied", name);
@@ -542,7 +473,7 @@ int cgf_attach_cgroups(const char *name, const char *const *paths, size_t n)
 		if (err && id) {	/* a half-attached cgroup is not recorded: drop it */
 			char cgdir[CGF_PATH_LEN];
 
-			snprintf(cgdir, sizeof(cgdir), "%s/cg-%llu", dir, (unsigned long long)id);
+			cgf_pin_cgroup_dir(dir, id, cgdir, sizeof(cgdir));
 			if (!(cgf_pin_cgroup_slots(mapfd, id) & (1 << act)))
 				cgf_pin_remove_tree(cgdir);
 		}

@@ -20,6 +20,7 @@
 #include "container.h"
 #include "jsonout.h"
 #include "loader.h"
+#include "pipeline.h"
 #include "util.h"
 
 #include <stdbool.h>
@@ -179,15 +180,14 @@ int cgf_do_oci_hook(int argc, char **argv)
 			       "pid in the state", id);
 		goto out;
 	}
-	if (cgf_policy_load(file, &p) || cgf_compile(p, &c)) {
+	if (cgf_pipeline_compile(file, NULL, 0, &p, &c)) {
 		ret = oci_fail("container %.12s: policy %s: %s", id, policy, cgf_last_error());
 		cgf_policy_free(p);
 		goto out;
 	}
 	struct cgf_apply_opts o = { .cgroup = abs, .mode = p->mode, .name = name, .source = file };
 
-	cgf_gc(NULL);
-	if (cgf_apply(p, c, &o, &r))
+	if (cgf_pipeline_apply(c, &o, &r))
 		ret = oci_fail("container %.12s: %s", id, cgf_last_error());
 	else
 		ret = EXIT_OK;

@@ -27,6 +27,7 @@
 #include "cli.h"
 #include "jsonout.h"
 #include "loader.h"
+#include "pipeline.h"
 #include "util.h"
 
 #define RUN_GRACE 5
@@ -177,9 +178,8 @@ int cgf_do_run(int argc, char **argv)
 	ret = cgf_load_compile(file, &p, &c);
 	if (ret)
 		goto out;
-	if (cgf_env_check() ||
-	    (parent ? cgf_cgroup_resolve(parent, base, sizeof(base))
-		    : cgf_cgroup2_mount(base, sizeof(base)))) {
+	if (parent ? cgf_cgroup_resolve(parent, base, sizeof(base))
+		   : cgf_cgroup2_mount(base, sizeof(base))) {
 		cgf_report_error(cgf_last_error());
 		ret = EXIT_FAIL;
 		goto out;
@@ -195,8 +195,7 @@ int cgf_do_run(int argc, char **argv)
 	struct cgf_apply_opts o = { .cgroup = cg, .name = name, .source = file,
 				    .mode = audit ? CGF_MODE_AUDIT : p->mode };
 
-	cgf_gc(NULL);
-	if (cgf_apply(p, c, &o, &r)) {
+	if (cgf_pipeline_apply(c, &o, &r)) {
 		cgf_report_error(cgf_last_error());
 		rmdir(cg);
 		ret = EXIT_FAIL;

@@ -431,55 +431,8 @@ static void compile_family(struct ctx *x, int family)
 	free(items);
 }
 
-/* Device rules -> one entry per (type, major, minor) pattern, with the
- * access bits allowed and denied there (deny wins within a pattern). */
-static void compile_devices(const struct cgf_policy *p, struct cgf_compiled *o)
+int cgf_compile_addresses(const struct cgf_policy *p, struct cgf_compiled *o)
 {
-	for (size_t i = 0; i < p->devices.n; i++) {
-		const struct cgf_dev_rule *r = &p->devices.rules[i];
-		struct cgf_dev_key k = { .type = r->type, .major = r->major, .minor = r->minor };
-		struct cgf_dev_entry *e = NULL;
-
-		for (size_t j = 0; j < o->n_dev && !e; j++)
-			if (!memcmp(&o->dev[j].key, &k, sizeof(k)))
-				e = &o->dev[j];
-		if (!e) {
-			GROW(o->dev, o->cap_dev, o->n_dev + 1);
-			e = &o->dev[o->n_dev++];
-			memset(e, 0, sizeof(*e));
-			e->key = k;
-			e->val.rule = (uint32_t)i;
-		}
-		if (r->action == CGF_DENY)
-			e->val.deny |= r->access;
-		else
-			e->val.allow |= r->access;
-	}
-}
-
-uint32_t cgf_policy_features(const struct cgf_policy *p)
-{
-	uint32_t f = 0;
-
-	f |= p->sec[CGF_DIR_EGRESS].present ? CGF_F_EGRESS : 0;
-	f |= p->sec[CGF_DIR_INGRESS].present ? CGF_F_INGRESS : 0;
-	f |= p->sec[CGF_DIR_BIND].present ? CGF_F_BIND : 0;
-	f |= p->sec[CGF_DIR_REDIRECT].present ? CGF_F_REDIRECT : 0;
-	f |= p->sockets.present ? CGF_F_SOCKETS : 0;
-	f |= p->devices.present ? CGF_F_DEVICES : 0;
-	f |= p->sysctl.present ? CGF_F_SYSCTL : 0;
-	f |= p->tcp.present ? CGF_F_TCP : 0;
-	f |= p->vis.accounting ? CGF_F_ACCOUNTING : 0;
-	f |= p->vis.rate_cps ? CGF_F_RATE_LIMIT : 0;
-	f |= p->vis.log_connections ? CGF_F_LOG_CONNS : 0;
-	for (size_t i = 0; i < p->n_sockopts; i++)
-		f |= p->sockopts[i].op == CGF_SOCKOPT_SET ? CGF_F_SOCKOPT_SET : CGF_F_SOCKOPT_GET;
-	return f;
-}
-
-int cgf_compile(const struct cgf_policy *p, struct cgf_compiled **out)
-{
-	struct cgf_compiled *o = xcalloc(1, sizeof(*o));
 	struct ctx x = { .p = p, .out = o };
 
 	for (int dir = 0; dir < CGF_DIR_MAX; dir++) {
@@ -496,41 +449,16 @@ int cgf_compile(const struct cgf_policy *p, struct cgf_compiled **out)
 	}
 	free(x.scratch);
 	for (int dir = 0; dir < CGF_DIR_MAX; dir++)
-		if (o->n4[dir] > CGF_TRIE_MAX || o->n6[dir] > CGF_TRIE_MAX) {
-			int err = cgf_error_at(-E2BIG, p->file, p->sec[dir].line, p->sec[dir].col,
-					       "%s: %zu IPv4 and %zu IPv6 map entries; the limit is %u "
-					       "per family", cgf_dir_name(dir), o->n4[dir], o->n6[dir],
-					       CGF_TRIE_MAX);
-
-			cgf_compiled_free(o);
-			return err;
-		}
-	if (o->n_classes > CGF_CLASSES_MAX || o->n_ports > CGF_PORTS_MAX) {
-		size_t nc = o->n_classes, np = o->n_ports;
-
-		cgf_compiled_free(o);
+		if (o->n4[dir] > CGF_TRIE_MAX || o->n6[dir] > CGF_TRIE_MAX)
+			return cgf_error_at(-E2BIG, p->file, p->sec[dir].line, p->sec[dir].col,
+					    "%s: %zu IPv4 and %zu IPv6 map entries; the limit is %u "
+					    "per family", cgf_dir_name(dir), o->n4[dir], o->n6[dir],
+					    CGF_TRIE_MAX);
+	if (o->n_classes > CGF_CLASSES_MAX || o->n_ports > CGF_PORTS_MAX)
 		return cgf_error_at(-E2BIG, p->file, 1, 1, "%zu port classes and %zu port entries; "
 				    "the limits are %u and %u (fewer distinct port lists help)",
-				    nc, np, CGF_CLASSES_MAX, CGF_PORTS_MAX);
-	}
-	if (p->devices.present)
-		compile_devices(p, o);
-	o->features = cgf_policy_features(p);
-	o->hooks = cgf_hooks_for(o->features);
-	*out = o;
+				    (size_t)o->n_classes, o->n_ports, CGF_CLASSES_MAX, CGF_PORTS_MAX);
 	return 0;
-}
-
-void cgf_compiled_free(struct cgf_compiled *c)
-{
-	if (!c)
-		return;
-	free(c->v4);
-	free(c->v6);
-	free(c->classes);
-	free(c->dev);
-	free(c->ports);
-	free(c);
 }
 
 static bool key_bits_match(const uint8_t *a, const uint8_t *b, uint32_t bits)

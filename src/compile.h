@@ -42,7 +42,43 @@ struct cgf_dev_entry {
 	struct cgf_dev_val val;
 };
 
+/*
+ * What the compiler needs to know of the host, an explicit input: so that
+ * check finds every error a policy can have here, and unit tests compile
+ * for a host of their own (env.h: cgf_host_probe is the real one).
+ */
+struct cgf_host {
+	int hz;				/* CONFIG_HZ; <= 0: unknown */
+	const char *congestion;		/* available congestion controls, "cubic reno";
+					 * NULL: unknown (the kernel decides at connect) */
+	/* The files a device path or glob names: fn(arg, type, major, minor)
+	 * for each, type 0 for a file that is no device node. Returns how many
+	 * files matched, or -errno. */
+	int (*devices)(const struct cgf_host *h, const char *pattern,
+		       int (*fn)(void *arg, uint32_t type, uint32_t major, uint32_t minor),
+		       void *arg);
+	void *ctx;
+};
+
+/*
+ * The image of one policy: everything a version needs, and nothing of the
+ * policy's text. The loader (apply.c) sizes each map by its count here,
+ * copies cfg into .rodata and the entries into the maps.
+ */
 struct cgf_compiled {
+	char name[CGF_NAME_MAX + 1];
+	int mode;			/* enum cgf_mode, the policy's */
+	uint32_t n_rules;		/* network rules (ids 0 .. n_rules - 1) */
+	uint64_t n_prefixes;
+	struct cgf_config cfg;		/* .rodata, all but slot (and audit: the mode in force) */
+	struct cgf_rule_info *rule_info;	/* cgf_rule_info: n_rules + 2 (default, rate_limit) */
+	uint32_t n_rule_slots;
+	struct cgf_sockopt_key *sockopt;	/* cgf_sockopt */
+	size_t n_sockopt;
+	struct cgf_sysctl_rule *sysctl;	/* cgf_sysctl_rules, in the order tried */
+	size_t n_sysctl;
+	struct cgf_redir_entry *redir;	/* cgf_redirects, by entry */
+	size_t n_redir;
 	struct cgf_entry4 *v4;
 	size_t n_v4, cap_v4;
 	struct cgf_entry6 *v6;
@@ -62,8 +98,13 @@ struct cgf_compiled {
 /* What a policy uses (CGF_F_*), which decides its hooks (cgf_hooks_for). */
 uint32_t cgf_policy_features(const struct cgf_policy *p);
 
-int cgf_compile(const struct cgf_policy *p, struct cgf_compiled **out);
+/* Compile a policy for a host (NULL: a host of which nothing is known). */
+int cgf_compile(const struct cgf_policy *p, const struct cgf_host *host,
+		struct cgf_compiled **out);
 void cgf_compiled_free(struct cgf_compiled *c);
+
+/* The address and port part (compile.c), called by cgf_compile (image.c). */
+int cgf_compile_addresses(const struct cgf_policy *p, struct cgf_compiled *o);
 
 /* What the kernel programs would answer, by a linear longest-prefix search
  * over the compiled entries: slow, for tests. */

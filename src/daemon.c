@@ -38,6 +38,7 @@
 #include "compile.h"
 #include "layout.h"
 #include "loader.h"
+#include "pipeline.h"
 #include "policy.h"
 #include "target.h"
 #include "stats.h"
@@ -263,7 +264,7 @@ static void load_file(struct dpol *dp, const char *buf, size_t len, uint64_t dig
 
 	snprintf(path, sizeof(path), "%s/%s", D.dir_abs, dp->file);
 	dp->digest = digest;
-	if (cgf_policy_parse_string(path, buf, len, &p) || cgf_compile(p, &c)) {
+	if (cgf_pipeline_compile(path, buf, len, &p, &c)) {
 		set_error(dp, cgf_last_error());
 		cgf_policy_free(p);
 		return;
@@ -308,7 +309,7 @@ static void load_file(struct dpol *dp, const char *buf, size_t len, uint64_t dig
 		.cgroups = (const char *const *)paths, .n_cgroups = n, .mode = p->mode,
 		.source = path, .flags = CGF_META_KEEP | CGF_META_DAEMON, .digest = digest,
 	};
-	if (cgf_apply(p, c, &o, &r)) {
+	if (cgf_pipeline_apply(c, &o, &r)) {
 		char msg[1500];
 
 		snprintf(msg, sizeof(msg), "%s: %s", path, cgf_last_error());

@@ -2,6 +2,7 @@
 /* The host: libbpf's messages, the kernel's HZ, what cgfence needs, the pin lock. */
 #define _GNU_SOURCE
 #include <fcntl.h>
+#include <glob.h>
 #include <linux/capability.h>
 #include <linux/magic.h>
 #include <stdio.h>
@@ -10,6 +11,7 @@
 #include <sys/mount.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
+#include <sys/sysmacros.h>
 #include <sys/utsname.h>
 #include <sys/vfs.h>
 #include <zlib.h>
@@ -17,6 +19,7 @@
 #include <bpf/libbpf.h>
 
 #include "cgroup.h"
+#include "compile.h"
 #include "env.h"
 #include "layout.h"
 #include "pins.h"
@@ -147,4 +150,52 @@ void cgf_unlock(void)
 	if (lock_fd >= 0)
 		close(lock_fd);
 	lock_fd = -1;
+}
+
+/* ---- the host's facts, for the compiler ---- */
+
+static int host_devices(const struct cgf_host *h, const char *pattern,
+			int (*fn)(void *arg, uint32_t type, uint32_t major, uint32_t minor),
+			void *arg)
+{
+	glob_t g = { 0 };
+	int rc = glob(pattern, 0, NULL, &g), n;
+
+	(void)h;
+	if (rc == GLOB_NOMATCH) {
+		globfree(&g);
+		return 0;
+	}
+	if (rc) {
+		globfree(&g);
+		return -EINVAL;
+	}
+	for (size_t i = 0; i < g.gl_pathc; i++) {
+		struct stat st;
+
+		if (stat(g.gl_pathv[i], &st) || !(S_ISCHR(st.st_mode) || S_ISBLK(st.st_mode)))
+			fn(arg, 0, 0, 0);
+		else
+			fn(arg, S_ISCHR(st.st_mode) ? 2 : 1, major(st.st_rdev), minor(st.st_rdev));
+	}
+	n = (int)g.gl_pathc;
+	globfree(&g);
+	return n;
+}
+
+void cgf_host_probe(struct cgf_host *h)
+{
+	char *cc = NULL;
+
+	memset(h, 0, sizeof(*h));
+	h->hz = cgf_kernel_hz();
+	if (!read_file("/proc/sys/net/ipv4/tcp_available_congestion_control", &cc, NULL))
+		h->congestion = cc;	/* unreadable: unknown, the kernel decides */
+	h->devices = host_devices;
+}
+
+void cgf_host_free(struct cgf_host *h)
+{
+	free((char *)h->congestion);
+	h->congestion = NULL;
 }

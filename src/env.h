@@ -11,6 +11,12 @@ int cgf_env_check(void);
 /* The kernel's CONFIG_HZ (for SYN RTO in jiffies), or -1. */
 int cgf_kernel_hz(void);
 
+/* The host's facts for the compiler (compile.h): HZ, congestion controls,
+ * device nodes. cgf_host_free releases what the probe read. */
+struct cgf_host;
+void cgf_host_probe(struct cgf_host *h);
+void cgf_host_free(struct cgf_host *h);
+
 /* Exclusive lock over the pin tree for the life of the process (or until
  * cgf_unlock); refused when the pins are of a newer layout (layout.h). */
 int cgf_lock(void);

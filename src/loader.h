@@ -26,6 +26,7 @@ struct cgf_apply_opts {
 	int mode;		/* enum cgf_mode (policy mode or --audit) */
 	const char *name;	/* overrides the policy's name (run) */
 	const char *source;	/* file the policy came from */
+	bool settled;		/* the caller ran cgf_gc under the lock already */
 };
 
 struct cgf_apply_result {
@@ -35,8 +36,10 @@ struct cgf_apply_result {
 	uint32_t hooks;
 };
 
-int cgf_apply(const struct cgf_policy *p, const struct cgf_compiled *c,
-	      const struct cgf_apply_opts *o, struct cgf_apply_result *res);
+/* Put a compiled policy in force on the cgroups of o, replacing the version
+ * in force atomically (docs/design.md: Versions). */
+int cgf_apply(const struct cgf_compiled *c, const struct cgf_apply_opts *o,
+	      struct cgf_apply_result *res);
 
 /* Attach the version in force of policy name to more cgroups / drop one. */
 int cgf_attach_cgroups(const char *name, const char *const *paths, size_t n);

@@ -24,6 +24,7 @@
 #include "jsonout.h"
 #include "layout.h"
 #include "loader.h"
+#include "pipeline.h"
 #include "target.h"
 #include "stats.h"
 #include "policy.h"
@@ -53,14 +54,7 @@ int cgf_usage_error(const char *fmt, ...)
 /* Parse POLICY and compile it; errors are reported. */
 int cgf_load_compile(const char *path, struct cgf_policy **p, struct cgf_compiled **c)
 {
-	if (cgf_policy_load(path, p))
-		return fail();
-	if (cgf_compile(*p, c)) {
-		cgf_policy_free(*p);
-		*p = NULL;
-		return fail();
-	}
-	return 0;
+	return cgf_pipeline_compile(path, NULL, 0, p, c) ? fail() : 0;
 }
 
 static json_object *map_entries_json(const struct cgf_compiled *c)
@@ -187,15 +181,12 @@ static int do_apply(int argc, char **argv)
 			snprintf(abs, sizeof(abs), "%s", paths[0]);
 	} else
 		ret = cgf_target_cgroup(p, cg, abs, sizeof(abs));
-	if (!ret && cgf_env_check())
-		ret = fail();
 	if (!ret) {
 		struct cgf_apply_opts o = { .cgroup = abs, .mode = p->mode, .source = file,
 					    .cgroups = (const char *const *)paths,
 					    .n_cgroups = n_paths };
 
-		cgf_gc(NULL);
-		if (cgf_apply(p, c, &o, &r))
+		if (cgf_pipeline_apply(c, &o, &r))
 			ret = fail();
 	}
 	if (!ret) {

@@ -567,6 +567,8 @@ void cgf_policy_free(struct cgf_policy *p)
 	}
 	free(p->rules);
 	free(p->sockopts);
+	for (size_t i = 0; i < p->devices.n; i++)
+		free(p->devices.rules[i].path);
 	free(p->devices.rules);
 	free(p->sysctl.pats);
 	free(p->redirects);

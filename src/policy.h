@@ -55,9 +55,11 @@ struct cgf_sockopt_rule {
 	int line, col;
 };
 
-/* devices: paths are resolved to type/major/minor when the policy is read */
+/* devices: a path (or glob) is resolved to type/major/minor by the compiler,
+ * from the host's device nodes (compile.h: struct cgf_host) */
 struct cgf_dev_rule {
 	int action;			/* CGF_ALLOW / CGF_DENY */
+	char *path;			/* NULL: type/major/minor as written */
 	uint32_t type;			/* 0 any, 1 block, 2 char */
 	uint32_t major, minor;		/* CGF_DEV_ANY for "*" */
 	uint8_t access;			/* m 1, r 2, w 4 */
@@ -78,6 +80,7 @@ struct cgf_tcp {
 	uint32_t initial_cwnd;		/* 0 = leave alone */
 	uint32_t syn_rto_ms;		/* 0 = leave alone */
 	int syn_rto_line, syn_rto_col;
+	int congestion_line, congestion_col;
 };
 
 /* sysctl: one entry per pattern, in the order the kernel tries them */

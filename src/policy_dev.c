@@ -1,14 +1,12 @@
 // SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
 /*
- * devices: parsing and validation. A rule names devices by path (resolved
- * now to type/major/minor; globs expand, a glob that matches nothing adds
- * nothing) or by type/major/minor with "*" wildcards.
+ * devices: parsing and validation. A rule names devices by path (the
+ * compiler resolves it to type/major/minor on the host; a glob expands, and
+ * one that matches nothing adds nothing) or by type/major/minor with "*"
+ * wildcards.
  */
-#include <glob.h>
 #include <stdio.h>
 #include <string.h>
-#include <sys/stat.h>
-#include <sys/sysmacros.h>
 
 #include "policy_int.h"
 
@@ -70,47 +68,20 @@ static int parse_num(struct pctx *c, const struct yt_node *v, const char *what, 
 	return 0;
 }
 
+/* A path or glob: kept as written; the compiler finds its devices. */
 static int add_path(struct devrule_ctx *d, const struct yt_node *v, struct cgf_dev_rule *r)
 {
 	struct pctx *c = d->c;
-	bool is_glob = strpbrk(v->str, "*?[") != NULL;
-	glob_t g = { 0 };
-	int rc;
+	struct cgf_dev_rule *added;
 
 	if (v->str[0] != '/')
 		return ERR(v, "path: '%s' must be absolute (e.g. /dev/null)", v->str);
-	rc = glob(v->str, 0, NULL, &g);
-	if (rc == GLOB_NOMATCH) {
-		globfree(&g);
-		if (is_glob) {
-			fprintf(stderr, "cgfence: %s:%d:%d: warning: path '%s' matches no device\n",
-				c->file, v->line, v->col, v->str);
-			return 0;
-		}
-		return ERR(v, "path: '%s': no such device", v->str);
-	}
-	if (rc) {
-		globfree(&g);
-		return ERR(v, "path: '%s': cannot expand", v->str);
-	}
-	for (size_t i = 0; i < g.gl_pathc; i++) {
-		struct stat st;
-
-		if (stat(g.gl_pathv[i], &st) || !(S_ISCHR(st.st_mode) || S_ISBLK(st.st_mode))) {
-			if (is_glob)
-				continue;	/* a glob may also match other files */
-			globfree(&g);
-			return ERR(v, "path: '%s' is not a character or block device", v->str);
-		}
-		r->type = S_ISCHR(st.st_mode) ? 2 : 1;
-		r->major = major(st.st_rdev);
-		r->minor = minor(st.st_rdev);
-		if (!add_rule(d, r)) {
-			globfree(&g);
-			return ERR(v, "devices: more than %u device patterns", CGF_DEVICES_MAX);
-		}
-	}
-	globfree(&g);
+	r->line = v->line;
+	r->col = v->col;
+	added = add_rule(d, r);
+	if (!added)
+		return ERR(v, "devices: more than %u device patterns", CGF_DEVICES_MAX);
+	added->path = xstrdup(v->str);
 	return 0;
 }
 

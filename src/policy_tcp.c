@@ -25,23 +25,6 @@ int pol_parse_uint(struct pctx *c, const struct yt_node *v, const char *what, ui
 	return 0;
 }
 
-/* Is name among the kernel's available congestion control algorithms? */
-static bool cc_available(const char *name, char *avail, size_t len)
-{
-	char *buf = NULL, *tok, *save = NULL;
-	bool found = false;
-
-	avail[0] = '\0';
-	if (read_file("/proc/sys/net/ipv4/tcp_available_congestion_control", &buf, NULL))
-		return true;	/* cannot tell: the kernel will say at connect time */
-	snprintf(avail, len, "%s", buf);
-	avail[strcspn(avail, "\n")] = '\0';
-	for (tok = strtok_r(buf, " \n", &save); tok; tok = strtok_r(NULL, " \n", &save))
-		found |= !strcmp(tok, name);
-	free(buf);
-	return found;
-}
-
 int pol_parse_tcp(struct pctx *c, const struct yt_node *n)
 {
 	struct cgf_tcp *t = &c->p->tcp;
@@ -53,20 +36,16 @@ int pol_parse_tcp(struct pctx *c, const struct yt_node *n)
 	for (size_t i = 0; i < n->n; i++) {
 		const struct yt_node *k = yt_map_key(n, i), *v = yt_map_val(n, i);
 
-		if (!strcmp(k->str, "congestion")) {
-			char avail[256];
-
+		if (!strcmp(k->str, "congestion")) {	/* available here? the compiler asks */
 			err = pol_want_scalar(c, v, "congestion");
 			if (err)
 				return err;
 			if (!v->len || v->len >= sizeof(t->congestion) ||
 			    strspn(v->str, "abcdefghijklmnopqrstuvwxyz0123456789_") != v->len)
 				return ERR(v, "congestion: '%s' is not a congestion control name", v->str);
-			if (!cc_available(v->str, avail, sizeof(avail)))
-				return ERR(v, "congestion: '%s' is not available in this kernel (available: "
-					   "%s); load its module first (modprobe tcp_%s)", v->str, avail,
-					   v->str);
 			snprintf(t->congestion, sizeof(t->congestion), "%s", v->str);
+			t->congestion_line = v->line;
+			t->congestion_col = v->col;
 		} else if (!strcmp(k->str, "initial_cwnd")) {
 			err = pol_parse_uint(c, v, "initial_cwnd", 1, 1000, &t->initial_cwnd);
 		} else if (!strcmp(k->str, "syn_rto_ms")) {

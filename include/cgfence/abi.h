@@ -291,6 +291,35 @@ struct cgf_rule_info {
 	char text[124];
 };
 
+/*
+ * A version's configuration: the BPF object's read-only data (.rodata), set
+ * by user space before load, so the verifier prunes what a policy does not
+ * use. The compiler fills all of it but slot (the loader's).
+ */
+struct cgf_config {
+	__u64 rl_interval_ns;	/* network.rate_limit: ns per connection (0: off) */
+	__u64 rl_burst_ns;	/* ... and (burst - 1) intervals */
+	__u64 ev_interval_ns;	/* denial events per rule: ns per event (0: all) */
+	__u64 ev_burst_ns;
+	__u32 sock_deny_protos[16];	/* bit per IPPROTO_*; bit 256: MPTCP */
+	__u32 slot;		/* this version's slot (Versions, below) */
+	__u32 n_rules;		/* rule ids are 0 .. n_rules - 1 */
+	__u32 redir_first;	/* rule id of redirect entry 0 */
+	__u32 sysctl_default;	/* enum cgf_sysctl_verdict */
+	__u32 sysctl_n;		/* patterns in cgf_sysctl_rules */
+	__u32 tcp_iw;		/* 0: leave alone */
+	__s32 tcp_syn_rto_jiffies;	/* 0: leave alone */
+	char tcp_cc[16];	/* "": leave alone */
+	__u8 audit;		/* mode: audit */
+	__u8 sock_families;	/* CGF_FAM_* allowed */
+	__u8 sock_deny_types;	/* bit 1 << SOCK_STREAM / SOCK_DGRAM / SOCK_RAW, denied */
+	__u8 dev_default;	/* CGF_ALLOW / CGF_DENY */
+	__u8 has_egress, has_ingress, has_redirect;	/* the policy has the section */
+	__u8 accounting;	/* accounting: true */
+	__u8 log_denials, log_conns;	/* log.denials, log.connections */
+	__u8 pad[6];
+};
+
 enum cgf_mode {
 	CGF_MODE_ENFORCE = 0,
 	CGF_MODE_AUDIT = 1,
@@ -366,6 +395,7 @@ _Static_assert(sizeof(struct cgf_seg) == 8, "cgf_seg layout");
 _Static_assert(sizeof(struct cgf_class) == 24 + 2 * CGF_CLASS_SEGS * 8, "cgf_class layout");
 _Static_assert((1 << CGF_CLASS_STEPS) == CGF_CLASS_SEGS, "CGF_CLASS_SEGS = 2^CGF_CLASS_STEPS");
 _Static_assert(sizeof(struct cgf_meta) == 616, "cgf_meta layout");
+_Static_assert(sizeof(struct cgf_config) == 160, "cgf_config layout");
 #endif
 
 #endif /* CGFENCE_ABI_H */

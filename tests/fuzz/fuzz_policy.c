@@ -60,7 +60,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 			abort();	/* every policy error names the file and position */
 		return 0;
 	}
-	if (cgf_compile(p, &c))
+	if (cgf_compile(p, NULL, &c))
 		abort();
 	if (p->n_prefixes < 200)	/* the reference lookup is linear: keep it quick */
 		agree(p, c);

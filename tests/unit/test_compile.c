@@ -52,7 +52,7 @@ static void expect(const struct cgf_policy *p, const char *ep, int proto, int v,
 		fail_msg("%s/%s: evaluator says %s by rule %d, expected %s by rule %d", ep,
 			 cgf_proto_name(proto), cgf_action_name(d.verdict), (int)d.rule,
 			 cgf_action_name(v), r);
-	assert_int_equal(cgf_compile(p, &c), 0);
+	assert_int_equal(cgf_compile(p, NULL, &c), 0);
 	cgf_compiled_lookup(c, &q, &k);
 	if (k.verdict != d.verdict || k.rule != d.rule)
 		fail_msg("%s: compiled form says %s by rule %d, evaluator %s by rule %d", ep,
@@ -182,7 +182,7 @@ static void test_shape(void **state)
 	struct cgf_compiled *c;
 
 	(void)state;
-	assert_int_equal(cgf_compile(p, &c), 0);
+	assert_int_equal(cgf_compile(p, NULL, &c), 0);
 	assert_int_equal(c->n_classes, 0);
 	assert_int_equal(c->n_ports, 0);
 	assert_int_equal(c->n_v4, 3);	/* /0 default, /8, /16 (other rule id) */
@@ -197,7 +197,7 @@ static void test_shape(void **state)
 	for (int i = 0; i < 1000; i++)
 		n += (size_t)sprintf(rules + n, "          - 10.%d.%d.0/24\n", i / 256, i % 256);
 	p = parse(rules, "deny");
-	assert_int_equal(cgf_compile(p, &c), 0);
+	assert_int_equal(cgf_compile(p, NULL, &c), 0);
 	assert_int_equal(c->n_classes, 1);
 	assert_int_equal(c->n_v4, 1001);
 	assert_int_equal(c->classes[0].nseg[0], 3);	/* tcp: 0-79, 80, 81-65535 */
@@ -219,7 +219,7 @@ static void test_many_segments_use_the_trie(void **state)
 		n += (size_t)sprintf(rules + n, "%s%d", i ? ", " : "", 1000 + 2 * i);
 	sprintf(rules + n, "]}\n      - {action: allow, to: [10.0.0.0/8], protocol: udp, ports: [53]}\n");
 	p = parse(rules, "deny");
-	assert_int_equal(cgf_compile(p, &c), 0);
+	assert_int_equal(cgf_compile(p, NULL, &c), 0);
 	assert_int_equal(c->n_classes, 1);
 	assert_int_equal(c->classes[0].nseg[0], CGF_SEGS_IN_TRIE);
 	assert_int_equal(c->classes[0].nseg[1], 3);
@@ -255,7 +255,7 @@ static void test_random_agreement(void **state)
 		cgf_clear_error();
 		if (cgf_policy_parse_string("r.yaml", yaml, strlen(yaml), &p))
 			fail_msg("parse: %s\n%s", cgf_last_error(), yaml);
-		assert_int_equal(cgf_compile(p, &c), 0);
+		assert_int_equal(cgf_compile(p, NULL, &c), 0);
 		for (int j = 0; j < 200; j++) {
 			struct cgf_query q;
 			struct cgf_decision d, k;

@@ -1,0 +1,299 @@
+// SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
+/*
+ * The compiler's front: a policy and the host's facts -> one image
+ * (compile.h). The address and port tables come from compile.c; this file
+ * makes the rest: the .rodata configuration, the rule texts, the socket
+ * option, sysctl, redirect and device tables, and the hooks.
+ */
+#include <arpa/inet.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "compile.h"
+#include "util.h"
+
+uint32_t cgf_policy_features(const struct cgf_policy *p)
+{
+	uint32_t f = 0;
+
+	f |= p->sec[CGF_DIR_EGRESS].present ? CGF_F_EGRESS : 0;
+	f |= p->sec[CGF_DIR_INGRESS].present ? CGF_F_INGRESS : 0;
+	f |= p->sec[CGF_DIR_BIND].present ? CGF_F_BIND : 0;
+	f |= p->sec[CGF_DIR_REDIRECT].present ? CGF_F_REDIRECT : 0;
+	f |= p->sockets.present ? CGF_F_SOCKETS : 0;
+	f |= p->devices.present ? CGF_F_DEVICES : 0;
+	f |= p->sysctl.present ? CGF_F_SYSCTL : 0;
+	f |= p->tcp.present ? CGF_F_TCP : 0;
+	f |= p->vis.accounting ? CGF_F_ACCOUNTING : 0;
+	f |= p->vis.rate_cps ? CGF_F_RATE_LIMIT : 0;
+	f |= p->vis.log_connections ? CGF_F_LOG_CONNS : 0;
+	for (size_t i = 0; i < p->n_sockopts; i++)
+		f |= p->sockopts[i].op == CGF_SOCKOPT_SET ? CGF_F_SOCKOPT_SET : CGF_F_SOCKOPT_GET;
+	return f;
+}
+
+static bool cc_listed(const char *list, const char *name)
+{
+	size_t n = strlen(name);
+
+	for (const char *s = list; (s = strstr(s, name)); s += n)
+		if ((s == list || s[-1] == ' ') && (!s[n] || s[n] == ' ' || s[n] == '\n'))
+			return true;
+	return false;
+}
+
+static int config_tcp(const struct cgf_policy *p, const struct cgf_host *h, struct cgf_config *cfg)
+{
+	const struct cgf_tcp *t = &p->tcp;
+
+	if (t->congestion[0] && h->congestion && !cc_listed(h->congestion, t->congestion))
+		return cgf_error_at(-EINVAL, p->file, t->congestion_line, t->congestion_col,
+				    "congestion: '%s' is not available in this kernel (available: "
+				    "%.*s); load its module first (modprobe tcp_%s)", t->congestion,
+				    (int)strcspn(h->congestion, "\n"), h->congestion, t->congestion);
+	memcpy(cfg->tcp_cc, t->congestion, sizeof(cfg->tcp_cc));
+	cfg->tcp_iw = t->initial_cwnd;
+	if (t->syn_rto_ms) {
+		if (h->hz <= 0)
+			return cgf_error_at(-ENOENT, p->file, t->syn_rto_line, t->syn_rto_col,
+					    "syn_rto_ms: cannot find the kernel's HZ (no "
+					    "/proc/config.gz or /boot/config-*)");
+		cfg->tcp_syn_rto_jiffies = (int32_t)((t->syn_rto_ms * (uint64_t)h->hz + 999) / 1000);
+	}
+	return 0;
+}
+
+/* The .rodata configuration (all but the slot, which is the loader's). */
+static int compile_config(const struct cgf_policy *p, const struct cgf_host *h,
+			  struct cgf_config *cfg)
+{
+	const struct cgf_visibility *v = &p->vis;
+
+	memset(cfg, 0, sizeof(*cfg));
+	cfg->audit = p->mode == CGF_MODE_AUDIT;
+	cfg->sock_families = CGF_FAM_INET | CGF_FAM_INET6;
+	cfg->dev_default = CGF_ALLOW;
+	cfg->sysctl_default = CGF_SYSCTL_ALLOW;
+	if (p->sockets.present) {
+		cfg->sock_families = p->sockets.families;
+		cfg->sock_deny_types = p->sockets.deny_types;
+		_Static_assert(sizeof(cfg->sock_deny_protos) >= sizeof(p->sockets.deny_protos),
+			       "protocol bitmap fits");
+		memcpy(cfg->sock_deny_protos, p->sockets.deny_protos,
+		       sizeof(p->sockets.deny_protos));
+	}
+	if (p->devices.present)
+		cfg->dev_default = (uint8_t)p->devices.def;
+	if (p->sysctl.present) {
+		cfg->sysctl_default = (uint32_t)p->sysctl.def;
+		cfg->sysctl_n = (uint32_t)p->sysctl.n;
+	}
+	cfg->has_egress = p->sec[CGF_DIR_EGRESS].present;
+	cfg->has_ingress = p->sec[CGF_DIR_INGRESS].present;
+	cfg->has_redirect = p->sec[CGF_DIR_REDIRECT].present;
+	cfg->redir_first = (uint32_t)p->sec[CGF_DIR_REDIRECT].first;
+	cfg->n_rules = (uint32_t)p->n_rules;
+	cfg->accounting = v->accounting;
+	cfg->log_denials = v->log_denials;
+	cfg->log_conns = v->log_connections;
+	if (v->rate_cps) {
+		cfg->rl_interval_ns = 1000000000ull / v->rate_cps;
+		cfg->rl_burst_ns = (uint64_t)(v->rate_burst - 1) * cfg->rl_interval_ns;
+	}
+	if (v->denials_per_second) {	/* a burst of a second's worth */
+		cfg->ev_interval_ns = 1000000000ull / v->denials_per_second;
+		cfg->ev_burst_ns = (uint64_t)(v->denials_per_second - 1) * cfg->ev_interval_ns;
+	}
+	return p->tcp.present ? config_tcp(p, h, cfg) : 0;
+}
+
+/* rule id -> line and text, for events and stats; then "default", "rate_limit" */
+static void compile_rule_info(const struct cgf_policy *p, struct cgf_compiled *o)
+{
+	o->n_rule_slots = (uint32_t)p->n_rules + 2;
+	o->rule_info = xcalloc(o->n_rule_slots, sizeof(*o->rule_info));
+	for (uint32_t i = 0; i < o->n_rule_slots; i++) {
+		struct cgf_rule_info *ri = &o->rule_info[i];
+
+		if (i < p->n_rules) {
+			ri->line = (uint32_t)p->rules[i].line;
+			cgf_rule_text(&p->rules[i], ri->text, sizeof(ri->text));
+		} else {
+			snprintf(ri->text, sizeof(ri->text), "%s",
+				 i == p->n_rules ? "default" : "rate_limit");
+		}
+	}
+}
+
+static void compile_tables(const struct cgf_policy *p, struct cgf_compiled *o)
+{
+	o->n_sockopt = p->n_sockopts;
+	o->sockopt = xcalloc(o->n_sockopt ?: 1, sizeof(*o->sockopt));
+	for (size_t i = 0; i < p->n_sockopts; i++)
+		o->sockopt[i] = (struct cgf_sockopt_key){ .op = (uint32_t)p->sockopts[i].op,
+							  .level = p->sockopts[i].level,
+							  .optname = p->sockopts[i].optname };
+	o->n_sysctl = p->sysctl.n;
+	o->sysctl = xcalloc(o->n_sysctl ?: 1, sizeof(*o->sysctl));
+	for (size_t i = 0; i < p->sysctl.n; i++) {
+		struct cgf_sysctl_rule *r = &o->sysctl[i];
+
+		r->len = (uint32_t)strlen(p->sysctl.pats[i].pat);
+		r->verdict = (uint32_t)p->sysctl.pats[i].verdict;
+		memcpy(r->pat, p->sysctl.pats[i].pat, sizeof(r->pat));
+	}
+	o->n_redir = p->sec[CGF_DIR_REDIRECT].n;
+	o->redir = xcalloc(o->n_redir ?: 1, sizeof(*o->redir));
+	for (size_t i = 0; i < o->n_redir; i++) {
+		const struct cgf_redirect *rd = &p->redirects[i];
+		struct cgf_redir_entry *e = &o->redir[i];
+
+		e->n = (uint32_t)rd->n;
+		e->select = (uint32_t)rd->select;
+		for (size_t j = 0; j < rd->n; j++) {
+			const struct cgf_endpoint *be = &rd->backends[j];
+
+			memcpy(e->b[j].addr, be->addr.addr, be->addr.family == 4 ? 4 : 16);
+			e->b[j].port = htons(be->port);
+			e->b[j].v6 = be->addr.family == 6;
+		}
+	}
+}
+
+/* One device pattern's access bits, allowed and denied (deny wins within it). */
+static int add_device(struct cgf_compiled *o, const struct cgf_dev_rule *r, uint32_t rule,
+		      uint32_t type, uint32_t major, uint32_t minor)
+{
+	struct cgf_dev_key k = { .type = type, .major = major, .minor = minor };
+	struct cgf_dev_entry *e = NULL;
+
+	for (size_t j = 0; j < o->n_dev && !e; j++)
+		if (!memcmp(&o->dev[j].key, &k, sizeof(k)))
+			e = &o->dev[j];
+	if (!e) {
+		if (o->n_dev >= CGF_DEVICES_MAX)
+			return -E2BIG;
+		GROW(o->dev, o->cap_dev, o->n_dev + 1);
+		e = &o->dev[o->n_dev++];
+		memset(e, 0, sizeof(*e));
+		e->key = k;
+		e->val.rule = rule;
+	}
+	if (r->action == CGF_DENY)
+		e->val.deny |= r->access;
+	else
+		e->val.allow |= r->access;
+	return 0;
+}
+
+struct dev_walk {
+	struct cgf_compiled *o;
+	const struct cgf_dev_rule *r;
+	uint32_t rule;
+	size_t devices, others;
+	int err;
+};
+
+static int dev_found(void *arg, uint32_t type, uint32_t major, uint32_t minor)
+{
+	struct dev_walk *w = arg;
+
+	if (!type) {
+		w->others++;
+		return 0;
+	}
+	w->devices++;
+	if (!w->err)
+		w->err = add_device(w->o, w->r, w->rule, type, major, minor);
+	return 0;
+}
+
+/* A rule naming a path or glob: the device nodes it names on this host. */
+static int device_path(const struct cgf_policy *p, const struct cgf_host *h,
+		       const struct cgf_dev_rule *r, uint32_t rule, struct cgf_compiled *o)
+{
+	struct dev_walk w = { .o = o, .r = r, .rule = rule };
+	bool glob = strpbrk(r->path, "*?[") != NULL;
+	int n = h->devices ? h->devices(h, r->path, dev_found, &w) : -ENOSYS;
+
+	if (n == -ENOSYS)
+		return cgf_error_at(-ENOSYS, p->file, r->line, r->col, "path: '%s': this host's "
+				    "devices are not known here", r->path);
+	if (n < 0)
+		return cgf_error_at(n, p->file, r->line, r->col, "path: '%s': cannot expand",
+				    r->path);
+	if (w.err)
+		return cgf_error_at(w.err, p->file, r->line, r->col,
+				    "devices: more than %u device patterns", CGF_DEVICES_MAX);
+	if (!glob && !n)
+		return cgf_error_at(-ENOENT, p->file, r->line, r->col, "path: '%s': no such device",
+				    r->path);
+	if (!glob && w.others)
+		return cgf_error_at(-EINVAL, p->file, r->line, r->col,
+				    "path: '%s' is not a character or block device", r->path);
+	if (glob && !w.devices)
+		fprintf(stderr, "cgfence: %s:%d:%d: warning: path '%s' matches no device\n",
+			p->file, r->line, r->col, r->path);
+	return 0;
+}
+
+/* Device rules -> one entry per (type, major, minor) pattern. */
+static int compile_devices(const struct cgf_policy *p, const struct cgf_host *h,
+			   struct cgf_compiled *o)
+{
+	for (size_t i = 0; i < p->devices.n; i++) {
+		const struct cgf_dev_rule *r = &p->devices.rules[i];
+		int err = r->path ? device_path(p, h, r, (uint32_t)i, o)
+				  : add_device(o, r, (uint32_t)i, r->type, r->major, r->minor);
+
+		if (err == -E2BIG && !r->path)
+			err = cgf_error_at(err, p->file, r->line, r->col,
+					   "devices: more than %u device patterns", CGF_DEVICES_MAX);
+		if (err)
+			return err;
+	}
+	return 0;
+}
+
+int cgf_compile(const struct cgf_policy *p, const struct cgf_host *host,
+		struct cgf_compiled **out)
+{
+	static const struct cgf_host unknown = { .hz = -1 };
+	struct cgf_compiled *o = xcalloc(1, sizeof(*o));
+	const struct cgf_host *h = host ? host : &unknown;
+	int err;
+
+	snprintf(o->name, sizeof(o->name), "%s", p->name);
+	o->mode = p->mode;
+	o->n_rules = (uint32_t)p->n_rules;
+	o->n_prefixes = p->n_prefixes;
+	err = cgf_compile_addresses(p, o);
+	err = err ?: compile_config(p, h, &o->cfg);
+	err = err ?: p->devices.present ? compile_devices(p, h, o) : 0;
+	if (err) {
+		cgf_compiled_free(o);
+		return err;
+	}
+	compile_rule_info(p, o);
+	compile_tables(p, o);
+	o->features = cgf_policy_features(p);
+	o->hooks = cgf_hooks_for(o->features);
+	*out = o;
+	return 0;
+}
+
+void cgf_compiled_free(struct cgf_compiled *c)
+{
+	if (!c)
+		return;
+	free(c->v4);
+	free(c->v6);
+	free(c->classes);
+	free(c->dev);
+	free(c->ports);
+	free(c->rule_info);
+	free(c->sockopt);
+	free(c->sysctl);
+	free(c->redir);
+	free(c);
+}
