@@ -34,10 +34,12 @@ LIB_SRCS := src/yamltree.c src/addr.c src/policy.c src/policy_sock.c src/policy_
 	    src/compile.c src/eval.c \
 	    src/util.c src/cgroup.c src/container.c src/jsonout.c \
 	    src/target.c src/stats.c src/layout.c src/hook.c src/pins.c src/env.c src/settle.c \
-	    src/list.c src/apply.c src/fault.c src/image.c src/pipeline.c
+	    src/list.c src/apply.c src/fault.c src/image.c src/pipeline.c src/report.c \
+	    src/rundir.c src/events.c
 LIB_OBJS := $(patsubst src/%.c,$(OUTPUT)/%.o,$(LIB_SRCS))
-CLI_OBJS := $(OUTPUT)/main.o $(OUTPUT)/cmd_run.o $(OUTPUT)/cmd_oci.o $(OUTPUT)/cmd_tree.o \
-	    $(OUTPUT)/daemon.o $(OUTPUT)/cmd_events.o
+CLI_SRCS := src/main.c src/cli.c src/cmd_apply.c src/cmd_list.c src/cmd_stats.c src/cmd_explain.c \
+	    src/cmd_run.c src/cmd_oci.c src/cmd_tree.c src/cmd_events.c src/daemon.c
+CLI_OBJS := $(patsubst src/%.c,$(OUTPUT)/%.o,$(CLI_SRCS))
 
 UNIT_TESTS := $(patsubst tests/unit/%.c,$(OUTPUT)/tests/%,$(wildcard tests/unit/test_*.c))
 HELPERS    := $(OUTPUT)/netprobe $(OUTPUT)/difftest $(OUTPUT)/foreign.bpf.o $(OUTPUT)/cgfence-faults

@@ -1,8 +1,13 @@
 /* SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause) */
+/*
+ * The command line: one cgf_do_* per command (main.c's table dispatches),
+ * and what they share (cli.c). Nothing below the CLI includes this file.
+ */
 #ifndef CGF_CLI_H
 #define CGF_CLI_H
 
 #include <stddef.h>
+#include <stdint.h>
 
 #include "compile.h"
 #include "policy.h"
@@ -11,21 +16,32 @@
 #define EXIT_FAIL  1
 #define EXIT_USAGE 2
 
+/* Report the recorded error; EXIT_FAIL. */
+int cgf_fail(void);
+/* Report a usage error (and where help is); EXIT_USAGE. */
 int cgf_usage_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+/* A command that takes no argument: 0, or the usage error. */
+int cgf_no_args(const char *cmd, int argc, char **argv);
+/* Parse POLICY and compile it for this host; errors are reported. */
 int cgf_load_compile(const char *path, struct cgf_policy **p, struct cgf_compiled **c);
+/* The cgroup a policy goes to: --cgroup arg, else its target (reported). */
 int cgf_target_cgroup(const struct cgf_policy *p, const char *arg, char *abs, size_t len);
+/* The image's map sizes (apply and check --json). */
+struct json_object *cgf_map_entries_json(const struct cgf_compiled *c);
+/* Hook names, comma-separated. */
+void cgf_print_hooks(uint32_t hooks);
+
+int cgf_do_apply(int argc, char **argv);
+int cgf_do_detach(int argc, char **argv);
+int cgf_do_list(int argc, char **argv);
+int cgf_do_stats(int argc, char **argv);
+int cgf_do_metrics(int argc, char **argv);
+int cgf_do_check(int argc, char **argv);
+int cgf_do_explain(int argc, char **argv);
 int cgf_do_run(int argc, char **argv);
 int cgf_do_oci_hook(int argc, char **argv);
 int cgf_do_tree(int argc, char **argv);
 int cgf_do_daemon(int argc, char **argv);
 int cgf_do_events(int argc, char **argv);
-/* Collecting one policy's events into the run directory's log (events.c). */
-struct cgf_collector *cgf_collector_open(const char *name);
-void cgf_collector_poll(struct cgf_collector *c);
-void cgf_collector_close(struct cgf_collector *c);
-/* `stats --json` of every policy, without cleaning up first (metrics) */
-struct json_object *cgf_stats_all(void);
-/* The running daemon's status (RUN_DIR/daemon.json), NULL when none runs. */
-struct json_object *cgf_daemon_status(const char *run_dir);
 
 #endif

@@ -36,10 +36,13 @@
 #include "cgroup.h"
 #include "cli.h"
 #include "compile.h"
+#include "events.h"
 #include "layout.h"
 #include "loader.h"
 #include "pipeline.h"
 #include "policy.h"
+#include "report.h"
+#include "rundir.h"
 #include "target.h"
 #include "stats.h"
 #include "util.h"
@@ -598,19 +601,6 @@ static void drop_orphans(void)
 	cgf_applied_free(a, n);
 }
 
-struct json_object *cgf_daemon_status(const char *run_dir)
-{
-	char path[PATH_MAX];
-	_cleanup_close_ int fd = -1;
-
-	snprintf(path, sizeof(path), "%s/daemon.lock", run_dir ? run_dir : "/run/cgfence");
-	fd = open(path, O_RDONLY | O_CLOEXEC);
-	if (fd < 0 || !flock(fd, LOCK_SH | LOCK_NB))
-		return NULL;	/* no lock file, or nobody holds it */
-	snprintf(path, sizeof(path), "%s/daemon.json", run_dir ? run_dir : "/run/cgfence");
-	return json_object_from_file(path);
-}
-
 /* ---- setup ---- */
 
 static int take_lock(void)
@@ -754,7 +744,7 @@ int cgf_do_daemon(int argc, char **argv)
 	}
 	if (!D.dir)
 		return cgf_usage_error("daemon: --policy-dir DIR is required");
-	setenv("CGFENCE_RUN_DIR", D.run_dir, 1);	/* the event logs go there too */
+	cgf_set_run_dir(D.run_dir);	/* the event logs go there too */
 	if (cgf_env_check() || take_lock() || setup()) {
 		fprintf(stderr, "cgfence: %s\n", cgf_last_error());
 		return EXIT_FAIL;

@@ -1,0 +1,315 @@
+// SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
+/*
+ * Each policy's programs write events into its pinned ring buffer. A ring
+ * buffer has one consumer position, so readers do not take events from it
+ * directly: whoever holds RUN_DIR/events/NAME.lock (the collector) moves
+ * them, as JSON lines, to RUN_DIR/events/NAME.jsonl, and every reader prints
+ * that file. So several readers each see every event, a reader without
+ * --follow sees what was recorded so far, and a follower takes over
+ * collecting when the collector exits. Events the ring buffer could not take
+ * and events over their rule's rate are counted by the programs; the
+ * collector records how many as "lost" lines, so no loss is silent.
+ */
+#define _GNU_SOURCE
+#include <arpa/inet.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/file.h>
+#include <sys/stat.h>
+#include <time.h>
+
+#include <bpf/bpf.h>
+#include <bpf/libbpf.h>
+#include <json-c/json.h>
+
+#include "cgroup.h"
+#include "events.h"
+#include "hook.h"
+#include "rundir.h"
+#include "util.h"
+
+#define LOG_MAX (16u << 20)	/* bytes of NAME.jsonl before it is rotated to NAME.jsonl.1 */
+
+static int64_t ns(clockid_t c)
+{
+	struct timespec ts;
+
+	clock_gettime(c, &ts);
+	return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
+}
+
+static void iso_time(int64_t real_ns, char *buf, size_t len)
+{
+	time_t s = (time_t)(real_ns / 1000000000);
+	struct tm tm;
+
+	gmtime_r(&s, &tm);
+	snprintf(buf, len, "%04d-%02d-%02dT%02d:%02d:%02d.%06ldZ", tm.tm_year + 1900,
+		 tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec,
+		 (long)(real_ns % 1000000000 / 1000));
+}
+
+static const char *proto_name(unsigned p, char *buf, size_t len)
+{
+	switch (p) {
+	case 6: return "tcp";
+	case 17: return "udp";
+	case 1: case 58: return "icmp";
+	case 0: return NULL;
+	default: snprintf(buf, len, "%u", p); return buf;
+	}
+}
+
+static void addr_str(const uint8_t *a, int family, char *buf, size_t len)
+{
+	if (inet_ntop(family == 6 ? AF_INET6 : AF_INET, a, buf, (socklen_t)len) == NULL)
+		snprintf(buf, len, "?");
+}
+
+static void append(struct cgf_event_src *s, json_object *o)
+{
+	const char *line = json_object_to_json_string_ext(o, JSON_C_TO_STRING_PLAIN |
+								  JSON_C_TO_STRING_NOSLASHESCAPE);
+	struct stat st;
+
+	if (s->out >= 0 && !fstat(s->out, &st) && (uint64_t)st.st_size > LOG_MAX) {
+		char old[PATH_MAX + 4];
+
+		snprintf(old, sizeof(old), "%s.1", s->log);
+		rename(s->log, old);
+		close(s->out);
+		s->out = -1;
+	}
+	if (s->out < 0)
+		s->out = open(s->log, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0600);
+	if (s->out >= 0)
+		dprintf(s->out, "%s\n", line);
+}
+
+static json_object *rule_json(struct cgf_event_src *s, uint32_t rule, int hook)
+{
+	uint32_t idx = rule;
+	struct cgf_rule_info ri = {};
+	json_object *r;
+
+	if (hook == CGF_H_SOCK_CREATE || hook == CGF_H_SETSOCKOPT || hook == CGF_H_GETSOCKOPT ||
+	    hook == CGF_H_DEVICE || hook == CGF_H_SYSCTL)
+		return json_object_new_string(hook == CGF_H_SOCK_CREATE ? "network.sockets"
+					      : hook == CGF_H_DEVICE  ? "devices"
+					      : hook == CGF_H_SYSCTL  ? "sysctl" : "sockopt");
+	if (rule == CGF_RULE_DEFAULT)
+		return json_object_new_string("default");
+	if (rule == CGF_RULE_RATE)
+		return json_object_new_string("rate_limit");
+	r = json_object_new_object();
+	json_object_object_add(r, "id", json_object_new_int64(rule));
+	if (s->v.rule_info >= 0 && !bpf_map_lookup_elem(s->v.rule_info, &idx, &ri)) {
+		json_object_object_add(r, "file", json_object_new_string(s->v.meta.source));
+		json_object_object_add(r, "line", json_object_new_int64(ri.line));
+		json_object_object_add(r, "text", json_object_new_string(ri.text));
+	}
+	return r;
+}
+
+static int on_event(void *ctx, void *data, size_t len)
+{
+	struct cgf_event_src *s = ctx;
+	const struct cgf_event *e = data;
+	json_object *o;
+	char buf[128], path[512];
+	const char *type;
+
+	if (len < sizeof(*e))
+		return 0;
+	o = json_object_new_object();
+	iso_time((int64_t)e->time_ns + s->boot_to_real, buf, sizeof(buf));
+	json_object_object_add(o, "time", json_object_new_string(buf));
+	type = e->type == CGF_EV_DENY ? "deny" : e->type == CGF_EV_AUDIT ? "would-deny"
+		: e->type == CGF_EV_CONN_OPEN ? "connection-open" : "connection-close";
+	json_object_object_add(o, "type", json_object_new_string(type));
+	json_object_object_add(o, "policy", json_object_new_string(s->name));
+	json_object_object_add(o, "hook", json_object_new_string(
+		e->hook < CGF_H_MAX ? cgf_hook_names[e->hook] : "?"));
+	json_object_object_add(o, "cgroup_id", json_object_new_uint64(e->cgroup_id));
+	json_object_object_add(o, "cgroup", e->cgroup_id && !cgf_cgroup_path_by_id(e->cgroup_id,
+					      path, sizeof(path)) ? json_object_new_string(path) : NULL);
+	json_object_object_add(o, "pid", json_object_new_int64(e->pid));
+	json_object_object_add(o, "comm", json_object_new_string(e->comm));
+	{
+		const char *pr = proto_name(e->proto, buf, sizeof(buf));
+
+		json_object_object_add(o, "protocol", pr ? json_object_new_string(pr) : NULL);
+	}
+	if (e->family) {
+		bool any_src = false;
+
+		for (size_t i = 0; i < sizeof(e->saddr); i++)
+			any_src |= e->saddr[i] != 0;
+		addr_str(e->saddr, e->family, buf, sizeof(buf));
+		json_object_object_add(o, "src", any_src ? json_object_new_string(buf) : NULL);
+		json_object_object_add(o, "sport", json_object_new_int(e->sport));
+		addr_str(e->daddr, e->family, buf, sizeof(buf));
+		json_object_object_add(o, "dst", e->type == CGF_EV_DENY || e->type == CGF_EV_AUDIT
+			? (e->hook == CGF_H_BIND4 || e->hook == CGF_H_BIND6 ? NULL
+									   : json_object_new_string(buf))
+			: json_object_new_string(buf));
+		json_object_object_add(o, "dport", json_object_new_int(e->dport));
+	}
+	if (e->type == CGF_EV_DENY || e->type == CGF_EV_AUDIT) {
+		json_object_object_add(o, "verdict", json_object_new_string(
+			e->type == CGF_EV_DENY ? "deny" : "allow (audit)"));
+		json_object_object_add(o, "rule", rule_json(s, e->rule, e->hook));
+	} else {
+		json_object_object_add(o, "direction", json_object_new_string(
+			e->active ? "outbound" : "inbound"));
+	}
+	if (e->type == CGF_EV_CONN_CLOSE) {
+		json_object_object_add(o, "duration_ms",
+				       json_object_new_double((double)e->duration_ns / 1e6));
+		json_object_object_add(o, "bytes_sent", json_object_new_uint64(e->bytes_sent));
+		json_object_object_add(o, "bytes_received",
+				       json_object_new_uint64(e->bytes_received));
+		json_object_object_add(o, "retransmits", json_object_new_int64(e->retrans));
+		json_object_object_add(o, "srtt_us", json_object_new_int64(e->srtt_us));
+	}
+	append(s, o);
+	json_object_put(o);
+	return 0;
+}
+
+/* Record what the programs counted as lost since the last record. */
+static void note_losses(struct cgf_event_src *s)
+{
+	uint64_t d = cgf_percpu_sum(s->v.pstats, CGF_PC_EV_DROPPED);
+	uint64_t q = cgf_percpu_sum(s->v.pstats, CGF_PC_EV_SUPPRESSED);
+	char cpath[PATH_MAX + 16], buf[64];
+	FILE *f;
+
+	snprintf(cpath, sizeof(cpath), "%s.counters", s->log);
+	if (!s->counters_known) {	/* what the last collector recorded */
+		f = fopen(cpath, "r");
+		if (!f || fscanf(f, "%" SCNu64 " %" SCNu64, &s->seen_dropped,
+				 &s->seen_suppressed) != 2)
+			s->seen_dropped = s->seen_suppressed = 0;
+		if (f)
+			fclose(f);
+		s->counters_known = true;
+	}
+	if (d < s->seen_dropped || q < s->seen_suppressed)	/* counters restarted */
+		s->seen_dropped = s->seen_suppressed = 0;
+	if (d == s->seen_dropped && q == s->seen_suppressed)
+		return;
+	json_object *o = json_object_new_object();
+
+	iso_time(ns(CLOCK_REALTIME), buf, sizeof(buf));
+	json_object_object_add(o, "time", json_object_new_string(buf));
+	json_object_object_add(o, "type", json_object_new_string("lost"));
+	json_object_object_add(o, "policy", json_object_new_string(s->name));
+	json_object_object_add(o, "dropped", json_object_new_uint64(d - s->seen_dropped));
+	json_object_object_add(o, "suppressed", json_object_new_uint64(q - s->seen_suppressed));
+	append(s, o);
+	json_object_put(o);
+	s->seen_dropped = d;
+	s->seen_suppressed = q;
+	f = fopen(cpath, "w");
+	if (f) {
+		fprintf(f, "%" PRIu64 " %" PRIu64 "\n", d, q);
+		fclose(f);
+	}
+}
+
+/* Become the collector if nobody is, and move what the ring buffer holds to the log. */
+void cgf_event_collect(struct cgf_event_src *s, bool keep)
+{
+	if (s->lock_fd < 0) {
+		int fd = open(s->lock, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+
+		if (fd < 0)
+			return;
+		if (flock(fd, LOCK_EX | LOCK_NB)) {
+			close(fd);
+			return;		/* another reader collects */
+		}
+		s->lock_fd = fd;
+		s->counters_known = false;
+	}
+	if (!s->rb && s->v.events >= 0)
+		s->rb = ring_buffer__new(s->v.events, on_event, s, NULL);
+	s->boot_to_real = ns(CLOCK_REALTIME) - ns(CLOCK_BOOTTIME);
+	if (s->rb)
+		ring_buffer__consume(s->rb);
+	note_losses(s);
+	if (!keep) {
+		ring_buffer__free(s->rb);
+		s->rb = NULL;
+		if (s->out >= 0)
+			close(s->out);
+		s->out = -1;
+		close(s->lock_fd);
+		s->lock_fd = -1;
+	}
+}
+
+int cgf_event_src_add(struct cgf_event_src **v, size_t *n, const char *name)
+{
+	struct cgf_event_src *s;
+	char dir[PATH_MAX];
+
+	*v = xrealloc(*v, (*n + 1) * sizeof(**v));
+	s = &(*v)[*n];
+	memset(s, 0, sizeof(*s));
+	s->lock_fd = s->out = -1;
+	snprintf(s->name, sizeof(s->name), "%s", name);
+	if (cgf_vis_open(name, &s->v))
+		return -ENOENT;
+	snprintf(dir, sizeof(dir), "%s/events", cgf_run_dir());
+	if ((mkdir(cgf_run_dir(), 0700) && errno != EEXIST) || (mkdir(dir, 0700) && errno != EEXIST)) {
+		cgf_vis_close(&s->v);
+		return cgf_error(-errno, "cannot create %s: %m", dir);
+	}
+	snprintf(s->log, sizeof(s->log), "%s/%s.jsonl", dir, name);
+	snprintf(s->lock, sizeof(s->lock), "%s/%s.lock", dir, name);
+	(*n)++;
+	return 0;
+}
+
+/* ---- the daemon collects for the policies it manages ---- */
+
+struct cgf_collector {
+	struct cgf_event_src *s;
+	size_t n;
+};
+
+struct cgf_collector *cgf_collector_open(const char *name)
+{
+	struct cgf_collector *c = xcalloc(1, sizeof(*c));
+
+	if (cgf_event_src_add(&c->s, &c->n, name)) {
+		cgf_clear_error();
+		free(c->s);
+		free(c);
+		return NULL;
+	}
+	cgf_event_collect(&c->s[0], true);
+	return c;
+}
+
+/* Move what the ring buffer holds to the log; takes over collecting if free. */
+void cgf_collector_poll(struct cgf_collector *c)
+{
+	if (c)
+		cgf_event_collect(&c->s[0], true);
+}
+
+void cgf_collector_close(struct cgf_collector *c)
+{
+	if (!c)
+		return;
+	cgf_event_collect(&c->s[0], false);	/* the last events, then the lock goes */
+	cgf_vis_close(&c->s[0].v);
+	free(c->s);
+	free(c);
+}
+

@@ -1,0 +1,44 @@
+/* SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause) */
+/*
+ * Events: each policy's programs write them into its pinned ring buffer; the
+ * reader holding RUN_DIR/events/NAME.lock (the collector) moves them, as
+ * JSON lines, to RUN_DIR/events/NAME.jsonl, which every reader prints.
+ */
+#ifndef CGF_EVENTS_H
+#define CGF_EVENTS_H
+
+#include <limits.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <sys/types.h>
+
+#include "loader.h"
+
+struct cgf_event_src {
+	char name[CGF_NAME_MAX + 1];
+	char log[PATH_MAX], lock[PATH_MAX];
+	int lock_fd;			/* >= 0 while we collect */
+	struct ring_buffer *rb;
+	struct cgf_vis v;
+	FILE *in;			/* the log, for reading */
+	int out;			/* the log, for appending (collector) */
+	ino_t ino;
+	int64_t boot_to_real;		/* ns to add to CLOCK_BOOTTIME */
+	uint64_t seen_dropped, seen_suppressed;
+	bool counters_known;
+};
+
+/* Open policy name's events as one more source in *v. */
+int cgf_event_src_add(struct cgf_event_src **v, size_t *n, const char *name);
+/* Move what the ring buffer holds to the log when we are (or can become,
+ * then with keep: stay) the collector. */
+void cgf_event_collect(struct cgf_event_src *s, bool keep);
+
+/* The daemon collects for the policies it manages. */
+struct cgf_collector;
+struct cgf_collector *cgf_collector_open(const char *name);
+void cgf_collector_poll(struct cgf_collector *c);
+void cgf_collector_close(struct cgf_collector *c);
+
+#endif

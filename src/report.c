@@ -1,0 +1,120 @@
+// SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
+/* JSON documents of what is applied: list, and stats with visibility. */
+#include <string.h>
+
+#include "jsonout.h"
+#include "layout.h"
+#include "loader.h"
+#include "report.h"
+#include "stats.h"
+#include "util.h"
+
+static json_object *counters_json(const uint64_t v[CGF_H_MAX], unsigned int hooks)
+{
+	json_object *o = json_object_new_object();
+
+	for (int h = 0; h < CGF_H_MAX; h++)
+		if (hooks & (1u << h))
+			json_object_object_add(o, cgf_hook_names[h], json_object_new_uint64(v[h]));
+	return o;
+}
+
+static uint64_t total(const uint64_t v[CGF_H_MAX])
+{
+	uint64_t t = 0;
+
+	for (int h = 0; h < CGF_H_MAX; h++)
+		t += v[h];
+	return t;
+}
+
+json_object *cgf_applied_json(const struct cgf_applied *a, bool counters)
+{
+	json_object *o = json_object_new_object(), *cgs = json_object_new_array();
+
+	json_object_object_add(o, "name", json_object_new_string(a->name));
+	json_object_object_add(o, "mode",
+			       json_object_new_string(a->meta.mode ? "audit" : "enforce"));
+	json_object_object_add(o, "generation", json_object_new_int64(a->meta.generation));
+	json_object_object_add(o, "layout", json_object_new_int64(cgf_meta_layout(&a->meta)));
+	json_object_object_add(o, "applied_at", json_object_new_int64((int64_t)a->meta.applied_at));
+	json_object_object_add(o, "source", json_object_new_string(a->meta.source));
+	json_object_object_add(o, "managed_by", json_object_new_string(
+		a->meta.flags & CGF_META_DAEMON ? "daemon" : "cli"));
+	json_object_object_add(o, "rules", json_object_new_int64(a->meta.n_rules));
+	json_object_object_add(o, "prefixes", json_object_new_int64((int64_t)a->meta.n_prefixes));
+	for (size_t i = 0; i < a->n_cgs; i++) {
+		json_object *cg = json_object_new_object();
+
+		json_object_object_add(cg, "id", json_object_new_uint64(a->cgs[i].id));
+		json_object_object_add(cg, "path", a->cgs[i].path[0]
+							   ? json_object_new_string(a->cgs[i].path)
+							   : NULL);
+		json_object_object_add(cg, "hooks", cgf_json_hooks(a->cgs[i].hooks));
+		json_object_array_add(cgs, cg);
+	}
+	json_object_object_add(o, "cgroups", cgs);
+	json_object_object_add(o, "denied", json_object_new_uint64(total(a->denied)));
+	json_object_object_add(o, "audit_would_deny", json_object_new_uint64(total(a->audit)));
+	if (counters) {
+		json_object *h = json_object_new_object();
+
+		json_object_object_add(h, "denied", counters_json(a->denied, a->meta.hooks));
+		json_object_object_add(h, "audit_would_deny", counters_json(a->audit, a->meta.hooks));
+		json_object_object_add(o, "by_hook", h);
+		json_object *bs = json_object_new_array();
+
+		for (size_t i = 0; i < a->n_backends; i++) {
+			json_object *b = json_object_new_object();
+
+			json_object_object_add(b, "redirect", json_object_new_int64(a->backends[i].entry));
+			json_object_object_add(b, "backend", json_object_new_int64(a->backends[i].backend));
+			json_object_object_add(b, "connections",
+					       json_object_new_uint64(a->backends[i].connections));
+			json_object_array_add(bs, b);
+		}
+		json_object_object_add(o, "redirect_backends", bs);
+	}
+	return o;
+}
+
+/* `stats --json`: the list object, counters by hook, and what the policy counted
+ * beyond (stats.c); name NULL for every policy. */
+json_object *cgf_stats_doc(const char *name, bool gc, bool *found)
+{
+	struct cgf_applied *a;
+	size_t n;
+	json_object *arr = json_object_new_array();
+
+	*found = false;
+	if (gc ? cgf_list(&a, &n) : cgf_list_nogc(&a, &n)) {
+		json_object_put(arr);
+		return NULL;
+	}
+	for (size_t i = 0; i < n; i++) {
+		json_object *o, *vis;
+
+		if (name && strcmp(name, a[i].name))
+			continue;
+		*found = true;
+		o = cgf_applied_json(&a[i], true);
+		vis = cgf_vis_json(a[i].name);
+		if (vis) {
+			json_object_object_foreach(vis, k, v)
+				json_object_object_add(o, k, json_object_get(v));
+			json_object_put(vis);
+		}
+		json_object_array_add(arr, o);
+	}
+	cgf_applied_free(a, n);
+	return arr;
+}
+
+json_object *cgf_stats_all(void)
+{
+	bool found;
+	json_object *d = cgf_stats_doc(NULL, false, &found);
+
+	cgf_clear_error();
+	return d ? d : json_object_new_array();
+}
