@@ -28,7 +28,8 @@ LDLIBS  += -lbpf -lelf -lz -lyaml -ljson-c -lsystemd -lmicrohttpd
 BPF_CFLAGS := -g -O2 -target bpf -mcpu=v3 -D__TARGET_ARCH_$(ARCH) -D__bpf__ \
 	      -Wall -Werror -Iinclude -I$(OUTPUT)
 
-LIB_SRCS := src/yamltree.c src/addr.c src/policy.c src/policy_sock.c src/policy_dev.c \
+LIB_SRCS := src/yamltree.c src/addr.c src/policy.c src/policy_util.c src/policy_net.c src/policy_sock.c \
+	    src/policy_sockopt.c src/policy_devices.c \
 	    src/policy_tcp.c src/policy_sysctl.c src/policy_vis.c \
 	    src/sockdefs.c \
 	    src/compile.c src/eval.c \
@@ -167,7 +168,8 @@ upgrade-artifacts:
 
 # fuzzing (clang libFuzzer, ASan, UBSan): make fuzz [FUZZ_SECONDS=60]
 FUZZ_SECONDS ?= 60
-FUZZ_SRCS := src/yamltree.c src/addr.c src/policy.c src/policy_sock.c src/policy_dev.c src/policy_vis.c \
+FUZZ_SRCS := src/yamltree.c src/addr.c src/policy.c src/policy_util.c src/policy_net.c src/policy_sock.c \
+	     src/policy_sockopt.c src/policy_devices.c src/policy_vis.c \
 	     src/policy_tcp.c src/policy_sysctl.c src/sockdefs.c src/compile.c src/image.c src/eval.c src/hook.c \
 	     src/util.c
 FUZZ_FLAGS := -g -O1 -std=gnu11 -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=all \

@@ -6,402 +6,11 @@
 
 #define ERR(n, ...) PERR(c, n, __VA_ARGS__)
 
-int pol_want(struct pctx *c, const struct yt_node *n, enum yt_type t, const char *what)
-{
-	if (n->type != t)
-		return ERR(n, "%s must be %s, not %s", what, yt_type_name(t), yt_type_name(n->type));
-	return 0;
-}
-
-int pol_want_scalar(struct pctx *c, const struct yt_node *n, const char *what)
-{
-	return pol_want(c, n, YT_SCALAR, what);
-}
-
-int pol_list(struct pctx *c, const struct yt_node *n, const char *what,
-	     const struct yt_node *const **items, size_t *count, const struct yt_node **one)
-{
-	if (n->type == YT_SCALAR) {
-		*one = n;
-		*items = one;
-		*count = 1;
-		return 0;
-	}
-	if (n->type != YT_SEQ)
-		return ERR(n, "%s must be a list, not %s", what, yt_type_name(n->type));
-	if (!n->n)
-		return ERR(n, "%s: empty list", what);
-	*items = (const struct yt_node *const *)n->items;
-	*count = n->n;
-	return 0;
-}
-
-#define want pol_want
-#define want_scalar pol_want_scalar
-
-int pol_default_and_rules(struct pctx *c, const struct yt_node *n, const char *what,
-			  pol_value_fn parse_value, const char *values, int *def,
-			  const struct yt_node **rules)
-{
-	bool have_default = false;
-	int err = want(c, n, YT_MAP, what);
-
-	*rules = NULL;
-	if (err)
-		return err;
-	for (size_t i = 0; i < n->n; i++) {
-		const struct yt_node *k = yt_map_key(n, i), *v = yt_map_val(n, i);
-
-		if (!strcmp(k->str, "default")) {
-			err = parse_value(c, v, "default", def);
-			have_default = true;
-		} else if (!strcmp(k->str, "rules")) {
-			*rules = v;
-			err = want(c, v, YT_SEQ, "rules");
-		} else {
-			err = ERR(k, "unknown key '%s' in %s (expected default, rules)", k->str, what);
-		}
-		if (err)
-			return err;
-	}
-	if (!have_default)
-		return ERR(n, "%s has no 'default' (%s)", what, values);
-	return 0;
-}
-
-int pol_parse_action(struct pctx *c, const struct yt_node *n, const char *what, int *out)
-{
-	int err = want_scalar(c, n, what);
-
-	if (err)
-		return err;
-	if (!strcmp(n->str, "allow"))
-		*out = CGF_ALLOW;
-	else if (!strcmp(n->str, "deny"))
-		*out = CGF_DENY;
-	else
-		return ERR(n, "%s must be allow or deny, not '%s'", what, n->str);
-	return 0;
-}
-
-/* A list (or a single scalar) of address words and prefixes. */
-static int parse_prefix_list(struct pctx *c, const struct yt_node *n, const char *what,
-			     struct cgf_prefix **out, size_t *nout)
-{
-	const struct yt_node *const *items = &n;
-	size_t count = 1, cap = 0, k = 0;
-	struct cgf_prefix *arr = NULL;
-
-	if (n->type == YT_SEQ) {
-		items = (const struct yt_node *const *)n->items;
-		count = n->n;
-		if (count == 0)
-			return ERR(n, "%s: empty list (omit the key to mean any)", what);
-	} else if (n->type != YT_SCALAR) {
-		return ERR(n, "%s must be a list of addresses, not %s", what,
-			   yt_type_name(n->type));
-	}
-	for (size_t i = 0; i < count; i++) {
-		const struct yt_node *it = items[i];
-		struct cgf_prefix pf[CGF_WORD_MAX];
-		const char *why = NULL;
-		int np;
-
-		if (it->type != YT_SCALAR) {
-			free(arr);
-			return ERR(it, "%s: each entry must be an address or prefix, not %s", what,
-				   yt_type_name(it->type));
-		}
-		np = cgf_parse_prefixes(it->str, pf, &why);
-		if (np < 0) {
-			free(arr);
-			return ERR(it, "%s: '%s': %s", what, it->str, why);
-		}
-		GROW(arr, cap, k + np);
-		memcpy(arr + k, pf, np * sizeof(*pf));
-		k += np;
-	}
-	*out = arr;
-	*nout = k;
-	c->p->n_prefixes += k;
-	return 0;
-}
-
-static int parse_ports(struct pctx *c, const struct yt_node *n, struct cgf_rule *r)
-{
-	const struct yt_node *const *items = &n;
-	size_t count = 1;
-
-	if (n->type == YT_SEQ) {
-		items = (const struct yt_node *const *)n->items;
-		count = n->n;
-		if (count == 0)
-			return ERR(n, "ports: empty list (omit the key to mean all ports)");
-	} else if (n->type != YT_SCALAR) {
-		return ERR(n, "ports must be a list of ports and ranges, not %s",
-			   yt_type_name(n->type));
-	}
-	r->ports = xcalloc(count, sizeof(*r->ports));
-	for (size_t i = 0; i < count; i++) {
-		const char *why = NULL;
-
-		if (items[i]->type != YT_SCALAR)
-			return ERR(items[i], "ports: each entry must be a port or a range, not %s",
-				   yt_type_name(items[i]->type));
-		if (cgf_parse_port_range(items[i]->str, &r->ports[i], &why))
-			return ERR(items[i], "ports: '%s': %s", items[i]->str, why);
-		r->n_ports++;
-	}
-	return 0;
-}
-
-static int parse_rule(struct pctx *c, const struct yt_node *n, int dir, struct cgf_rule *r)
-{
-	static const char *const addr_keys[CGF_DIR_MAX] = { "to", "from", "address", "to" };
-	const char *addr_key = addr_keys[dir];
-	const char *wrong_key = dir == CGF_DIR_EGRESS ? "from" : "to";
-	const struct yt_node *proto_node = NULL;
-	bool have_action = false;
-	int err;
-
-	if (n->type != YT_MAP)
-		return ERR(n, "a rule must be a mapping (action, %s, ports, ...), not %s",
-			   addr_key, yt_type_name(n->type));
-	r->dir = dir;
-	r->proto = -1;
-	r->line = n->line;
-	r->col = n->col;
-	for (size_t i = 0; i < n->n; i++) {
-		const struct yt_node *k = yt_map_key(n, i), *v = yt_map_val(n, i);
-
-		if (!strcmp(k->str, "action") && dir != CGF_DIR_REDIRECT) {
-			err = pol_parse_action(c, v, "action", &r->action);
-			have_action = true;
-		} else if (!strcmp(k->str, addr_key)) {
-			err = parse_prefix_list(c, v, addr_key, &r->to, &r->n_to);
-			r->to_given = true;
-		} else if (!strcmp(k->str, "except")) {
-			err = parse_prefix_list(c, v, "except", &r->except, &r->n_except);
-		} else if (!strcmp(k->str, "ports")) {
-			err = parse_ports(c, v, r);
-		} else if (!strcmp(k->str, "protocol")) {
-			proto_node = v;
-			err = want_scalar(c, v, "protocol");
-			if (!err && cgf_parse_proto(v->str, &r->proto))
-				err = ERR(v, "protocol must be tcp, udp, icmp or any, not '%s'", v->str);
-		} else if (!strcmp(k->str, wrong_key) ||
-			   (dir == CGF_DIR_BIND && !strcmp(k->str, "from"))) {
-			err = ERR(k, "%s rules match by '%s', not '%s'", cgf_dir_name(dir),
-				  addr_key, k->str);
-		} else {
-			err = dir == CGF_DIR_REDIRECT
-				      ? ERR(k, "unknown key '%s' in match (expected to, except, ports, "
-					    "protocol)", k->str)
-				      : ERR(k, "unknown key '%s' in a rule (expected action, %s, except, "
-					    "ports, protocol)", k->str, addr_key);
-		}
-		if (err)
-			return err;
-	}
-	if (dir == CGF_DIR_REDIRECT)
-		r->action = CGF_ALLOW;	/* "this entry applies" */
-	else if (!have_action)
-		return ERR(n, "rule has no 'action' (allow or deny)");
-	if (r->n_ports && proto_node && r->proto == CGF_P_ICMP)
-		return ERR(proto_node, "ports need protocol tcp, udp or any; icmp has no ports");
-	if (!r->to_given) {
-		const char *why;
-
-		r->to = xcalloc(CGF_WORD_MAX, sizeof(*r->to));
-		r->n_to = cgf_parse_prefixes("any", r->to, &why);
-	}
-	return 0;
-}
-
-static int parse_section(struct pctx *c, const struct yt_node *n, int dir)
-{
-	struct cgf_section *s = &c->p->sec[dir];
-	const struct yt_node *rules;
-	int err = pol_default_and_rules(c, n, cgf_dir_name(dir), pol_parse_action, "allow or deny",
-					&s->def, &rules);
-
-	if (err)
-		return err;
-	s->present = true;
-	s->line = n->line;
-	s->col = n->col;
-	s->first = c->p->n_rules;
-	for (size_t i = 0; rules && i < rules->n; i++) {
-		struct cgf_rule *r;
-
-		GROW(c->p->rules, c->rules_cap, c->p->n_rules + 1);
-		r = &c->p->rules[c->p->n_rules];
-		memset(r, 0, sizeof(*r));
-		r->id = (uint32_t)c->p->n_rules++;
-		s->n++;
-		err = parse_rule(c, rules->items[i], dir, r);
-		if (err)
-			return err;
-	}
-	return 0;
-}
-
-static int parse_endpoint(struct pctx *c, const struct yt_node *v, struct cgf_endpoint *e)
-{
-	const char *why = NULL;
-	int proto;
-
-	if (v->type != YT_SCALAR)
-		return ERR(v, "a backend must be ADDR:PORT (or [ADDR]:PORT), not %s",
-			   yt_type_name(v->type));
-	if (cgf_parse_endpoint(v->str, &e->addr, &e->port, &proto, &why) || proto >= 0)
-		return ERR(v, "'%s': %s", v->str, why ? why : "write ADDR:PORT without a protocol");
-	cgf_prefix_unmap(&e->addr);
-	if (!e->port)
-		return ERR(v, "'%s': a backend needs a port", v->str);
-	return 0;
-}
-
-static int parse_redirect(struct pctx *c, const struct yt_node *n)
-{
-	struct cgf_policy *p = c->p;
-	struct cgf_section *s = &p->sec[CGF_DIR_REDIRECT];
-	int err = want(c, n, YT_SEQ, "network.redirect");
-
-	if (err)
-		return err;
-	if (n->n > CGF_REDIR_ENTRIES_MAX)
-		return ERR(n, "network.redirect: at most %d entries", CGF_REDIR_ENTRIES_MAX);
-	s->present = true;
-	s->def = CGF_DENY;	/* no entry matches: no rewrite */
-	s->first = p->n_rules;
-	s->line = n->line;
-	s->col = n->col;
-	p->redirects = xcalloc(n->n ? n->n : 1, sizeof(*p->redirects));
-	for (size_t i = 0; i < n->n; i++) {
-		const struct yt_node *e = n->items[i], *match = NULL, *to = NULL, *backends = NULL;
-		struct cgf_redirect *rd = &p->redirects[i];
-		struct cgf_rule *r;
-		bool have_v4 = false;
-
-		if (e->type != YT_MAP)
-			return ERR(e, "a redirect must be a mapping (match, to or backends, select)");
-		rd->line = e->line;
-		rd->col = e->col;
-		for (size_t j = 0; j < e->n; j++) {
-			const struct yt_node *k = yt_map_key(e, j), *v = yt_map_val(e, j);
-
-			err = 0;
-			if (!strcmp(k->str, "match"))
-				match = v;
-			else if (!strcmp(k->str, "to"))
-				to = v;
-			else if (!strcmp(k->str, "backends"))
-				backends = v;
-			else if (!strcmp(k->str, "select")) {
-				err = want_scalar(c, v, "select");
-				if (!err && !strcmp(v->str, "random"))
-					rd->select = CGF_SELECT_RANDOM;
-				else if (!err && !strcmp(v->str, "round-robin"))
-					rd->select = CGF_SELECT_ROUND_ROBIN;
-				else if (!err && !strcmp(v->str, "hash"))
-					rd->select = CGF_SELECT_HASH;
-				else if (!err)
-					err = ERR(v, "select must be random, round-robin or hash, not '%s'",
-						  v->str);
-			} else {
-				err = ERR(k, "unknown key '%s' in a redirect (expected match, to, "
-					  "backends, select)", k->str);
-			}
-			if (err)
-				return err;
-		}
-		if (!match)
-			return ERR(e, "redirect has no 'match' (to, ports, protocol)");
-		if (!to == !backends)
-			return ERR(e, "a redirect names one target ('to: ADDR:PORT') or a set "
-				   "('backends: [ADDR:PORT, ...]')");
-		if (to) {
-			err = parse_endpoint(c, to, &rd->backends[0]);
-			rd->n = 1;
-		} else {
-			err = want(c, backends, YT_SEQ, "backends");
-			if (!err && (!backends->n || backends->n > CGF_REDIR_BACKENDS_MAX))
-				err = ERR(backends, "backends: 1 to %d endpoints", CGF_REDIR_BACKENDS_MAX);
-			for (size_t j = 0; !err && j < backends->n; j++)
-				err = parse_endpoint(c, backends->items[j], &rd->backends[rd->n++]);
-		}
-		if (err)
-			return err;
-		GROW(p->rules, c->rules_cap, p->n_rules + 1);
-		r = &p->rules[p->n_rules];
-		memset(r, 0, sizeof(*r));
-		r->id = (uint32_t)p->n_rules++;
-		s->n++;
-		err = parse_rule(c, match, CGF_DIR_REDIRECT, r);
-		if (err)
-			return err;
-		for (size_t j = 0; j < r->n_to; j++)
-			have_v4 |= r->to[j].family == 4;
-		for (size_t j = 0; have_v4 && j < rd->n; j++)
-			if (rd->backends[j].addr.family == 6)
-				return ERR(to ? to : backends->items[j], "an IPv6 backend cannot serve "
-					   "IPv4 destinations (connect4 cannot change the family); "
-					   "match IPv6 destinations only, or use an IPv4 backend");
-	}
-	return 0;
-}
-
-static int parse_network(struct pctx *c, const struct yt_node *n)
-{
-	int err = want(c, n, YT_MAP, "network");
-
-	if (err)
-		return err;
-	/* parse egress before ingress so that rule ids follow that order */
-	for (int dir = 0; dir < CGF_DIR_REDIRECT; dir++)
-		for (size_t i = 0; i < n->n; i++)
-			if (!strcmp(yt_map_key(n, i)->str, cgf_dir_name(dir))) {
-				err = parse_section(c, yt_map_val(n, i), dir);
-				if (err)
-					return err;
-			}
-	for (size_t i = 0; i < n->n; i++) {
-		const struct yt_node *k = yt_map_key(n, i);
-
-		if (!strcmp(k->str, "egress") || !strcmp(k->str, "ingress") ||
-		    !strcmp(k->str, "bind"))
-			continue;
-		if (!strcmp(k->str, "sockets")) {
-			err = pol_parse_sockets(c, yt_map_val(n, i));
-			if (err)
-				return err;
-			continue;
-		}
-		if (!strcmp(k->str, "redirect"))
-			continue;	/* after the sections: its rules come last */
-		if (!strcmp(k->str, "rate_limit")) {
-			err = pol_parse_rate_limit(c, yt_map_val(n, i));
-			if (err)
-				return err;
-			continue;
-		}
-		return ERR(k, "unknown key '%s' in network (expected egress, ingress, bind, sockets, "
-			   "redirect, rate_limit)", k->str);
-	}
-	for (size_t i = 0; i < n->n; i++)
-		if (!strcmp(yt_map_key(n, i)->str, "redirect")) {
-			err = parse_redirect(c, yt_map_val(n, i));
-			if (err)
-				return err;
-		}
-	return 0;
-}
 
 static int parse_target(struct pctx *c, const struct yt_node *n)
 {
 	struct cgf_policy *p = c->p;
-	int err = want(c, n, YT_MAP, "target");
+	int err = pol_want(c, n, YT_MAP, "target");
 
 	if (err)
 		return err;
@@ -409,7 +18,7 @@ static int parse_target(struct pctx *c, const struct yt_node *n)
 		return ERR(n, "target names exactly one of cgroup, pid, unit, container");
 	const struct yt_node *k = yt_map_key(n, 0), *v = yt_map_val(n, 0);
 
-	err = want_scalar(c, v, k->str);
+	err = pol_want_scalar(c, v, k->str);
 	if (err)
 		return err;
 	p->target_line = v->line;
@@ -456,15 +65,52 @@ static int parse_target(struct pctx *c, const struct yt_node *n)
 	return 0;
 }
 
+static int parse_accounting(struct pctx *c, const struct yt_node *v)
+{
+	return pol_parse_bool(c, v, "accounting", &c->p->vis.accounting);
+}
+
+/* The sections of a policy after version, name and mode: adding a section is
+ * a row here, its parser in a policy_*.c of its own (docs/design.md). */
+static const struct section {
+	const char *key;
+	int (*parse)(struct pctx *c, const struct yt_node *n);
+} sections[] = {
+	{ "target", parse_target },	    { "network", pol_parse_network },
+	{ "sockopt", pol_parse_sockopt },   { "devices", pol_parse_devices },
+	{ "tcp", pol_parse_tcp },	    { "sysctl", pol_parse_sysctl },
+	{ "accounting", parse_accounting }, { "log", pol_parse_log },
+};
+
+static const struct section *find_section(const char *key)
+{
+	for (size_t i = 0; i < ARRAY_SIZE(sections); i++)
+		if (!strcmp(sections[i].key, key))
+			return &sections[i];
+	return NULL;
+}
+
+static const char *section_keys(void)
+{
+	static char keys[256];
+
+	if (!keys[0])
+		for (size_t i = 0; i < ARRAY_SIZE(sections); i++)
+			snprintf(keys + strlen(keys), sizeof(keys) - strlen(keys), ", %s",
+				 sections[i].key);
+	return keys;
+}
+
 static int parse_top(struct pctx *c, const struct yt_node *root)
 {
 	struct cgf_policy *p = c->p;
 	const struct yt_node *version = NULL, *name = NULL;
+	const struct section *sec;
 	int err;
 
 	if (!root)
 		return cgf_error_at(-EINVAL, c->file, 1, 1, "empty policy");
-	err = want(c, root, YT_MAP, "a policy");
+	err = pol_want(c, root, YT_MAP, "a policy");
 	if (err)
 		return err;
 	for (size_t i = 0; i < root->n; i++) {
@@ -472,45 +118,31 @@ static int parse_top(struct pctx *c, const struct yt_node *root)
 
 		if (!strcmp(k->str, "version")) {
 			version = v;
-			err = want_scalar(c, v, "version");
+			err = pol_want_scalar(c, v, "version");
 			if (!err && strcmp(v->str, "1"))
 				err = ERR(v, "unsupported policy version '%s' (this cgfence reads 1)",
 					  v->str);
 		} else if (!strcmp(k->str, "name")) {
 			name = v;
-			err = want_scalar(c, v, "name");
+			err = pol_want_scalar(c, v, "name");
 			if (!err && !valid_name(v->str))
 				err = ERR(v, "name '%s' must be 1 to 48 of a-z, 0-9, '_' and '-'",
 					  v->str);
 			if (!err)
 				snprintf(p->name, sizeof(p->name), "%s", v->str);
 		} else if (!strcmp(k->str, "mode")) {
-			err = want_scalar(c, v, "mode");
+			err = pol_want_scalar(c, v, "mode");
 			if (!err && !strcmp(v->str, "enforce"))
 				p->mode = CGF_MODE_ENFORCE;
 			else if (!err && !strcmp(v->str, "audit"))
 				p->mode = CGF_MODE_AUDIT;
 			else if (!err)
 				err = ERR(v, "mode must be enforce or audit, not '%s'", v->str);
-		} else if (!strcmp(k->str, "target")) {
-			err = parse_target(c, v);
-		} else if (!strcmp(k->str, "network")) {
-			err = parse_network(c, v);
-		} else if (!strcmp(k->str, "sockopt")) {
-			err = pol_parse_sockopt(c, v);
-		} else if (!strcmp(k->str, "devices")) {
-			err = pol_parse_devices(c, v);
-		} else if (!strcmp(k->str, "tcp")) {
-			err = pol_parse_tcp(c, v);
-		} else if (!strcmp(k->str, "sysctl")) {
-			err = pol_parse_sysctl(c, v);
-		} else if (!strcmp(k->str, "accounting")) {
-			err = pol_parse_bool(c, v, "accounting", &p->vis.accounting);
-		} else if (!strcmp(k->str, "log")) {
-			err = pol_parse_log(c, v);
+		} else if ((sec = find_section(k->str))) {
+			err = sec->parse(c, v);
 		} else {
-			err = ERR(k, "unknown key '%s' (expected version, name, mode, target, network, "
-				  "sockopt, devices, tcp, sysctl, accounting, log)", k->str);
+			err = ERR(k, "unknown key '%s' (expected version, name, mode%s)", k->str,
+				  section_keys());
 		}
 		if (err)
 			return err;

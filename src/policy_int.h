@@ -28,6 +28,7 @@ int pol_default_and_rules(struct pctx *c, const struct yt_node *n, const char *w
 			  pol_value_fn parse_value, const char *values, int *def,
 			  const struct yt_node **rules);
 
+int pol_parse_network(struct pctx *c, const struct yt_node *n);
 int pol_parse_sockets(struct pctx *c, const struct yt_node *n);
 int pol_parse_sockopt(struct pctx *c, const struct yt_node *n);
 int pol_parse_devices(struct pctx *c, const struct yt_node *n);

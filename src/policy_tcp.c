@@ -7,24 +7,6 @@
 
 #define ERR(n, ...) PERR(c, n, __VA_ARGS__)
 
-int pol_parse_uint(struct pctx *c, const struct yt_node *v, const char *what, uint32_t lo,
-		   uint32_t hi, uint32_t *out)
-{
-	char *end;
-	unsigned long n;
-	int err = pol_want_scalar(c, v, what);
-
-	if (err)
-		return err;
-	if (!(v->str[0] >= '0' && v->str[0] <= '9'))
-		return ERR(v, "%s must be a number from %u to %u", what, lo, hi);
-	n = strtoul(v->str, &end, 10);
-	if (*end || n < lo || n > hi)
-		return ERR(v, "%s must be a number from %u to %u", what, lo, hi);
-	*out = (uint32_t)n;
-	return 0;
-}
-
 int pol_parse_tcp(struct pctx *c, const struct yt_node *n)
 {
 	struct cgf_tcp *t = &c->p->tcp;

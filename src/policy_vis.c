@@ -7,21 +7,6 @@
 
 #define ERR(n, ...) PERR(c, n, __VA_ARGS__)
 
-int pol_parse_bool(struct pctx *c, const struct yt_node *v, const char *what, bool *out)
-{
-	int err = pol_want_scalar(c, v, what);
-
-	if (err)
-		return err;
-	if (!strcmp(v->str, "true"))
-		*out = true;
-	else if (!strcmp(v->str, "false"))
-		*out = false;
-	else
-		return ERR(v, "%s must be true or false, not '%s'", what, v->str);
-	return 0;
-}
-
 int pol_parse_log(struct pctx *c, const struct yt_node *n)
 {
 	struct cgf_visibility *vis = &c->p->vis;
@@ -41,30 +26,5 @@ int pol_parse_log(struct pctx *c, const struct yt_node *n)
 			err = ERR(k, "unknown key '%s' in log (expected denials, connections, "
 				  "denials_per_second)", k->str);
 	}
-	return err;
-}
-
-int pol_parse_rate_limit(struct pctx *c, const struct yt_node *n)
-{
-	struct cgf_visibility *vis = &c->p->vis;
-	bool burst = false;
-	int err = pol_want(c, n, YT_MAP, "network.rate_limit");
-
-	for (size_t i = 0; !err && i < n->n; i++) {
-		const struct yt_node *k = yt_map_key(n, i), *v = yt_map_val(n, i);
-
-		if (!strcmp(k->str, "connections_per_second"))
-			err = pol_parse_uint(c, v, "connections_per_second", 1, 1000000,
-					     &vis->rate_cps);
-		else if (!strcmp(k->str, "burst"))
-			err = pol_parse_uint(c, v, "burst", 1, 10000000, &vis->rate_burst), burst = true;
-		else
-			err = ERR(k, "unknown key '%s' in network.rate_limit (expected "
-				  "connections_per_second, burst)", k->str);
-	}
-	if (!err && !vis->rate_cps)
-		err = ERR(n, "network.rate_limit needs connections_per_second");
-	if (!err && !burst)
-		vis->rate_burst = vis->rate_cps;	/* one second's worth */
 	return err;
 }
