@@ -25,7 +25,7 @@ CFLAGS  += $(SANITIZE) $(if $(LAYOUT),-DCGF_LAYOUT=$(LAYOUT))
 LDFLAGS += $(SANITIZE)
 LDLIBS  += -lbpf -lelf -lz -lyaml -ljson-c -lsystemd -lmicrohttpd
 
-BPF_CFLAGS := -g -O2 -target bpf -mcpu=v3 -D__TARGET_ARCH_$(ARCH) -D__bpf__ \
+BPF_CFLAGS := -g -O2 -target bpf -mcpu=v3 -D__TARGET_ARCH_$(ARCH) -D__bpf__ -Ibpf \
 	      -Wall -Werror -Iinclude -I$(OUTPUT)
 
 LIB_SRCS := src/yamltree.c src/addr.c src/policy.c src/policy_util.c src/policy_net.c src/policy_sock.c \
@@ -75,7 +75,7 @@ $(OUTPUT)/vmlinux.h: | $(OUTPUT)
 	$(call msg,GEN,$@)
 	$(Q)$(BPFTOOL) btf dump file /sys/kernel/btf/vmlinux format c > $@
 
-$(OUTPUT)/%.bpf.o: bpf/%.bpf.c include/cgfence/abi.h include/cgfence/hooks.h $(OUTPUT)/vmlinux.h | $(OUTPUT)
+$(OUTPUT)/%.bpf.o: bpf/%.bpf.c $(wildcard bpf/*.h bpf/lib/*.h) include/cgfence/abi.h include/cgfence/hooks.h $(OUTPUT)/vmlinux.h | $(OUTPUT)
 	$(call msg,BPF,$@)
 	$(Q)$(CLANG) $(BPF_CFLAGS) -c $< -o $(OUTPUT)/$*.tmp.bpf.o
 	$(Q)$(BPFTOOL) gen object $@ $(OUTPUT)/$*.tmp.bpf.o

@@ -79,7 +79,6 @@ static int fill(struct bpf_map *m, const void *keys, size_t ksz, const void *val
 /* Every map of the image, filled before anything is attached. */
 static int fill_maps(struct cgfence_bpf *s, const struct cgf_compiled *c)
 {
-	static const uint8_t one = 1;
 	int err = 0;
 
 	for (size_t i = 0; i < c->n_v4 && !err; i++)
@@ -95,7 +94,8 @@ static int fill_maps(struct cgfence_bpf *s, const struct cgf_compiled *c)
 		err = fill(s->maps.cgf_ports, &c->ports[i].key, 0, &c->ports[i].val, 0, 1,
 			   BPF_NOEXIST);
 	for (size_t i = 0; i < c->n_sockopt && !err; i++)
-		err = fill(s->maps.cgf_sockopt, &c->sockopt[i], 0, &one, 0, 1, BPF_ANY);
+		err = fill(s->maps.cgf_sockopt, &c->sockopt[i], 0, &c->sockopt_rule[i], 0, 1,
+			   BPF_ANY);
 	err = err ?: fill(s->maps.cgf_classes, NULL, 0, c->classes, sizeof(*c->classes),
 			  c->n_classes, BPF_ANY);
 	err = err ?: fill(s->maps.cgf_rule_info, NULL, 0, c->rule_info, sizeof(*c->rule_info),

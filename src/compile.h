@@ -71,9 +71,10 @@ struct cgf_compiled {
 	uint32_t n_rules;		/* network rules (ids 0 .. n_rules - 1) */
 	uint64_t n_prefixes;
 	struct cgf_config cfg;		/* .rodata, all but slot (and audit: the mode in force) */
-	struct cgf_rule_info *rule_info;	/* cgf_rule_info: n_rules + 2 (default, rate_limit) */
+	struct cgf_rule_info *rule_info;	/* cgf_rule_info, by rule id (abi.h) */
 	uint32_t n_rule_slots;
-	struct cgf_sockopt_key *sockopt;	/* cgf_sockopt */
+	struct cgf_sockopt_key *sockopt;	/* cgf_sockopt: key -> its rule's index */
+	uint32_t *sockopt_rule;
 	size_t n_sockopt;
 	struct cgf_sysctl_rule *sysctl;	/* cgf_sysctl_rules, in the order tried */
 	size_t n_sysctl;

@@ -59,7 +59,7 @@ void cgf_pick(struct cgf_spec *best, bool *found, const struct cgf_rule *r, int 
 int cgf_eval_socket(const struct cgf_policy *p, int family, int type, int proto, int *line)
 {
 	const struct cgf_sockets *s = &p->sockets;
-	int bit = proto == 262 /* IPPROTO_MPTCP */ ? CGF_PROTO_MPTCP_BIT : proto;
+	int bit = proto == CGF_IPPROTO_MPTCP ? CGF_PROTO_MPTCP_BIT : proto;
 
 	*line = 0;
 	if (!s->present)

@@ -94,11 +94,8 @@ static json_object *rule_json(struct cgf_event_src *s, uint32_t rule, int hook)
 	struct cgf_rule_info ri = {};
 	json_object *r;
 
-	if (hook == CGF_H_SOCK_CREATE || hook == CGF_H_SETSOCKOPT || hook == CGF_H_GETSOCKOPT ||
-	    hook == CGF_H_DEVICE || hook == CGF_H_SYSCTL)
-		return json_object_new_string(hook == CGF_H_SOCK_CREATE ? "network.sockets"
-					      : hook == CGF_H_DEVICE  ? "devices"
-					      : hook == CGF_H_SYSCTL  ? "sysctl" : "sockopt");
+	if (hook == CGF_H_SOCK_CREATE)	/* families, types, protocols: no rules of their own */
+		return json_object_new_string("network.sockets");
 	if (rule == CGF_RULE_DEFAULT)
 		return json_object_new_string("default");
 	if (rule == CGF_RULE_RATE)

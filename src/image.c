@@ -107,21 +107,66 @@ static int compile_config(const struct cgf_policy *p, const struct cgf_host *h,
 	return p->tcp.present ? config_tcp(p, h, cfg) : 0;
 }
 
-/* rule id -> line and text, for events and stats; then "default", "rate_limit" */
+static const char *const access_names[8] = { "", "m", "r", "rm", "w", "mw", "rw", "rwm" };
+
+static void dev_rule_text(const struct cgf_dev_rule *r, char *buf, size_t len)
+{
+	const char *act = r->action == CGF_DENY ? "deny" : "allow";
+	char maj[16] = "*", min[16] = "*";
+
+	if (r->path) {
+		snprintf(buf, len, "devices: %s %s %s", act, r->path, access_names[r->access & 7]);
+		return;
+	}
+	if (r->major != CGF_DEV_ANY)
+		snprintf(maj, sizeof(maj), "%u", r->major);
+	if (r->minor != CGF_DEV_ANY)
+		snprintf(min, sizeof(min), "%u", r->minor);
+	snprintf(buf, len, "devices: %s %c %s:%s %s", act, "abc"[r->type % 3], maj, min,
+		 access_names[r->access & 7]);
+}
+
+/*
+ * rule id -> line and text, for events and stats (abi.h: rule ids): the
+ * network rules, "default", "rate_limit", then the devices rules, sysctl
+ * patterns and sockopt rules, whose first ids go into the configuration.
+ */
 static void compile_rule_info(const struct cgf_policy *p, struct cgf_compiled *o)
 {
-	o->n_rule_slots = (uint32_t)p->n_rules + 2;
-	o->rule_info = xcalloc(o->n_rule_slots, sizeof(*o->rule_info));
-	for (uint32_t i = 0; i < o->n_rule_slots; i++) {
-		struct cgf_rule_info *ri = &o->rule_info[i];
+	static const char *const sysctl_verdicts[] = { [CGF_SYSCTL_ALLOW] = "allow",
+						       [CGF_SYSCTL_DENY] = "deny",
+						       [CGF_SYSCTL_READ_ONLY] = "read-only" };
+	uint32_t n = (uint32_t)p->n_rules + 2;
+	struct cgf_rule_info *ri;
 
-		if (i < p->n_rules) {
-			ri->line = (uint32_t)p->rules[i].line;
-			cgf_rule_text(&p->rules[i], ri->text, sizeof(ri->text));
-		} else {
-			snprintf(ri->text, sizeof(ri->text), "%s",
-				 i == p->n_rules ? "default" : "rate_limit");
-		}
+	o->cfg.dev_rule_first = n;
+	o->cfg.sysctl_rule_first = n += (uint32_t)p->devices.n;
+	o->cfg.sockopt_rule_first = n += (uint32_t)p->sysctl.n;
+	o->n_rule_slots = n += (uint32_t)p->n_sockopts;
+	o->rule_info = ri = xcalloc(n, sizeof(*o->rule_info));
+	for (uint32_t i = 0; i < p->n_rules; i++, ri++) {
+		ri->line = (uint32_t)p->rules[i].line;
+		cgf_rule_text(&p->rules[i], ri->text, sizeof(ri->text));
+	}
+	snprintf((ri++)->text, sizeof(ri->text), "default");
+	snprintf((ri++)->text, sizeof(ri->text), "rate_limit");
+	for (size_t i = 0; i < p->devices.n; i++, ri++) {
+		ri->line = (uint32_t)p->devices.rules[i].line;
+		dev_rule_text(&p->devices.rules[i], ri->text, sizeof(ri->text));
+	}
+	for (size_t i = 0; i < p->sysctl.n; i++, ri++) {
+		const struct cgf_sysctl_pat *sp = &p->sysctl.pats[i];
+
+		ri->line = (uint32_t)sp->line;
+		snprintf(ri->text, sizeof(ri->text), "sysctl: %s %s",
+			 sysctl_verdicts[(unsigned)sp->verdict < 3 ? sp->verdict : CGF_SYSCTL_DENY],
+			 sp->pat);
+	}
+	for (size_t i = 0; i < p->n_sockopts; i++, ri++) {
+		ri->line = (uint32_t)p->sockopts[i].line;
+		snprintf(ri->text, sizeof(ri->text), "sockopt: %s %s",
+			 p->sockopts[i].op == CGF_SOCKOPT_SET ? "deny_set" : "deny_get",
+			 p->sockopts[i].name);
 	}
 }
 
@@ -129,10 +174,13 @@ static void compile_tables(const struct cgf_policy *p, struct cgf_compiled *o)
 {
 	o->n_sockopt = p->n_sockopts;
 	o->sockopt = xcalloc(o->n_sockopt ?: 1, sizeof(*o->sockopt));
-	for (size_t i = 0; i < p->n_sockopts; i++)
+	o->sockopt_rule = xcalloc(o->n_sockopt ?: 1, sizeof(*o->sockopt_rule));
+	for (size_t i = 0; i < p->n_sockopts; i++) {
 		o->sockopt[i] = (struct cgf_sockopt_key){ .op = (uint32_t)p->sockopts[i].op,
 							  .level = p->sockopts[i].level,
 							  .optname = p->sockopts[i].optname };
+		o->sockopt_rule[i] = (uint32_t)i;
+	}
 	o->n_sysctl = p->sysctl.n;
 	o->sysctl = xcalloc(o->n_sysctl ?: 1, sizeof(*o->sysctl));
 	for (size_t i = 0; i < p->sysctl.n; i++) {
@@ -293,6 +341,7 @@ void cgf_compiled_free(struct cgf_compiled *c)
 	free(c->ports);
 	free(c->rule_info);
 	free(c->sockopt);
+	free(c->sockopt_rule);
 	free(c->sysctl);
 	free(c->redir);
 	free(c);

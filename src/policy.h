@@ -35,7 +35,6 @@ struct cgf_section {
 };
 
 /* network.sockets: what cgroup/sock_create lets the cgroup create. */
-#define CGF_PROTO_MPTCP_BIT 256	/* IPPROTO_MPTCP is 262: one extra bit */
 struct cgf_sockets {
 	bool present;
 	uint8_t families;		/* CGF_FAM_*: allowed */
@@ -100,7 +99,6 @@ struct cgf_sysctl {
 
 /* network.redirect: entry i is rules[sec[CGF_DIR_REDIRECT].first + i] */
 #define CGF_REDIR_BACKENDS_MAX 64
-enum cgf_select { CGF_SELECT_RANDOM = 0, CGF_SELECT_ROUND_ROBIN = 1, CGF_SELECT_HASH = 2 };
 
 struct cgf_endpoint {
 	struct cgf_prefix addr;		/* full length */

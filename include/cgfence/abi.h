@@ -48,6 +48,20 @@ enum cgf_proto {
 };
 
 /* Rule id when no rule matched and the section's default decided. */
+/* network.redirect's backend selection */
+enum cgf_select { CGF_SELECT_RANDOM = 0, CGF_SELECT_ROUND_ROBIN = 1, CGF_SELECT_HASH = 2 };
+
+/* IPPROTO_MPTCP is 262: protocol bitmaps give it bit 256 */
+#define CGF_IPPROTO_MPTCP   262
+#define CGF_PROTO_MPTCP_BIT 256
+
+/*
+ * Rule ids, as events and the per-rule maps (rule_info, rule_hits) number
+ * them: the network rules 0 .. n_rules - 1, then "default" and "rate_limit",
+ * then the devices rules, the sysctl patterns and the sockopt rules from
+ * their cfg.*_rule_first on. Events carry CGF_RULE_DEFAULT for a section's
+ * default, and the hooks with no rules of their own (sock_create) too.
+ */
 #define CGF_RULE_DEFAULT 0xffffffffu
 #define CGF_RULE_RATE    0xfffffffeu	/* events: refused by network.rate_limit */
 
@@ -307,6 +321,9 @@ struct cgf_config {
 	__u32 redir_first;	/* rule id of redirect entry 0 */
 	__u32 sysctl_default;	/* enum cgf_sysctl_verdict */
 	__u32 sysctl_n;		/* patterns in cgf_sysctl_rules */
+	__u32 dev_rule_first;	/* rule id of devices rule 0 */
+	__u32 sysctl_rule_first;	/* rule id of sysctl pattern 0 */
+	__u32 sockopt_rule_first;	/* rule id of sockopt rule 0 */
 	__u32 tcp_iw;		/* 0: leave alone */
 	__s32 tcp_syn_rto_jiffies;	/* 0: leave alone */
 	char tcp_cc[16];	/* "": leave alone */
@@ -317,7 +334,7 @@ struct cgf_config {
 	__u8 has_egress, has_ingress, has_redirect;	/* the policy has the section */
 	__u8 accounting;	/* accounting: true */
 	__u8 log_denials, log_conns;	/* log.denials, log.connections */
-	__u8 pad[6];
+	__u8 pad[2];
 };
 
 enum cgf_mode {
@@ -395,7 +412,7 @@ _Static_assert(sizeof(struct cgf_seg) == 8, "cgf_seg layout");
 _Static_assert(sizeof(struct cgf_class) == 24 + 2 * CGF_CLASS_SEGS * 8, "cgf_class layout");
 _Static_assert((1 << CGF_CLASS_STEPS) == CGF_CLASS_SEGS, "CGF_CLASS_SEGS = 2^CGF_CLASS_STEPS");
 _Static_assert(sizeof(struct cgf_meta) == 616, "cgf_meta layout");
-_Static_assert(sizeof(struct cgf_config) == 160, "cgf_config layout");
+_Static_assert(sizeof(struct cgf_config) == 168, "cgf_config layout");
 #endif
 
 #endif /* CGFENCE_ABI_H */

@@ -152,6 +152,44 @@ before=$(python3 -c 'import json,sys; print(json.load(sys.stdin)[0]["events"]["s
 check "denials: false: still denied" EPERM "$(in_cg "$CG" "$NP" connect udp 127.0.0.3 53)"
 check "denials: false: no event sent" "$before" "$(python3 -c 'import json,sys; print(json.load(sys.stdin)[0]["events"]["sent"])' <<<"$("$CGF" stats --json "$NR")")"
 
+# the deciding rule reaches every event: devices, sysctl and sockopt name theirs
+mkcg CGS evsec
+NS=$(pname evsec); track_policy "$NS"
+S=$(policy_file evsec <<EOF
+version: 1
+name: $NS
+devices:
+  default: allow
+  rules:
+    - {action: deny, path: /dev/null, access: w}
+sysctl:
+  default: allow
+  rules:
+    - {action: read-only, names: ["net/ipv4/ip_forward"]}
+sockopt:
+  deny_set: [SO_REUSEPORT]
+EOF
+)
+"$CGF" apply "$S" --cgroup "$CGS" >/dev/null
+check "apply devices+sysctl+sockopt" 0 $?
+check "device write denied" EPERM "$(in_cg "$CGS" "$NP" open /dev/null w)"
+check "sysctl write denied" EPERM "$(in_cg "$CGS" "$NP" sysctl-write net/ipv4/ip_forward 0)"
+check "setsockopt denied" EPERM "$(in_cg "$CGS" "$NP" setsockopt SO_REUSEPORT)"
+"$CGF" events --json "$NS" >"$TMPD/sec"
+rule_of() {	# rule_of HOOK: "LINE TEXT" of the deciding rule of HOOK's event
+	python3 -c 'import json,sys
+for l in open(sys.argv[1]):
+    e = json.loads(l)
+    if e.get("hook") == sys.argv[2]:
+        print(e["rule"]["line"], e["rule"]["text"]); break' "$TMPD/sec" "$1"
+}
+line_of() { grep -n -- "$1" "$S" | cut -d: -f1; }
+check "device event names its rule" "$(line_of /dev/null) devices: deny /dev/null w" "$(rule_of dev)"
+check "sysctl event names its rule" "$(line_of read-only) sysctl: read-only net/ipv4/ip_forward" \
+	"$(rule_of sysctl)"
+check "sockopt event names its rule" "$(line_of SO_REUSEPORT) sockopt: deny_set SO_REUSEPORT" \
+	"$(rule_of setsockopt)"
+
 # bad usage
 "$CGF" events --bogus >/dev/null 2>&1
 check "events --bogus: exit 2" 2 $?

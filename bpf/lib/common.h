@@ -1,0 +1,30 @@
+/* SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause) */
+/* What every program includes. vmlinux.h carries the kernel's types but no
+ * macros, so the few constants the programs need are named here, once. */
+#ifndef CGF_BPF_COMMON_H
+#define CGF_BPF_COMMON_H
+
+#include "vmlinux.h"
+#include <bpf/bpf_helpers.h>
+#include <bpf/bpf_endian.h>
+#include "cgfence/abi.h"
+
+#define ETH_P_IP	0x0800
+#define ETH_P_IPV6	0x86DD
+#define IPPROTO_FRAGMENT 44
+#define IPPROTO_ICMPV6	58
+#define AF_INET		2
+#define AF_INET6	10
+#define PAGE_SIZE	4096
+#define SOL_TCP		6
+#define TCP_CONGESTION	13
+#define IP_OFFSET_MASK	0x1fff
+#define IP6_OFFSET_MASK	0xfff8
+#define TCP_FLAGS_OFF	13	/* the flags byte of a TCP header */
+#define TCP_FLAG_SYN	0x02
+#define TCP_FLAG_ACK	0x10
+
+/* Set by user space before load (abi.h: struct cgf_config). */
+extern const volatile struct cgf_config cfg;
+
+#endif

@@ -1,0 +1,111 @@
+/* SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause) */
+/* Events (abi.h): the ring buffer, per-rule rates, rule texts; and finish(),
+ * the only place a verdict becomes a hook's return value. */
+#ifndef CGF_BPF_EVENTS_H
+#define CGF_BPF_EVENTS_H
+
+#include "acct.h"
+#include "stats.h"
+
+/* visibility (abi.h: Events, accounting); all pinned and kept across versions
+ * except the per-rule maps, whose ids change with the policy */
+struct {
+	__uint(type, BPF_MAP_TYPE_RINGBUF);
+	__uint(max_entries, CGF_EVENTS_RING);
+} cgf_events SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__type(key, __u32);
+	__type(value, __u64);
+	__uint(max_entries, 1);		/* sized at load: rules + default + rate limit */
+} cgf_ev_rl SEC(".maps");		/* per rule: GCRA time of the next event */
+
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__type(key, __u32);
+	__type(value, struct cgf_rule_info);
+	__uint(max_entries, 1);		/* sized at load; user space only */
+} cgf_rule_info SEC(".maps");
+
+/*
+ * A denial event, or NULL: denials are not logged, the rule is over its
+ * rate (counted as suppressed) or the ring buffer is full (counted as
+ * dropped). The caller fills in what its hook knows and sends it.
+ */
+static __always_inline struct cgf_event *ev_denial(__u8 hook, __u32 rule)
+{
+	struct cgf_event *e;
+	__u32 idx = rule_idx(rule);
+	__u64 *tat;
+
+	if (!cfg.log_denials)
+		return NULL;
+	tat = bpf_map_lookup_elem(&cgf_ev_rl, &idx);
+	if (cfg.ev_interval_ns && tat && !gcra(tat, bpf_ktime_get_boot_ns(), cfg.ev_interval_ns, cfg.ev_burst_ns)) {
+		pcount(CGF_PC_EV_SUPPRESSED);
+		return NULL;
+	}
+	e = bpf_ringbuf_reserve(&cgf_events, sizeof(*e), 0);
+	if (!e) {
+		pcount(CGF_PC_EV_DROPPED);
+		return NULL;
+	}
+	__builtin_memset(e, 0, sizeof(*e));
+	e->time_ns = bpf_ktime_get_boot_ns();
+	e->type = cfg.audit ? CGF_EV_AUDIT : CGF_EV_DENY;
+	e->hook = hook;
+	e->rule = rule;
+	return e;
+}
+
+/* the process the call came from (hooks that run in its context) */
+static __always_inline void ev_task(struct cgf_event *e)
+{
+	e->pid = bpf_get_current_pid_tgid() >> 32;
+	e->cgroup_id = bpf_get_current_cgroup_id();
+	bpf_get_current_comm(e->comm, sizeof(e->comm));
+}
+
+static __always_inline void ev_send(struct cgf_event *e)
+{
+	pcount(CGF_PC_EV_SENT);
+	bpf_ringbuf_submit(e, 0);
+}
+
+/* A call denied with no address to report (socket, sockopt, device, sysctl). */
+static __always_inline void ev_plain(__u8 hook, __u32 rule)
+{
+	struct cgf_event *e = ev_denial(hook, rule);
+
+	if (e) {
+		ev_task(e);
+		ev_send(e);
+	}
+}
+
+/* The only place a verdict becomes a hook return value. */
+static __always_inline int finish(enum cgf_hook hook, int verdict)
+{
+	if (verdict == CGF_ALLOW)
+		return 1;
+	if (cfg.audit) {
+		count(hook, CGF_C_AUDIT);
+		return 1;
+	}
+	count(hook, CGF_C_DENIED);
+	return 0;
+}
+
+/* finish() for hooks whose denials carry no address (socket, sockopt, device,
+ * sysctl), with the rule id that decided (CGF_RULE_DEFAULT: the default) */
+static __always_inline int finish_ev(enum cgf_hook hook, int verdict, __u32 rule)
+{
+	if (verdict != CGF_ALLOW) {
+		ev_plain(hook, rule);
+		acct_denied(bpf_get_current_cgroup_id());
+	}
+	return finish(hook, verdict);
+}
+
+#endif

@@ -1,0 +1,41 @@
+/* SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause) */
+/* The decision maps: address tries per direction, port classes, the ports trie. */
+#ifndef CGF_BPF_MAPS_H
+#define CGF_BPF_MAPS_H
+
+#include "common.h"
+
+#define ADDR_TRIE(name, keytype)					\
+	struct {							\
+		__uint(type, BPF_MAP_TYPE_LPM_TRIE);			\
+		__type(key, keytype);					\
+		__type(value, struct cgf_addr_val);			\
+		__uint(map_flags, BPF_F_NO_PREALLOC);			\
+		__uint(max_entries, 1);		/* sized by user space */ \
+	} name SEC(".maps")
+
+ADDR_TRIE(cgf_egress4, struct cgf_key4);
+ADDR_TRIE(cgf_egress6, struct cgf_key6);
+ADDR_TRIE(cgf_ingress4, struct cgf_key4);
+ADDR_TRIE(cgf_ingress6, struct cgf_key6);
+ADDR_TRIE(cgf_local4, struct cgf_key4);	/* bind: local addresses */
+ADDR_TRIE(cgf_local6, struct cgf_key6);
+ADDR_TRIE(cgf_redir4, struct cgf_key4);	/* redirect: which entry applies */
+ADDR_TRIE(cgf_redir6, struct cgf_key6);
+
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__type(key, __u32);
+	__type(value, struct cgf_class);
+	__uint(max_entries, 1);
+} cgf_classes SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_LPM_TRIE);
+	__type(key, struct cgf_port_key);
+	__type(value, struct cgf_verdict);
+	__uint(map_flags, BPF_F_NO_PREALLOC);
+	__uint(max_entries, 1);
+} cgf_ports SEC(".maps");
+
+#endif

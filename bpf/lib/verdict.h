@@ -1,0 +1,120 @@
+/* SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause) */
+/* From an address and a port to a verdict: the lookups every hook shares. */
+#ifndef CGF_BPF_VERDICT_H
+#define CGF_BPF_VERDICT_H
+
+#include "maps.h"
+
+static __always_inline __u8 proto_class(__u32 ipproto)
+{
+	switch (ipproto) {
+	case IPPROTO_TCP:
+		return CGF_P_TCP;
+	case IPPROTO_UDP:
+		return CGF_P_UDP;
+	case IPPROTO_ICMP:
+	case IPPROTO_ICMPV6:
+		return CGF_P_ICMP;
+	default:
+		return CGF_P_OTHER;
+	}
+}
+
+/* Ports of a class with more segments than a cgf_class holds; the verdict,
+ * and the deciding rule in the upper 32 bits. */
+static __noinline __u64 port_trie(__u32 cls, __u8 proto, __u16 port)
+{
+	struct cgf_port_key pk = {
+		.prefixlen = CGF_PORT_KEY_FULL,
+		.proto = proto,
+	};
+	struct cgf_verdict *v;
+
+	pk.cls[0] = cls >> 24;
+	pk.cls[1] = cls >> 16;
+	pk.cls[2] = cls >> 8;
+	pk.cls[3] = cls;
+	pk.port[0] = port >> 8;
+	pk.port[1] = port;
+	v = bpf_map_lookup_elem(&cgf_ports, &pk);
+	return v ? (__u64)v->rule << 32 | v->verdict : CGF_DENY;
+}
+
+/* Second stage: only for addresses whose answer depends on proto/port.
+ * Returns the verdict; *rule gets the deciding rule. */
+static __always_inline int by_class(__u32 id, __u32 ipproto, __u16 port, __u32 *rule)
+{
+	const struct cgf_class *c = bpf_map_lookup_elem(&cgf_classes, &id);
+	const struct cgf_seg *seg;
+	__u32 t, i = 0;
+
+	if (!c)
+		return CGF_DENY;
+	if (ipproto == IPPROTO_TCP) {
+		t = 0;
+	} else if (ipproto == IPPROTO_UDP) {
+		t = 1;
+	} else {
+		const struct cgf_verdict *v =
+			proto_class(ipproto) == CGF_P_ICMP ? &c->icmp : &c->other;
+
+		*rule = v->rule;
+		return v->verdict;
+	}
+	if (c->nseg[t] == CGF_SEGS_IN_TRIE) {
+		__u64 r = port_trie(id, t ? CGF_P_UDP : CGF_P_TCP, port);
+
+		*rule = r >> 32;
+		return (__u8)r;
+	}
+	/* the last segment starting at or below port: fixed steps, no bounds */
+	seg = c->seg[t];
+#pragma unroll
+	for (int step = CGF_CLASS_SEGS / 2; step; step /= 2)
+		if (seg[(i + step) & (CGF_CLASS_SEGS - 1)].start <= port)
+			i += step;
+	*rule = seg[i & (CGF_CLASS_SEGS - 1)].rule;
+	return seg[i & (CGF_CLASS_SEGS - 1)].verdict;
+}
+
+/*
+ * The verdict for an address-trie value. proto and port are expressions,
+ * evaluated only when the answer depends on them (a helper call would keep
+ * the compiler from moving their loads after the lookup).
+ */
+#define VERDICT_RULE(av, proto, port, rulep)				\
+	(!(av) ? CGF_DENY /* the compiler always inserts /0: fail closed */ \
+	       : !((av)->flags & CGF_AV_CLASS) ? (*(rulep) = (av)->ref, (av)->verdict) \
+					       : by_class((av)->ref, (proto), (port), (rulep)))
+#define VERDICT(av, proto, port) ({ __u32 _rule; VERDICT_RULE(av, proto, port, &_rule); })
+/* proto: the IP protocol number (IPPROTO_*) */
+
+/* ip: network byte order */
+static __always_inline const struct cgf_addr_val *lookup4(__u8 dir, __u32 ip)
+{
+	struct cgf_key4 k = { .prefixlen = 32 };
+	void *trie = dir == CGF_DIR_EGRESS    ? (void *)&cgf_egress4
+		   : dir == CGF_DIR_INGRESS ? (void *)&cgf_ingress4
+		   : dir == CGF_DIR_BIND    ? (void *)&cgf_local4
+					    : (void *)&cgf_redir4;
+
+	__builtin_memcpy(k.addr, &ip, 4);
+	return bpf_map_lookup_elem(trie, &k);
+}
+
+/* IPv4-mapped addresses (::ffff:a.b.c.d) are judged as IPv4. */
+static __always_inline const struct cgf_addr_val *lookup6(__u8 dir, const __u32 ip[4])
+{
+	struct cgf_key6 k = { .prefixlen = 128 };
+	void *trie = dir == CGF_DIR_EGRESS    ? (void *)&cgf_egress6
+		   : dir == CGF_DIR_INGRESS ? (void *)&cgf_ingress6
+		   : dir == CGF_DIR_BIND    ? (void *)&cgf_local6
+					    : (void *)&cgf_redir6;
+
+	if (ip[0] == 0 && ip[1] == 0 && ip[2] == bpf_htonl(0xffff))
+		return lookup4(dir, ip[3]);
+	__builtin_memcpy(k.addr, ip, 16);
+	return bpf_map_lookup_elem(trie, &k);
+}
+
+#endif

@@ -1,0 +1,407 @@
+/* SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause) */
+/* sock_addr hooks: connect, sendmsg, bind, recvmsg, getpeername (v4 and v6);
+ * redirection and its reverse translation. */
+#ifndef CGF_BPF_SOCK_ADDR_H
+#define CGF_BPF_SOCK_ADDR_H
+
+#include "lib/events.h"
+#include "lib/gate.h"
+#include "lib/verdict.h"
+
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__type(key, __u32);
+	__type(value, struct cgf_redir_entry);
+	__uint(max_entries, 1);
+} cgf_redirects SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__type(key, __u32);
+	__type(value, __u32);
+	__uint(max_entries, CGF_REDIR_ENTRIES_MAX);
+} cgf_rr SEC(".maps");			/* round-robin positions */
+
+struct {
+	__uint(type, BPF_MAP_TYPE_SK_STORAGE);
+	__uint(map_flags, BPF_F_NO_PREALLOC);
+	__type(key, int);
+	__type(value, struct cgf_revnat);
+} cgf_revnat SEC(".maps");		/* pinned, kept across re-applies */
+
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__type(key, __u32);
+	__type(value, __u64);
+	__uint(max_entries, CGF_BACKEND_HITS);
+} cgf_backend_hits SEC(".maps");	/* connections per (entry, backend) */
+
+/*
+ * Redirect: the most specific matching entry picks a backend, the socket's
+ * destination is rewritten, and (socket, backend) -> original is kept for
+ * recvmsg and getpeername. Runs before the egress check, which then judges
+ * the rewritten destination: where the packets will go.
+ */
+static __always_inline const struct cgf_redir_entry *
+redirect_entry(const struct cgf_addr_val *av, __u32 ipproto, __u16 port, __u32 *idx)
+{
+	__u32 rule = 0;
+
+	if (VERDICT_RULE(av, ipproto, port, &rule) != CGF_ALLOW)
+		return NULL;
+	*idx = rule - cfg.redir_first;
+	return bpf_map_lookup_elem(&cgf_redirects, idx);
+}
+
+static __always_inline __u32 pick(struct bpf_sock_addr *ctx, const struct cgf_redir_entry *e,
+				  __u32 idx)
+{
+	__u32 n = e->n, *pos;
+
+	if (e->select == CGF_SELECT_ROUND_ROBIN) {
+		pos = bpf_map_lookup_elem(&cgf_rr, &idx);
+		return pos ? __sync_fetch_and_add(pos, 1) % n : 0;
+	}
+	if (e->select == CGF_SELECT_HASH	/* stable per socket */)
+		return (__u32)((bpf_get_socket_cookie(ctx) * 0x9E3779B97F4A7C15ull) >> 32) % n;
+	return bpf_get_prandom_u32() % n;
+}
+
+static __always_inline int same_addr(const __u8 *a, const __u8 *b, __u8 v6)
+{
+	const __u32 *x = (const __u32 *)a, *y = (const __u32 *)b;
+
+	return x[0] == y[0] && (!v6 || (x[1] == y[1] && x[2] == y[2] && x[3] == y[3]));
+}
+
+/* keep now -> was for this socket, and count the connection */
+static __always_inline void remember(struct bpf_sock_addr *ctx, const __u8 *now, __u16 now_port,
+				     const __u8 *was, __u16 was_port, __u8 v6, __u32 idx, __u32 b)
+{
+	__u32 hit = (idx & (CGF_REDIR_ENTRIES_MAX - 1)) * CGF_REDIR_BACKENDS + b;
+	__u64 *cnt = bpf_map_lookup_elem(&cgf_backend_hits, &hit);
+	struct cgf_revnat *rn;
+	struct cgf_revnat_slot *sl = NULL;
+
+	if (cnt)
+		*cnt += 1;
+	if (!ctx->sk)
+		return;
+	rn = bpf_sk_storage_get(&cgf_revnat, ctx->sk, 0, BPF_SK_STORAGE_GET_F_CREATE);
+	if (!rn)
+		return;
+	for (int i = 0; i < CGF_REVNAT_SLOTS; i++)	/* the same target again */
+		if (rn->slot[i].used && rn->slot[i].v6 == v6 && rn->slot[i].now_port == now_port &&
+		    same_addr(rn->slot[i].now, now, v6))
+			sl = &rn->slot[i];
+	if (!sl)
+		sl = &rn->slot[rn->next++ & (CGF_REVNAT_SLOTS - 1)];
+	__builtin_memcpy(sl->now, now, 16);
+	__builtin_memcpy(sl->was, was, 16);
+	sl->now_port = now_port;
+	sl->was_port = was_port;
+	sl->v6 = v6;
+	sl->used = 1;
+}
+
+static __always_inline void redirect4(struct bpf_sock_addr *ctx)
+{
+	const struct cgf_redir_entry *e;
+	const struct cgf_backend *be;
+	__u8 now[16] = {}, was[16] = {};
+	__u32 ip = ctx->user_ip4, idx = 0, b;
+	__u16 port = (__u16)ctx->user_port;
+
+	e = redirect_entry(lookup4(CGF_DIR_REDIRECT, ip), ctx->protocol, bpf_ntohs(port), &idx);
+	if (!e || !e->n)
+		return;
+	b = pick(ctx, e, idx) & (CGF_REDIR_BACKENDS - 1);
+	be = &e->b[b];
+	if (be->v6)
+		return;		/* refused when the policy was read */
+	__builtin_memcpy(was, &ip, 4);
+	__builtin_memcpy(now, be->addr, 4);
+	__builtin_memcpy(&ip, be->addr, 4);
+	ctx->user_ip4 = ip;
+	ctx->user_port = be->port;
+	remember(ctx, now, be->port, was, port, 0, idx, b);
+}
+
+static __always_inline void redirect6(struct bpf_sock_addr *ctx)
+{
+	const struct cgf_redir_entry *e;
+	const struct cgf_backend *be;
+	__u32 ip[4], now[4], idx = 0, b;
+	__u16 port = (__u16)ctx->user_port;
+
+	ip[0] = ctx->user_ip6[0];
+	ip[1] = ctx->user_ip6[1];
+	ip[2] = ctx->user_ip6[2];
+	ip[3] = ctx->user_ip6[3];
+	e = redirect_entry(lookup6(CGF_DIR_REDIRECT, ip), ctx->protocol, bpf_ntohs(port), &idx);
+	if (!e || !e->n)
+		return;
+	b = pick(ctx, e, idx) & (CGF_REDIR_BACKENDS - 1);
+	be = &e->b[b];
+	if (be->v6) {
+		__builtin_memcpy(now, be->addr, 16);
+	} else {		/* an IPv4 backend, as a v4-mapped address */
+		now[0] = 0;
+		now[1] = 0;
+		now[2] = bpf_htonl(0xffff);
+		__builtin_memcpy(&now[3], be->addr, 4);
+	}
+	ctx->user_ip6[0] = now[0];
+	ctx->user_ip6[1] = now[1];
+	ctx->user_ip6[2] = now[2];
+	ctx->user_ip6[3] = now[3];
+	ctx->user_port = be->port;
+	remember(ctx, (const __u8 *)now, be->port, (const __u8 *)ip, port, 1, idx, b);
+}
+
+/* An address call denied: the process, and the address it asked for
+ * (bind: the local one, others: the destination). */
+static __always_inline void ev_sock_addr(struct bpf_sock_addr *ctx, __u8 hook, __u32 rule,
+					 __u8 dir, __u8 v6)
+{
+	struct cgf_event *e = ev_denial(hook, rule);
+	__u8 *a;
+
+	if (!e)
+		return;
+	ev_task(e);
+	e->proto = ctx->protocol;
+	e->family = v6 ? 6 : 4;
+	a = dir == CGF_DIR_BIND ? e->saddr : e->daddr;
+	if (v6) {
+		((__u32 *)a)[0] = ctx->user_ip6[0];
+		((__u32 *)a)[1] = ctx->user_ip6[1];
+		((__u32 *)a)[2] = ctx->user_ip6[2];
+		((__u32 *)a)[3] = ctx->user_ip6[3];
+	} else {
+		((__u32 *)a)[0] = ctx->user_ip4;
+	}
+	if (dir == CGF_DIR_BIND)
+		e->sport = bpf_ntohs((__u16)ctx->user_port);
+	else
+		e->dport = bpf_ntohs((__u16)ctx->user_port);
+	ev_send(e);
+}
+
+/* accounting: an allowed connect() of a UDP socket starts a flow */
+static __always_inline int udp_flow(struct bpf_sock_addr *ctx, __u8 hook, int v)
+{
+	if (cfg.accounting && v == CGF_ALLOW && ctx->type == SOCK_DGRAM &&
+	    (hook == CGF_H_CONNECT4 || hook == CGF_H_CONNECT6)) {
+		struct cgf_acct *a = acct_get(bpf_get_current_cgroup_id());
+
+		if (a) {
+			a->udp_flows++;
+			acct_conn(a);
+		}
+	}
+	return v;
+}
+
+/* connect(): network.rate_limit (TCP: new connections per cgroup). True when refused. */
+static __always_inline bool connect_limits(struct bpf_sock_addr *ctx, __u8 hook)
+{
+	struct cgf_rl init = {}, *rl;
+	struct cgf_acct *a;
+	__u64 cg, now;
+	bool ok;
+
+	if ((hook != CGF_H_CONNECT4 && hook != CGF_H_CONNECT6) || !cfg.rl_interval_ns ||
+	    ctx->type != SOCK_STREAM)
+		return false;
+	cg = bpf_get_current_cgroup_id();
+	rl = bpf_map_lookup_elem(&cgf_rl, &cg);
+	if (!rl) {
+		bpf_map_update_elem(&cgf_rl, &cg, &init, BPF_NOEXIST);
+		rl = bpf_map_lookup_elem(&cgf_rl, &cg);
+		if (!rl)
+			return false;	/* the map is full: not limited */
+	}
+	now = bpf_ktime_get_boot_ns();	/* no helper calls under the lock */
+	bpf_spin_lock(&rl->lock);
+	ok = gcra(&rl->tat, now, cfg.rl_interval_ns, cfg.rl_burst_ns);
+	bpf_spin_unlock(&rl->lock);
+	if (ok)
+		return false;
+	if (cfg.accounting && (a = acct_get(cg)))
+		a->rate_limited++;
+	hit(CGF_RULE_RATE);
+	pcount(CGF_PC_RATE_LIMITED);
+	ev_sock_addr(ctx, hook, CGF_RULE_RATE, CGF_DIR_EGRESS, hook == CGF_H_CONNECT6);
+	return true;	/* finish() makes it a "would deny" in audit mode */
+}
+
+static __always_inline int sock_addr4(struct bpf_sock_addr *ctx, __u8 dir,
+				      enum cgf_hook hook)
+{
+	const struct cgf_addr_val *av;
+
+	__u32 rule = CGF_RULE_DEFAULT;
+	int v;
+
+	if (connect_limits(ctx, hook))
+		return finish(hook, CGF_DENY);
+	if (dir == CGF_DIR_EGRESS && cfg.has_redirect)
+		redirect4(ctx);
+	if (dir == CGF_DIR_EGRESS && !cfg.has_egress)
+		return udp_flow(ctx, hook, 1);
+	av = lookup4(dir, ctx->user_ip4);
+	v = VERDICT_RULE(av, ctx->protocol, bpf_ntohs((__u16)ctx->user_port), &rule);
+	hit(rule);
+	if (v != CGF_ALLOW) {
+		ev_sock_addr(ctx, hook, rule, dir, 0);
+		acct_denied(bpf_get_current_cgroup_id());
+	}
+	return finish(hook, udp_flow(ctx, hook, v));
+}
+
+static __always_inline int sock_addr6(struct bpf_sock_addr *ctx, __u8 dir,
+				      enum cgf_hook hook)
+{
+	const struct cgf_addr_val *av;
+	__u32 ip[4], rule = CGF_RULE_DEFAULT;
+	int v;
+
+	if (connect_limits(ctx, hook))
+		return finish(hook, CGF_DENY);
+	if (dir == CGF_DIR_EGRESS && cfg.has_redirect)
+		redirect6(ctx);
+	if (dir == CGF_DIR_EGRESS && !cfg.has_egress)
+		return udp_flow(ctx, hook, 1);
+	ip[0] = ctx->user_ip6[0];
+	ip[1] = ctx->user_ip6[1];
+	ip[2] = ctx->user_ip6[2];
+	ip[3] = ctx->user_ip6[3];
+	av = lookup6(dir, ip);
+	v = VERDICT_RULE(av, ctx->protocol, bpf_ntohs((__u16)ctx->user_port), &rule);
+	hit(rule);
+	if (v != CGF_ALLOW) {
+		ev_sock_addr(ctx, hook, rule, dir, 1);
+		acct_denied(bpf_get_current_cgroup_id());
+	}
+	return finish(hook, udp_flow(ctx, hook, v));
+}
+
+/* The reverse translation: a reply's source, or the peer, back to what the
+ * program asked for. These hooks may not deny. */
+static __always_inline void unredirect(struct bpf_sock_addr *ctx, __u8 v6)
+{
+	struct cgf_revnat *rn;
+	__u32 ip[4] = {};
+	__u16 port = (__u16)ctx->user_port;
+
+	if (!ctx->sk)
+		return;
+	rn = bpf_sk_storage_get(&cgf_revnat, ctx->sk, 0, 0);
+	if (!rn)
+		return;
+	if (!v6) {
+		ip[0] = ctx->user_ip4;
+	} else {
+		ip[0] = ctx->user_ip6[0];
+		ip[1] = ctx->user_ip6[1];
+		ip[2] = ctx->user_ip6[2];
+		ip[3] = ctx->user_ip6[3];
+	}
+	for (int i = 0; i < CGF_REVNAT_SLOTS; i++) {
+		const struct cgf_revnat_slot *sl = &rn->slot[i];
+		__u32 was[4];
+
+		if (!sl->used || sl->v6 != v6 || sl->now_port != port ||
+		    !same_addr(sl->now, (const __u8 *)ip, v6))
+			continue;
+		__builtin_memcpy(was, sl->was, 16);
+		if (!v6) {
+			ctx->user_ip4 = was[0];
+		} else {
+			ctx->user_ip6[0] = was[0];
+			ctx->user_ip6[1] = was[1];
+			ctx->user_ip6[2] = was[2];
+			ctx->user_ip6[3] = was[3];
+		}
+		ctx->user_port = sl->was_port;
+		return;
+	}
+}
+
+SEC("cgroup/recvmsg4")
+int cgf_recvmsg4(struct bpf_sock_addr *ctx)
+{
+	GATE(ctx, recvmsg4);
+	unredirect(ctx, 0);
+	return 1;
+}
+
+SEC("cgroup/recvmsg6")
+int cgf_recvmsg6(struct bpf_sock_addr *ctx)
+{
+	GATE(ctx, recvmsg6);
+	unredirect(ctx, 1);
+	return 1;
+}
+
+SEC("cgroup/getpeername4")
+int cgf_getpeername4(struct bpf_sock_addr *ctx)
+{
+	GATE(ctx, getpeername4);
+	unredirect(ctx, 0);
+	return 1;
+}
+
+SEC("cgroup/getpeername6")
+int cgf_getpeername6(struct bpf_sock_addr *ctx)
+{
+	GATE(ctx, getpeername6);
+	unredirect(ctx, 1);
+	return 1;
+}
+
+SEC("cgroup/connect4")
+int cgf_connect4(struct bpf_sock_addr *ctx)
+{
+	GATE(ctx, connect4);
+	return sock_addr4(ctx, CGF_DIR_EGRESS, CGF_H_CONNECT4);
+}
+
+SEC("cgroup/connect6")
+int cgf_connect6(struct bpf_sock_addr *ctx)
+{
+	GATE(ctx, connect6);
+	return sock_addr6(ctx, CGF_DIR_EGRESS, CGF_H_CONNECT6);
+}
+
+SEC("cgroup/sendmsg4")
+int cgf_sendmsg4(struct bpf_sock_addr *ctx)
+{
+	GATE(ctx, sendmsg4);
+	return sock_addr4(ctx, CGF_DIR_EGRESS, CGF_H_SENDMSG4);
+}
+
+SEC("cgroup/sendmsg6")
+int cgf_sendmsg6(struct bpf_sock_addr *ctx)
+{
+	GATE(ctx, sendmsg6);
+	return sock_addr6(ctx, CGF_DIR_EGRESS, CGF_H_SENDMSG6);
+}
+
+/* bind(): the local address and port asked for (0.0.0.0 / :: for any) */
+SEC("cgroup/bind4")
+int cgf_bind4(struct bpf_sock_addr *ctx)
+{
+	GATE(ctx, bind4);
+	return sock_addr4(ctx, CGF_DIR_BIND, CGF_H_BIND4);
+}
+
+SEC("cgroup/bind6")
+int cgf_bind6(struct bpf_sock_addr *ctx)
+{
+	GATE(ctx, bind6);
+	return sock_addr6(ctx, CGF_DIR_BIND, CGF_H_BIND6);
+}
+
+#endif
