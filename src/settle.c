@@ -16,9 +16,8 @@
 #include "loader.h"
 #include "pins.h"
 #include "settle.h"
+#include "store.h"
 #include "util.h"
-
-static const char *const redirect_pins[] = { "revnat", "backend_hits", "rr" };
 
 const char *cgf_settle_stage;	/* tests: the stage name of a settle's middle */
 
@@ -35,145 +34,133 @@ int cgf_policy_remove(const char *dir)
 	return err ? cgf_error(err, "failed to remove %s: %s", dir, strerror(-err)) : 0;
 }
 
-int cgf_settle(const char *dir, struct cgf_gc_stats *st)
+/* One cgroup of the version in force: every hook's link runs the active
+ * slot's program; hooks the version lacks lose theirs. */
+static void settle_links(const struct cgf_store *st, uint64_t id, const struct cgf_meta *m,
+			 uint32_t act, struct cgf_gc_stats *gs)
 {
-	int act = cgf_pin_active(dir), progs[CGF_H_MAX], mapfd = -1, left = 0;
-	uint32_t ids[CGF_H_MAX], other;
-	struct cgf_meta m, none = {};
-	char p[CGF_PATH_LEN], n[32];
-	DIR *d;
-	struct dirent *e;
+	const struct cgf_store_ops *o = st->ops;
 
-	if (act < 0 || act >= CGF_SLOTS || cgf_pin_meta_slot(dir, (uint32_t)act, &m)) {
-		/* no version in force: a first apply or a detach cut short */
-		if (st)
-			st->removed_policies++;
-		return cgf_policy_remove(dir);
+	for (int h = 0; h < CGF_H_MAX; h++) {
+		uint32_t want = 0, have = 0;
+		enum cgf_link_state ls;
+
+		if (!(m->hooks & CGF_HOOK_BIT(h))) {
+			o->link_remove(st->s, id, h);
+			continue;
+		}
+		want = o->slot_prog(st->s, h, act);
+		if (!want)
+			continue;	/* nothing to point it at */
+		ls = o->link(st->s, id, h, &have);
+		if (ls == CGF_LINK_DETACHED) {	/* detached from outside: attach anew */
+			o->link_remove(st->s, id, h);
+			ls = CGF_LINK_NONE;
+		}
+		if (ls == CGF_LINK_ATTACHED) {
+			if (have != want && o->link_update(st->s, id, h, act))
+				fprintf(stderr, "cgfence: warning: %s: cgroup %llu: %s: failed to "
+					"update: %s\n", o->where(st->s), (unsigned long long)id,
+					cgf_hook_names[h], cgf_last_error());
+			continue;
+		}
+		if (!o->link_attach(st->s, id, h, act) && gs) {
+			gs->repaired++;
+			o->describe_link(st->s, id, h, gs->last_repair, sizeof(gs->last_repair));
+		}
+		cgf_clear_error();
 	}
-	if (cgf_meta_layout(&m) > CGF_LAYOUT)
-		return cgf_error(-EPROTO, "%s: applied by a newer cgfence (pin layout %u, this "
-				 "cgfence knows up to %u): left as it is", dir, cgf_meta_layout(&m),
-				 CGF_LAYOUT);
-	other = (uint32_t)act ^ 1;
-	for (int h = 0; h < CGF_H_MAX; h++)
-		progs[h] = m.hooks & (1u << h) ? cgf_pin_slot_prog(dir, h, (uint32_t)act, &ids[h]) : -1;
-	mapfd = cgf_pin_get(dir, "cgroups");
+}
 
-	d = opendir(dir);
-	while (d && (e = readdir(d))) {
-		unsigned long long id;
-		char path[512], cgdir[CGF_PATH_LEN];
-		uint32_t bit = 1u << act;
-		_cleanup_close_ int cgfd = -1;
+/* The cgroups: those of the version in force settled, the others removed;
+ * map entries without a directory forgotten. Returns how many are left. */
+static unsigned settle_cgroups(const struct cgf_store *st, const struct cgf_meta *m,
+			       uint32_t act, struct cgf_gc_stats *gs)
+{
+	const struct cgf_store_ops *o = st->ops;
+	uint64_t *ids = NULL, *rec = NULL;
+	size_t n = o->cgroup_dirs(st->s, &ids), nrec;
+	unsigned left = 0;
 
-		if (strncmp(e->d_name, "cg-", 3) || sscanf(e->d_name + 3, "%llu", &id) != 1)
-			continue;
-		snprintf(cgdir, sizeof(cgdir), "%s/%s", dir, e->d_name);
-		if (!(cgf_pin_cgroup_slots(mapfd, id) & bit) || cgf_cgroup_path_by_id(id, path, sizeof(path)) ||
-		    (cgfd = open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC)) < 0) {
-			cgf_pin_remove_tree(cgdir);	/* not this version's, or gone */
-			if (mapfd >= 0)
-				bpf_map_delete_elem(mapfd, &id);
-			if (st)
-				st->removed_cgroups++;
+	for (size_t i = 0; i < n; i++) {
+		if (!(o->slots_of(st->s, ids[i]) & (1u << act)) || !o->cgroup_alive(st->s, ids[i])) {
+			o->remove_cgroup(st->s, ids[i]);	/* not this version's, or gone */
+			o->record(st->s, ids[i], 0);
+			if (gs)
+				gs->removed_cgroups++;
 			continue;
 		}
-		for (int h = 0; h < CGF_H_MAX; h++) {
-			struct bpf_link_info info = {};
-			uint32_t len = sizeof(info);
-			int lfd;
-
-			snprintf(p, sizeof(p), "%s/%s", cgdir, cgf_hook_names[h]);
-			if (!(m.hooks & (1u << h))) {
-				unlink(p);
-				continue;
-			}
-			if (progs[h] < 0)
-				continue;
-			lfd = bpf_obj_get(p);
-			if (lfd >= 0 && !bpf_obj_get_info_by_fd(lfd, &info, &len) &&
-			    info.cgroup.cgroup_id == 0) {
-				close(lfd);	/* detached from outside: attach anew */
-				lfd = -1;
-				unlink(p);
-			}
-			if (lfd >= 0) {
-				if (info.prog_id != ids[h] && bpf_link_update(lfd, progs[h], NULL))
-					fprintf(stderr, "cgfence: warning: %s: failed to update: %m\n",
-						p);
-				close(lfd);
-				continue;
-			}
-			if (!cgf_pin_link_attach(progs[h], cgfd, h, p) && st) {
-				st->repaired++;
-				snprintf(st->last_repair, sizeof(st->last_repair), "%s", p);
-			}
-			cgf_clear_error();
-		}
-		if (mapfd >= 0)
-			bpf_map_update_elem(mapfd, &id, &bit, BPF_ANY);
+		settle_links(st, ids[i], m, act, gs);
+		o->record(st->s, ids[i], 1u << act);
 		left++;
 		if (cgf_settle_stage)
 			cgf_fault_point(cgf_settle_stage);
 	}
-	if (d)
-		closedir(d);
-	/* cgroup ids whose directory is gone */
-	if (mapfd >= 0) {
-		uint64_t key, next, *gone = NULL;
-		size_t ngone = 0, cap = 0;
-		int more = bpf_map_get_next_key(mapfd, NULL, &next);
+	nrec = o->recorded(st->s, &rec);
+	for (size_t i = 0; i < nrec; i++) {
+		bool has_dir = false;
 
-		while (!more) {
-			key = next;
-			snprintf(p, sizeof(p), "%s/cg-%llu", dir, (unsigned long long)key);
-			if (access(p, F_OK)) {
-				GROW(gone, cap, ngone + 1);
-				gone[ngone++] = key;
-			}
-			more = bpf_map_get_next_key(mapfd, &key, &next);
-		}
-		for (size_t i = 0; i < ngone; i++)
-			bpf_map_delete_elem(mapfd, &gone[i]);
-		free(gone);
-		close(mapfd);
+		for (size_t j = 0; j < n && !has_dir; j++)
+			has_dir = ids[j] == rec[i];
+		if (!has_dir)
+			o->record(st->s, rec[i], 0);
 	}
+	free(rec);
+	free(ids);
+	return left;
+}
+
+int cgf_settle_store(const struct cgf_store *st, struct cgf_gc_stats *gs)
+{
+	const struct cgf_store_ops *o = st->ops;
+	int act = o->active(st->s);
+	struct cgf_meta m;
+	uint32_t other;
+	unsigned left;
+
+	if (act < 0 || act >= CGF_SLOTS || o->meta(st->s, (uint32_t)act, &m)) {
+		/* no version in force: a first apply or a detach cut short */
+		if (gs)
+			gs->removed_policies++;
+		return o->remove(st->s);
+	}
+	if (cgf_meta_layout(&m) > CGF_LAYOUT)
+		return cgf_error(-EPROTO, "%s: applied by a newer cgfence (pin layout %u, this "
+				 "cgfence knows up to %u): left as it is", o->where(st->s),
+				 cgf_meta_layout(&m), CGF_LAYOUT);
+	other = (uint32_t)act ^ 1;
+	left = settle_cgroups(st, &m, (uint32_t)act, gs);
 	/* the other slot: empty; hooks the version does not have: gone */
 	for (int h = 0; h < CGF_H_MAX; h++) {
-		_cleanup_close_ int fd = cgf_pin_get(dir, cgf_pin_slot_name(h, n, sizeof(n)));
-
-		if (progs[h] >= 0)
-			close(progs[h]);
-		if (fd < 0)
+		if (!o->slot_pinned(st->s, h))
 			continue;
-		bpf_map_delete_elem(fd, &other);
-		if (!(m.hooks & (1u << h))) {
-			bpf_map_delete_elem(fd, &act);
-			snprintf(p, sizeof(p), "%s/%s", dir, n);
-			unlink(p);
+		o->slot_clear(st->s, h, other);
+		if (!(m.hooks & CGF_HOOK_BIT(h))) {
+			o->slot_clear(st->s, h, (uint32_t)act);
+			o->slot_remove(st->s, h);
 		}
 	}
-	snprintf(p, sizeof(p), "%s/rules-%u", dir, other);
-	unlink(p);
-	snprintf(p, sizeof(p), "%s/hits-%u", dir, other);
-	unlink(p);
+	o->drop_slot_maps(st->s, other);
 	if (!(m.hooks & CGF_REDIRECT_ONLY_HOOKS))	/* no redirect in force: no state for it */
-		for (size_t i = 0; i < ARRAY_SIZE(redirect_pins); i++) {
-			snprintf(p, sizeof(p), "%s/%s", dir, redirect_pins[i]);
-			unlink(p);
-		}
-	{
-		_cleanup_close_ int fd = cgf_pin_get(dir, "meta");
-
-		if (fd >= 0)
-			bpf_map_update_elem(fd, &other, &none, BPF_ANY);
-	}
+		o->drop_redirect_state(st->s);
+	o->clear_meta(st->s, other);
 	if (!left && !(m.flags & CGF_META_KEEP)) {
-		if (st)
-			st->removed_policies++;
-		return cgf_policy_remove(dir);	/* its last cgroup is gone */
+		if (gs)
+			gs->removed_policies++;
+		return o->remove(st->s);	/* its last cgroup is gone */
 	}
 	return 0;
+}
+
+int cgf_settle(const char *dir, struct cgf_gc_stats *gs)
+{
+	struct cgf_store st;
+	int err;
+
+	cgf_store_bpffs_open(&st, dir);
+	err = cgf_settle_store(&st, gs);
+	cgf_store_bpffs_close(&st);
+	return err;
 }
 
 int cgf_detach_cgroup(const char *name, uint64_t id)

@@ -12,6 +12,14 @@
  */
 int cgf_settle(const char *dir, struct cgf_gc_stats *st);
 
+/* The same over any store of a policy's pins (store.h). */
+struct cgf_store;
+int cgf_settle_store(const struct cgf_store *st, struct cgf_gc_stats *gs);
+
+/* The store of the policy in dir, on bpffs (store_bpffs.c). */
+void cgf_store_bpffs_open(struct cgf_store *st, const char *dir);
+void cgf_store_bpffs_close(struct cgf_store *st);
+
 /* Take a policy out of force at once (every hook allows), then remove its pins. */
 int cgf_policy_remove(const char *dir);
 
