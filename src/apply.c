@@ -306,23 +306,31 @@ static int apply_prepare(struct apply *a)
 	return 0;
 }
 
-/* A new version in the free slot: open, size, load and fill; nothing attached. */
-static int apply_load(struct apply *a)
+int cgf_version_load(const struct cgf_compiled *c, int mode, uint32_t slot, const char *dir,
+		     struct cgfence_bpf **out)
 {
+	struct cgfence_bpf *s = cgfence_bpf__open();
 	int err;
 
-	a->s = cgfence_bpf__open();
-	if (!a->s)
+	*out = s;
+	if (!s)
 		return cgf_error(-errno, "bpf: failed to open the BPF object: %m");
-	configure(a->s, a->c, a->o->mode, a->slot);
-	err = reuse_shared(a->s, a->dir);
+	configure(s, c, mode, slot);
+	err = dir ? reuse_shared(s, dir) : 0;
 	if (err)
 		return err;
-	err = cgfence_bpf__load(a->s);
+	err = cgfence_bpf__load(s);
 	if (err)
 		return cgf_error(err, "bpf: failed to load the programs: %s\n%s", strerror(-err),
 				 cgf_libbpf_log());
-	err = fill_maps(a->s, a->c);
+	return fill_maps(s, c);
+}
+
+/* A new version in the free slot: open, size, load and fill; nothing attached. */
+static int apply_load(struct apply *a)
+{
+	int err = cgf_version_load(a->c, a->o->mode, a->slot, a->dir, &a->s);
+
 	if (!err && !a->replaced)
 		err = cgf_pin_set_active(bpf_map__fd(a->s->maps.cgf_active), CGF_SLOT_OFF);
 	return err;

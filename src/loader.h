@@ -41,6 +41,13 @@ struct cgf_apply_result {
 int cgf_apply(const struct cgf_compiled *c, const struct cgf_apply_opts *o,
 	      struct cgf_apply_result *res);
 
+/* Load one version of a compiled policy into the kernel, nothing attached:
+ * its maps filled, the shared ones reused from dir's pins (NULL: fresh).
+ * The caller destroys *out (cgfence_bpf__destroy), also on failure. */
+struct cgfence_bpf;
+int cgf_version_load(const struct cgf_compiled *c, int mode, uint32_t slot, const char *dir,
+		     struct cgfence_bpf **out);
+
 /* Attach the version in force of policy name to more cgroups / drop one. */
 int cgf_attach_cgroups(const char *name, const char *const *paths, size_t n);
 int cgf_detach_cgroup(const char *name, uint64_t id);
