@@ -28,83 +28,97 @@ static json_object *apply_json(const char *name, const char *cgroup, int mode,
 	return o;
 }
 
+struct apply_args {
+	const char *file, *cg, *ctr, *pid;
+};
+
+/* POLICY [--cgroup PATH | --container ID | --pid PID]: 0 or a usage error */
+static int parse_apply_args(struct apply_args *a, int argc, char **argv)
+{
+	for (int i = 0; i < argc; i++) {
+		const char **opt = !strcmp(argv[i], "--cgroup")	   ? &a->cg
+				   : !strcmp(argv[i], "--container") ? &a->ctr
+				   : !strcmp(argv[i], "--pid")	     ? &a->pid : NULL;
+
+		if (opt) {
+			if (++i >= argc)
+				return cgf_usage_error("%s needs a %s", argv[i - 1],
+						       opt == &a->cg ? "PATH" : opt == &a->ctr ? "ID"
+											: "PID");
+			*opt = argv[i];
+		} else if (argv[i][0] == '-' && argv[i][1]) {
+			return cgf_usage_error("apply: unknown option '%s'", argv[i]);
+		} else if (!a->file) {
+			a->file = argv[i];
+		} else {
+			return cgf_usage_error("apply: one POLICY file at a time ('%s')", argv[i]);
+		}
+	}
+	if (!a->file)
+		return cgf_usage_error("apply: which POLICY file?");
+	if (a->cg && !*a->cg)
+		return cgf_usage_error("--cgroup: empty path");
+	if (!!a->cg + !!a->ctr + !!a->pid > 1)
+		return cgf_usage_error("apply: give one of --cgroup, --container and --pid");
+	if (a->pid && (strspn(a->pid, "0123456789") != strlen(a->pid) || !*a->pid ||
+		       atol(a->pid) <= 0))
+		return cgf_usage_error("--pid: '%s' is not a process id", a->pid);
+	return 0;
+}
+
+/* Where the policy goes: abs, or with a glob or unit target every cgroup it
+ * matches now (*paths, abs the first). Errors are reported. */
+static int apply_targets(const struct apply_args *a, const struct cgf_policy *p, char *abs,
+			 size_t len, char ***paths, size_t *n)
+{
+	if (a->ctr)
+		return cgf_container_cgroup(a->ctr, abs, len) ? cgf_fail() : 0;
+	if (a->pid)
+		return cgf_cgroup_of_pid(atoi(a->pid), abs, len) ? cgf_fail() : 0;
+	if (a->cg || !cgf_target_dynamic(p))
+		return cgf_target_cgroup(p, a->cg, abs, len);
+	if (cgf_target_resolve(p, paths, n))	/* a glob or unit: what matches now */
+		return cgf_fail();
+	if (!*n) {
+		cgf_error_at(-ENOENT, p->file, p->target_line, p->target_col,
+			     "target '%s' matches no cgroup now (cgfence daemon attaches the "
+			     "policy to cgroups as they appear)", p->target_cgroup);
+		return cgf_fail();
+	}
+	snprintf(abs, len, "%s", (*paths)[0]);
+	return 0;
+}
+
 int cgf_do_apply(int argc, char **argv)
 {
-	const char *file = NULL, *cg = NULL, *ctr = NULL, *pid = NULL;
+	struct apply_args a = { 0 };
 	struct cgf_policy *p = NULL;
 	struct cgf_compiled *c = NULL;
 	struct cgf_apply_result r;
 	char abs[512], **paths = NULL;
 	size_t n_paths = 0;
-	int ret;
+	int ret = parse_apply_args(&a, argc, argv) ?: cgf_load_compile(a.file, &p, &c);
 
-	for (int i = 0; i < argc; i++) {
-		if (!strcmp(argv[i], "--cgroup")) {
-			if (++i >= argc)
-				return cgf_usage_error("--cgroup needs a PATH");
-			cg = argv[i];
-		} else if (!strcmp(argv[i], "--container")) {
-			if (++i >= argc)
-				return cgf_usage_error("--container needs an ID");
-			ctr = argv[i];
-		} else if (!strcmp(argv[i], "--pid")) {
-			if (++i >= argc)
-				return cgf_usage_error("--pid needs a PID");
-			pid = argv[i];
-		} else if (argv[i][0] == '-' && argv[i][1]) {
-			return cgf_usage_error("apply: unknown option '%s'", argv[i]);
-		} else if (!file) {
-			file = argv[i];
-		} else {
-			return cgf_usage_error("apply: one POLICY file at a time ('%s')", argv[i]);
-		}
-	}
-	if (!file)
-		return cgf_usage_error("apply: which POLICY file?");
-	if (cg && !*cg)
-		return cgf_usage_error("--cgroup: empty path");
-	if (!!cg + !!ctr + !!pid > 1)
-		return cgf_usage_error("apply: give one of --cgroup, --container and --pid");
-	if (pid && (strspn(pid, "0123456789") != strlen(pid) || !*pid || atol(pid) <= 0))
-		return cgf_usage_error("--pid: '%s' is not a process id", pid);
-	ret = cgf_load_compile(file, &p, &c);
 	if (ret)
 		return ret;
-	if (ctr)
-		ret = cgf_container_cgroup(ctr, abs, sizeof(abs)) ? cgf_fail() : 0;
-	else if (pid)
-		ret = cgf_cgroup_of_pid(atoi(pid), abs, sizeof(abs)) ? cgf_fail() : 0;
-	else if (!cg && cgf_target_dynamic(p)) {	/* a glob or unit: what matches now */
-		ret = cgf_target_resolve(p, &paths, &n_paths) ? cgf_fail() : 0;
-		if (!ret && !n_paths) {
-			cgf_error_at(-ENOENT, p->file, p->target_line, p->target_col,
-				     "target '%s' matches no cgroup now (cgfence daemon attaches the "
-				     "policy to cgroups as they appear)", p->target_cgroup);
-			ret = cgf_fail();
-		}
-		if (!ret)
-			snprintf(abs, sizeof(abs), "%s", paths[0]);
-	} else
-		ret = cgf_target_cgroup(p, cg, abs, sizeof(abs));
+	ret = apply_targets(&a, p, abs, sizeof(abs), &paths, &n_paths);
 	if (!ret) {
-		struct cgf_apply_opts o = { .cgroup = abs, .mode = p->mode, .source = file,
+		struct cgf_apply_opts o = { .cgroup = abs, .mode = p->mode, .source = a.file,
 					    .cgroups = (const char *const *)paths,
 					    .n_cgroups = n_paths };
 
 		if (cgf_pipeline_apply(c, &o, &r))
 			ret = cgf_fail();
 	}
-	if (!ret) {
-		if (cgf_json) {
-			cgf_json_emit(apply_json(p->name, abs, p->mode, &r, c));
-		} else {
-			printf("%s %s to %s", r.replaced ? "replaced" : "applied", p->name, abs);
-			if (n_paths > 1)
-				printf(" and %zu more cgroups", n_paths - 1);
-			printf(" (%s; hooks ", p->mode ? "audit" : "enforce");
-			cgf_print_hooks(r.hooks);
-			printf("; %zu network rules, %zu prefixes)\n", p->n_rules, p->n_prefixes);
-		}
+	if (!ret && cgf_json) {
+		cgf_json_emit(apply_json(p->name, abs, p->mode, &r, c));
+	} else if (!ret) {
+		printf("%s %s to %s", r.replaced ? "replaced" : "applied", p->name, abs);
+		if (n_paths > 1)
+			printf(" and %zu more cgroups", n_paths - 1);
+		printf(" (%s; hooks ", p->mode ? "audit" : "enforce");
+		cgf_print_hooks(r.hooks);
+		printf("; %zu network rules, %zu prefixes)\n", p->n_rules, p->n_prefixes);
 	}
 	cgf_strv_free(paths, n_paths);
 	cgf_compiled_free(c);

@@ -91,14 +91,106 @@ static int detach_instances(const char *tag)
 	return ret;
 }
 
+/* The container's cgroup: linux.cgroupsPath of the bundle, else its pid's. */
+static int container_cgroup(const char *id, json_object *config, int pid, char *abs, size_t len)
+{
+	json_object *linux_ = NULL;
+	const char *cgpath = NULL, *why = NULL;
+	char rel[512];
+
+	if (config && json_object_object_get_ex(config, "linux", &linux_))
+		cgpath = str_of(linux_, "cgroupsPath");
+	if (cgpath) {
+		if (cgf_oci_cgroup_path(cgpath, rel, sizeof(rel), &why))
+			return oci_fail("container %.12s: linux.cgroupsPath '%s': %s", id, cgpath,
+					why);
+		if (cgf_cgroup_resolve(rel, abs, len))
+			return oci_fail("container %.12s: %s", id, cgf_last_error());
+		return 0;
+	}
+	if (pid <= 0 || cgf_cgroup_of_pid(pid, abs, len))
+		return oci_fail("container %.12s: no linux.cgroupsPath in the bundle and no usable "
+				"pid in the state", id);
+	return 0;
+}
+
+/* createRuntime / prestart: apply DIR/POLICY.yaml as name before the container runs */
+static int oci_apply(const char *id, const char *dir, const char *policy, const char *name,
+		     json_object *config, int pid)
+{
+	struct cgf_policy *p = NULL;
+	struct cgf_compiled *c = NULL;
+	struct cgf_apply_result r;
+	char file[4200], abs[600];
+	int ret = container_cgroup(id, config, pid, abs, sizeof(abs));
+
+	if (ret)
+		return ret;
+	snprintf(file, sizeof(file), "%s/%s.yaml", dir, policy);
+	if (cgf_pipeline_compile(file, NULL, 0, &p, &c))
+		return oci_fail("container %.12s: policy %s: %s", id, policy, cgf_last_error());
+	struct cgf_apply_opts o = { .cgroup = abs, .mode = p->mode, .name = name, .source = file };
+
+	ret = cgf_pipeline_apply(c, &o, &r) ? oci_fail("container %.12s: %s", id, cgf_last_error())
+					     : EXIT_OK;
+	cgf_compiled_free(c);
+	cgf_policy_free(p);
+	return ret;
+}
+
+/* poststop: that container's instance goes (none left: nothing to do) */
+static int oci_poststop(const char *name)
+{
+	int err = cgf_detach(name);
+
+	return !err || err == -ENOENT ? EXIT_OK : oci_fail("%s", cgf_last_error());
+}
+
+/* What the state says: the hook's stage, the container and its policy. */
+static int oci_hook(const char *dir, const char *stage, json_object *state)
+{
+	json_object *config, *ann = NULL, *pid_o;
+	const char *id = str_of(state, "id"), *status = str_of(state, "status"), *policy;
+	char name[CGF_NAME_MAX + 1], tag[16];
+	int ret, pid = 0;
+	bool poststop;
+
+	if (!id || !*id)
+		return oci_fail("the state has no container id");
+	if (json_object_object_get_ex(state, "pid", &pid_o))
+		pid = json_object_get_int(pid_o);
+	config = read_config(str_of(state, "bundle"));
+	/* annotations: the state's (OCI >= 1.0.2), else the bundle's */
+	if (!json_object_object_get_ex(state, "annotations", &ann) && config)
+		json_object_object_get_ex(config, "annotations", &ann);
+	policy = str_of(ann, ANNOTATION);
+	id_tag(id, tag, sizeof(tag));
+	poststop = (stage && !strcmp(stage, "poststop")) ||
+		   (!stage && status && !strcmp(status, "stopped"));
+	if (!policy)	/* not ours, unless an instance is left to detach */
+		ret = !poststop ? EXIT_OK : cgf_env_check() ? oci_fail("%s", cgf_last_error())
+							     : detach_instances(tag);
+	else if (!valid_name(policy) || strlen(policy) > CGF_NAME_MAX - 13)
+		ret = oci_fail("container %.12s: annotation %s='%s' is not a policy name "
+			       "([a-z0-9_-], at most %d characters)", id, ANNOTATION, policy,
+			       CGF_NAME_MAX - 13);
+	else if (snprintf(name, sizeof(name), "%s-%s", policy, tag), cgf_env_check())
+		ret = oci_fail("%s", cgf_last_error());
+	else if (poststop)
+		ret = oci_poststop(name);
+	else
+		ret = oci_apply(id, dir, policy, name, config, pid);
+	json_object_put(config);
+	return ret;
+}
+
 int cgf_do_oci_hook(int argc, char **argv)
 {
-	const char *dir = DEFAULT_POLICY_DIR, *stage = NULL, *id, *policy, *status, *cgpath = NULL;
-	json_object *state = NULL, *config = NULL, *ann = NULL, *linux_ = NULL, *pid_o;
-	char *buf = NULL, name[CGF_NAME_MAX + 1], tag[16], file[4200], rel[512], abs[600];
-	bool poststop;
-	int ret = EXIT_FAIL, pid = 0;
+	const char *dir = DEFAULT_POLICY_DIR, *stage = NULL;
+	json_object *state;
+	char *buf = NULL;
 	size_t len;
+	int ret;
 
 	for (int i = 0; i < argc; i++) {
 		if (!strcmp(argv[i], "--policy-dir") && i + 1 < argc)
@@ -114,87 +206,9 @@ int cgf_do_oci_hook(int argc, char **argv)
 	state = json_tokener_parse(buf);
 	free(buf);
 	if (!state || !json_object_is_type(state, json_type_object))
-		return oci_fail("the state on stdin is not a JSON object");
-	id = str_of(state, "id");
-	status = str_of(state, "status");
-	if (!id || !*id) {
-		ret = oci_fail("the state has no container id");
-		goto out;
-	}
-	if (json_object_object_get_ex(state, "pid", &pid_o))
-		pid = json_object_get_int(pid_o);
-	config = read_config(str_of(state, "bundle"));
-	/* annotations: the state's (OCI >= 1.0.2), else the bundle's */
-	if (!json_object_object_get_ex(state, "annotations", &ann) && config)
-		json_object_object_get_ex(config, "annotations", &ann);
-	policy = str_of(ann, ANNOTATION);
-	id_tag(id, tag, sizeof(tag));
-	poststop = (stage && !strcmp(stage, "poststop")) ||
-		   (!stage && status && !strcmp(status, "stopped"));
-	if (!policy && poststop) {
-		ret = cgf_env_check() ? oci_fail("%s", cgf_last_error()) : detach_instances(tag);
-		goto out;
-	}
-	if (!policy) {
-		ret = EXIT_OK;	/* not ours */
-		goto out;
-	}
-	if (!valid_name(policy) || strlen(policy) > CGF_NAME_MAX - 13) {
-		ret = oci_fail("container %.12s: annotation %s='%s' is not a policy name "
-			       "([a-z0-9_-], at most %d characters)", id, ANNOTATION, policy,
-			       CGF_NAME_MAX - 13);
-		goto out;
-	}
-	snprintf(name, sizeof(name), "%s-%s", policy, tag);	/* NAME-<id> */
-	if (cgf_env_check()) {
-		ret = oci_fail("%s", cgf_last_error());
-		goto out;
-	}
-	if (poststop) {
-		int err = cgf_detach(name);
-
-		ret = !err || err == -ENOENT ? EXIT_OK : oci_fail("%s", cgf_last_error());
-		goto out;
-	}
-
-	/* createRuntime / prestart: apply before the container's process runs */
-	struct cgf_policy *p = NULL;
-	struct cgf_compiled *c = NULL;
-	struct cgf_apply_result r;
-	const char *why = NULL;
-
-	snprintf(file, sizeof(file), "%s/%s.yaml", dir, policy);
-	if (config && json_object_object_get_ex(config, "linux", &linux_))
-		cgpath = str_of(linux_, "cgroupsPath");
-	if (cgpath) {
-		if (cgf_oci_cgroup_path(cgpath, rel, sizeof(rel), &why)) {
-			ret = oci_fail("container %.12s: linux.cgroupsPath '%s': %s", id, cgpath, why);
-			goto out;
-		}
-		if (cgf_cgroup_resolve(rel, abs, sizeof(abs))) {
-			ret = oci_fail("container %.12s: %s", id, cgf_last_error());
-			goto out;
-		}
-	} else if (pid <= 0 || cgf_cgroup_of_pid(pid, abs, sizeof(abs))) {
-		ret = oci_fail("container %.12s: no linux.cgroupsPath in the bundle and no usable "
-			       "pid in the state", id);
-		goto out;
-	}
-	if (cgf_pipeline_compile(file, NULL, 0, &p, &c)) {
-		ret = oci_fail("container %.12s: policy %s: %s", id, policy, cgf_last_error());
-		cgf_policy_free(p);
-		goto out;
-	}
-	struct cgf_apply_opts o = { .cgroup = abs, .mode = p->mode, .name = name, .source = file };
-
-	if (cgf_pipeline_apply(c, &o, &r))
-		ret = oci_fail("container %.12s: %s", id, cgf_last_error());
+		ret = oci_fail("the state on stdin is not a JSON object");
 	else
-		ret = EXIT_OK;
-	cgf_compiled_free(c);
-	cgf_policy_free(p);
-out:
-	json_object_put(config);
+		ret = oci_hook(dir, stage, state);
 	json_object_put(state);
 	return ret;
 }

@@ -26,6 +26,7 @@
 #include "cgroup.h"
 #include "cli.h"
 #include "jsonout.h"
+#include "env.h"
 #include "loader.h"
 #include "pipeline.h"
 #include "util.h"
@@ -111,63 +112,133 @@ static void run_child(const char *cg, char **argv, pid_t parent, const sigset_t 
 	_exit(errno == ENOENT ? 127 : 126);
 }
 
-int cgf_do_run(int argc, char **argv)
-{
-	const char *file = NULL, *parent = NULL, *user = NULL;
-	struct passwd pwbuf, *pw = NULL;
+struct run {
+	const char *file, *parent, *user;
+	bool audit;
+	char **cmd;
+	struct passwd pwbuf, *pw;
 	char pwstr[4096];
-	bool audit = false;
-	char **cmd = NULL;
-	struct cgf_policy *p = NULL;
-	struct cgf_compiled *c = NULL;
-	char base[512], cg[600], name[CGF_NAME_MAX + 1];
-	struct cgf_apply_result r;
-	struct sigaction sa = { .sa_sigaction = forward, .sa_flags = SA_SIGINFO };
-	sigset_t stopsigs, oldmask;
-	int ret, status = 0;
-	pid_t pid;
+	char cg[600], name[CGF_NAME_MAX + 1];
+};
 
+/* -p POLICY [--audit] [--user USER] [--cgroup-parent PATH] [--] CMD...; 0 or a usage error */
+static int parse_run_args(struct run *r, int argc, char **argv)
+{
 	for (int i = 0; i < argc; i++) {
 		if (!strcmp(argv[i], "--")) {
-			cmd = &argv[i + 1];
+			r->cmd = &argv[i + 1];
 			break;
 		} else if (!strcmp(argv[i], "-p") || !strcmp(argv[i], "--policy")) {
 			if (++i >= argc)
 				return cgf_usage_error("run: -p needs a POLICY file");
-			file = argv[i];
+			r->file = argv[i];
 		} else if (!strcmp(argv[i], "--audit")) {
-			audit = true;
+			r->audit = true;
 		} else if (!strcmp(argv[i], "--user")) {
 			if (++i >= argc)
 				return cgf_usage_error("run: --user needs a USER");
-			user = argv[i];
+			r->user = argv[i];
 		} else if (!strcmp(argv[i], "--cgroup-parent")) {
 			if (++i >= argc)
 				return cgf_usage_error("run: --cgroup-parent needs a PATH");
-			parent = argv[i];
+			r->parent = argv[i];
 		} else if (argv[i][0] == '-') {
 			return cgf_usage_error("run: unknown option '%s'", argv[i]);
 		} else {
-			cmd = &argv[i];	/* no "--": CMD starts at the first non-option */
+			r->cmd = &argv[i];	/* no "--": CMD starts at the first non-option */
 			break;
 		}
 	}
-	if (!file)
+	if (!r->file)
 		return cgf_usage_error("run: -p POLICY is required");
-	if (!cmd || !cmd[0])
+	if (!r->cmd || !r->cmd[0])
 		return cgf_usage_error("run: no command given (run -p POLICY -- CMD [ARG...])");
-	if (user) {	/* a user name, or a uid */
-		char *end;
-		long uid = strtol(user, &end, 10);
+	return 0;
+}
 
-		if (getpwnam_r(user, &pwbuf, pwstr, sizeof(pwstr), &pw) || !pw) {
-			pw = NULL;
-			if (*user && !*end && uid >= 0)
-				getpwuid_r((uid_t)uid, &pwbuf, pwstr, sizeof(pwstr), &pw);
-		}
-		if (!pw)
-			return cgf_usage_error("run: --user: no user '%s'", user);
+/* --user: a user name, or a uid */
+static int find_user(struct run *r)
+{
+	char *end;
+	long uid;
+
+	if (!r->user)
+		return 0;
+	uid = strtol(r->user, &end, 10);
+	if (getpwnam_r(r->user, &r->pwbuf, r->pwstr, sizeof(r->pwstr), &r->pw) || !r->pw) {
+		r->pw = NULL;
+		if (*r->user && !*end && uid >= 0)
+			getpwuid_r((uid_t)uid, &r->pwbuf, r->pwstr, sizeof(r->pwstr), &r->pw);
 	}
+	return r->pw ? 0 : cgf_usage_error("run: --user: no user '%s'", r->user);
+}
+
+/* The transient cgroup and policy: NAME-run-PID under the cgroup2 root or the parent. */
+static int set_up(struct run *r, const struct cgf_policy *p, const struct cgf_compiled *c)
+{
+	char base[512];
+	struct cgf_apply_result res;
+	struct cgf_apply_opts o = { .cgroup = r->cg, .name = r->name, .source = r->file,
+				    .mode = r->audit ? CGF_MODE_AUDIT : p->mode };
+
+	if (cgf_env_check() || (r->parent ? cgf_cgroup_resolve(r->parent, base, sizeof(base))
+					  : cgf_cgroup2_mount(base, sizeof(base))))
+		return cgf_fail();
+	snprintf(r->name, sizeof(r->name), "%.*s-run-%d", CGF_NAME_MAX - 13, p->name,
+		 (int)getpid());
+	snprintf(r->cg, sizeof(r->cg), "%s/cgfence-%s", base, r->name);
+	if (mkdir(r->cg, 0755)) {
+		cgf_error(-errno, "run: cannot create cgroup %s: %m", r->cg);
+		return cgf_fail();
+	}
+	if (cgf_pipeline_apply(c, &o, &res)) {
+		cgf_report_error(cgf_last_error());
+		rmdir(r->cg);
+		return EXIT_FAIL;
+	}
+	cgf_unlock();	/* others may apply while CMD runs */
+	return 0;
+}
+
+/* Start CMD in the cgroup, pass signals on, wait: its exit status, as a shell says it. */
+static int run_and_wait(struct run *r, const sigset_t *oldmask)
+{
+	struct sigaction sa = { .sa_sigaction = forward, .sa_flags = SA_SIGINFO };
+	const int sigs[] = { SIGTERM, SIGINT, SIGHUP, SIGQUIT, SIGALRM };
+	pid_t me = getpid(), pid;
+	int status = 0;
+
+	fflush(NULL);
+	pid = fork();
+	if (pid == 0)
+		run_child(r->cg, r->cmd, me, oldmask, r->pw);
+	child_pid = pid;
+	for (size_t i = 0; i < ARRAY_SIZE(sigs); i++)
+		sigaction(sigs[i], &sa, NULL);
+	sigprocmask(SIG_SETMASK, oldmask, NULL);
+	if (pid < 0) {
+		cgf_error(-errno, "run: fork: %m");
+		return cgf_fail();
+	}
+	while (waitpid(pid, &status, 0) < 0) {
+		if (errno != EINTR)
+			break;
+		if (got_signal == -1)	/* grace period over */
+			kill_cgroup(r->cg);
+	}
+	return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+}
+
+int cgf_do_run(int argc, char **argv)
+{
+	struct run r = { 0 };
+	struct cgf_policy *p = NULL;
+	struct cgf_compiled *c = NULL;
+	sigset_t stopsigs, oldmask;
+	int ret = parse_run_args(&r, argc, argv) ?: find_user(&r);
+
+	if (ret)
+		return ret;
 	/* a signal during set-up is held until CMD runs, then passed on */
 	sigemptyset(&stopsigs);
 	sigaddset(&stopsigs, SIGTERM);
@@ -175,69 +246,18 @@ int cgf_do_run(int argc, char **argv)
 	sigaddset(&stopsigs, SIGHUP);
 	sigaddset(&stopsigs, SIGQUIT);
 	sigprocmask(SIG_BLOCK, &stopsigs, &oldmask);
-	ret = cgf_load_compile(file, &p, &c);
-	if (ret)
-		goto out;
-	if (parent ? cgf_cgroup_resolve(parent, base, sizeof(base))
-		   : cgf_cgroup2_mount(base, sizeof(base))) {
-		cgf_report_error(cgf_last_error());
-		ret = EXIT_FAIL;
-		goto out;
-	}
-	snprintf(name, sizeof(name), "%.*s-run-%d", CGF_NAME_MAX - 13, p->name, (int)getpid());
-	snprintf(cg, sizeof(cg), "%s/cgfence-%s", base, name);
-	if (mkdir(cg, 0755)) {
-		cgf_error(-errno, "run: cannot create cgroup %s: %m", cg);
-		cgf_report_error(cgf_last_error());
-		ret = EXIT_FAIL;
-		goto out;
-	}
-	struct cgf_apply_opts o = { .cgroup = cg, .name = name, .source = file,
-				    .mode = audit ? CGF_MODE_AUDIT : p->mode };
-
-	if (cgf_pipeline_apply(c, &o, &r)) {
-		cgf_report_error(cgf_last_error());
-		rmdir(cg);
-		ret = EXIT_FAIL;
-		goto out;
-	}
-	cgf_unlock();	/* others may apply while CMD runs */
-
-	fflush(NULL);
-	pid_t me = getpid();
-
-	pid = fork();
-	if (pid == 0)
-		run_child(cg, cmd, me, &oldmask, pw);
-	child_pid = pid;
-	sigaction(SIGTERM, &sa, NULL);
-	sigaction(SIGINT, &sa, NULL);
-	sigaction(SIGHUP, &sa, NULL);
-	sigaction(SIGQUIT, &sa, NULL);
-	sigaction(SIGALRM, &sa, NULL);
-	sigprocmask(SIG_SETMASK, &oldmask, NULL);
-	if (pid < 0) {
-		cgf_error(-errno, "run: fork: %m");
-		cgf_report_error(cgf_last_error());
-		ret = EXIT_FAIL;
-	} else {
-		while (waitpid(pid, &status, 0) < 0) {
-			if (errno != EINTR)
-				break;
-			if (got_signal == -1)	/* grace period over */
-				kill_cgroup(cg);
+	ret = cgf_load_compile(r.file, &p, &c) ?: set_up(&r, p, c);
+	if (!ret) {
+		ret = run_and_wait(&r, &oldmask);
+		alarm(0);
+		kill_cgroup(r.cg);
+		cgf_clear_error();
+		if (remove_cgroup(r.cg) | cgf_detach(r.name)) {
+			cgf_report_error(cgf_last_error());
+			if (!ret)
+				ret = EXIT_FAIL;
 		}
-		ret = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
 	}
-	alarm(0);
-	kill_cgroup(cg);
-	cgf_clear_error();
-	if (remove_cgroup(cg) | cgf_detach(name)) {
-		cgf_report_error(cgf_last_error());
-		if (!ret)
-			ret = EXIT_FAIL;
-	}
-out:
 	cgf_compiled_free(c);
 	cgf_policy_free(p);
 	sigprocmask(SIG_SETMASK, &oldmask, NULL);

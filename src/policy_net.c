@@ -187,6 +187,95 @@ static int parse_endpoint(struct pctx *c, const struct yt_node *v, struct cgf_en
 	return 0;
 }
 
+static int parse_select(struct pctx *c, const struct yt_node *v, int *out)
+{
+	static const char *const names[] = { [CGF_SELECT_RANDOM] = "random",
+					     [CGF_SELECT_ROUND_ROBIN] = "round-robin",
+					     [CGF_SELECT_HASH] = "hash" };
+	int err = pol_want_scalar(c, v, "select");
+
+	for (int i = 0; !err && i < (int)ARRAY_SIZE(names); i++)
+		if (!strcmp(v->str, names[i])) {
+			*out = i;
+			return 0;
+		}
+	return err ?: ERR(v, "select must be random, round-robin or hash, not '%s'", v->str);
+}
+
+/* to: ADDR:PORT, or backends: [ADDR:PORT, ...] */
+static int parse_targets(struct pctx *c, const struct yt_node *e, const struct yt_node *to,
+			 const struct yt_node *backends, struct cgf_redirect *rd)
+{
+	int err;
+
+	if (!to == !backends)
+		return ERR(e, "a redirect names one target ('to: ADDR:PORT') or a set "
+			   "('backends: [ADDR:PORT, ...]')");
+	if (to) {
+		rd->n = 1;
+		return parse_endpoint(c, to, &rd->backends[0]);
+	}
+	err = pol_want(c, backends, YT_SEQ, "backends");
+	if (!err && (!backends->n || backends->n > CGF_REDIR_BACKENDS_MAX))
+		err = ERR(backends, "backends: 1 to %d endpoints", CGF_REDIR_BACKENDS_MAX);
+	for (size_t j = 0; !err && j < backends->n; j++)
+		err = parse_endpoint(c, backends->items[j], &rd->backends[rd->n++]);
+	return err;
+}
+
+/* One redirect entry: its target(s) and selection, and its match as a rule. */
+static int parse_redirect_entry(struct pctx *c, const struct yt_node *e, struct cgf_redirect *rd)
+{
+	struct cgf_policy *p = c->p;
+	const struct yt_node *match = NULL, *to = NULL, *backends = NULL;
+	struct cgf_rule *r;
+	bool have_v4 = false;
+	int err = 0;
+
+	if (e->type != YT_MAP)
+		return ERR(e, "a redirect must be a mapping (match, to or backends, select)");
+	rd->line = e->line;
+	rd->col = e->col;
+	for (size_t j = 0; j < e->n && !err; j++) {
+		const struct yt_node *k = yt_map_key(e, j), *v = yt_map_val(e, j);
+
+		if (!strcmp(k->str, "match"))
+			match = v;
+		else if (!strcmp(k->str, "to"))
+			to = v;
+		else if (!strcmp(k->str, "backends"))
+			backends = v;
+		else if (!strcmp(k->str, "select"))
+			err = parse_select(c, v, &rd->select);
+		else
+			err = ERR(k, "unknown key '%s' in a redirect (expected match, to, "
+				  "backends, select)", k->str);
+	}
+	if (err)
+		return err;
+	if (!match)
+		return ERR(e, "redirect has no 'match' (to, ports, protocol)");
+	err = parse_targets(c, e, to, backends, rd);
+	if (err)
+		return err;
+	GROW(p->rules, c->rules_cap, p->n_rules + 1);
+	r = &p->rules[p->n_rules];
+	memset(r, 0, sizeof(*r));
+	r->id = (uint32_t)p->n_rules++;
+	p->sec[CGF_DIR_REDIRECT].n++;
+	err = parse_rule(c, match, CGF_DIR_REDIRECT, r);
+	if (err)
+		return err;
+	for (size_t j = 0; j < r->n_to; j++)
+		have_v4 |= r->to[j].family == 4;
+	for (size_t j = 0; have_v4 && j < rd->n; j++)
+		if (rd->backends[j].addr.family == 6)
+			return ERR(to ? to : backends->items[j], "an IPv6 backend cannot serve "
+				   "IPv4 destinations (connect4 cannot change the family); "
+				   "match IPv6 destinations only, or use an IPv4 backend");
+	return 0;
+}
+
 static int parse_redirect(struct pctx *c, const struct yt_node *n)
 {
 	struct cgf_policy *p = c->p;
@@ -203,78 +292,9 @@ static int parse_redirect(struct pctx *c, const struct yt_node *n)
 	s->line = n->line;
 	s->col = n->col;
 	p->redirects = xcalloc(n->n ? n->n : 1, sizeof(*p->redirects));
-	for (size_t i = 0; i < n->n; i++) {
-		const struct yt_node *e = n->items[i], *match = NULL, *to = NULL, *backends = NULL;
-		struct cgf_redirect *rd = &p->redirects[i];
-		struct cgf_rule *r;
-		bool have_v4 = false;
-
-		if (e->type != YT_MAP)
-			return ERR(e, "a redirect must be a mapping (match, to or backends, select)");
-		rd->line = e->line;
-		rd->col = e->col;
-		for (size_t j = 0; j < e->n; j++) {
-			const struct yt_node *k = yt_map_key(e, j), *v = yt_map_val(e, j);
-
-			err = 0;
-			if (!strcmp(k->str, "match"))
-				match = v;
-			else if (!strcmp(k->str, "to"))
-				to = v;
-			else if (!strcmp(k->str, "backends"))
-				backends = v;
-			else if (!strcmp(k->str, "select")) {
-				err = pol_want_scalar(c, v, "select");
-				if (!err && !strcmp(v->str, "random"))
-					rd->select = CGF_SELECT_RANDOM;
-				else if (!err && !strcmp(v->str, "round-robin"))
-					rd->select = CGF_SELECT_ROUND_ROBIN;
-				else if (!err && !strcmp(v->str, "hash"))
-					rd->select = CGF_SELECT_HASH;
-				else if (!err)
-					err = ERR(v, "select must be random, round-robin or hash, not '%s'",
-						  v->str);
-			} else {
-				err = ERR(k, "unknown key '%s' in a redirect (expected match, to, "
-					  "backends, select)", k->str);
-			}
-			if (err)
-				return err;
-		}
-		if (!match)
-			return ERR(e, "redirect has no 'match' (to, ports, protocol)");
-		if (!to == !backends)
-			return ERR(e, "a redirect names one target ('to: ADDR:PORT') or a set "
-				   "('backends: [ADDR:PORT, ...]')");
-		if (to) {
-			err = parse_endpoint(c, to, &rd->backends[0]);
-			rd->n = 1;
-		} else {
-			err = pol_want(c, backends, YT_SEQ, "backends");
-			if (!err && (!backends->n || backends->n > CGF_REDIR_BACKENDS_MAX))
-				err = ERR(backends, "backends: 1 to %d endpoints", CGF_REDIR_BACKENDS_MAX);
-			for (size_t j = 0; !err && j < backends->n; j++)
-				err = parse_endpoint(c, backends->items[j], &rd->backends[rd->n++]);
-		}
-		if (err)
-			return err;
-		GROW(p->rules, c->rules_cap, p->n_rules + 1);
-		r = &p->rules[p->n_rules];
-		memset(r, 0, sizeof(*r));
-		r->id = (uint32_t)p->n_rules++;
-		s->n++;
-		err = parse_rule(c, match, CGF_DIR_REDIRECT, r);
-		if (err)
-			return err;
-		for (size_t j = 0; j < r->n_to; j++)
-			have_v4 |= r->to[j].family == 4;
-		for (size_t j = 0; have_v4 && j < rd->n; j++)
-			if (rd->backends[j].addr.family == 6)
-				return ERR(to ? to : backends->items[j], "an IPv6 backend cannot serve "
-					   "IPv4 destinations (connect4 cannot change the family); "
-					   "match IPv6 destinations only, or use an IPv4 backend");
-	}
-	return 0;
+	for (size_t i = 0; i < n->n && !err; i++)
+		err = parse_redirect_entry(c, n->items[i], &p->redirects[i]);
+	return err;
 }
 
 int pol_parse_network(struct pctx *c, const struct yt_node *n)

@@ -165,11 +165,18 @@ static void test_config_and_tables(void **state)
 	assert_int_equal(c->cfg.redir_first, 1);
 	assert_int_equal(c->cfg.sysctl_n, 1);
 	assert_int_equal(c->cfg.slot, 0);		/* the loader's */
-	/* rule texts: the rules, then "default" and "rate_limit" */
-	assert_int_equal(c->n_rule_slots, 4);
+	/* rule texts: the rules, "default" and "rate_limit", then sysctl and sockopt */
+	assert_int_equal(c->n_rule_slots, 6);
 	assert_int_equal(c->rule_info[0].line, 8);
 	assert_string_equal(c->rule_info[2].text, "default");
 	assert_string_equal(c->rule_info[3].text, "rate_limit");
+	assert_int_equal(c->cfg.dev_rule_first, 4);
+	assert_int_equal(c->cfg.sysctl_rule_first, 4);
+	assert_int_equal(c->cfg.sockopt_rule_first, 5);
+	assert_string_equal(c->rule_info[4].text, "sysctl: deny kernel/*");
+	assert_int_equal(c->rule_info[4].line, 23);
+	assert_string_equal(c->rule_info[5].text, "sockopt: deny_set SO_REUSEPORT");
+	assert_int_equal(c->sockopt_rule[0], 0);
 	assert_int_equal(c->n_sockopt, 1);
 	assert_int_equal(c->n_sysctl, 1);
 	assert_string_equal(c->sysctl[0].pat, "kernel/*");

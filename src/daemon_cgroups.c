@@ -1,0 +1,170 @@
+// SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
+/* The daemon's cgroup tree: new cgroups attached, removed ones dropped, repairs. */
+#define _GNU_SOURCE
+#include <dirent.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/inotify.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <json-c/json.h>
+
+#include "cgroup.h"
+#include "daemon_int.h"
+#include "events.h"
+#include "layout.h"
+#include "loader.h"
+#include "pipeline.h"
+#include "target.h"
+#include "util.h"
+
+/* a cgroup appeared: attach every policy whose target names it */
+static void cgroup_new(const char *rel)
+{
+	char abs[1024];
+
+	snprintf(abs, sizeof(abs), "%s/%s", D.mnt, rel);
+	for (size_t i = 0; i < D.n; i++) {
+		struct dpol *dp = &D.pols[i];
+		const char *one = abs;
+
+		if (!dp->name[0] || !dp->p || !cgf_target_matches(dp->p, rel))
+			continue;
+		if (cgf_attach_cgroups(dp->name, &one, 1))
+			dmn_log(3, "attach-failed", "policy=%s cgroup=%s error=\"%s\"", dp->name, abs,
+			     cgf_last_error());
+		else
+			dmn_log(6, "attached", "policy=%s cgroup=%s", dp->name, abs);
+		cgf_unlock();
+		cgf_clear_error();
+		D.dirty = true;
+	}
+}
+
+void dmn_add_watch(const char *rel, bool announce)
+{
+	char abs[1024];
+	int wd;
+	DIR *d;
+	struct dirent *e;
+
+	snprintf(abs, sizeof(abs), "%s%s%s", D.mnt, *rel ? "/" : "", rel);
+	wd = inotify_add_watch(D.ino_cg, abs, IN_CREATE | IN_DELETE | IN_ONLYDIR);
+	if (wd < 0) {
+		if (errno != ENOENT)
+			dmn_log(4, "watch-failed", "cgroup=%s error=\"%m\"", abs);
+		return;
+	}
+	if ((size_t)wd >= D.n_w) {
+		size_t n = (size_t)wd * 2 + 64;
+
+		D.w = xrealloc(D.w, n * sizeof(*D.w));
+		memset(D.w + D.n_w, 0, (n - D.n_w) * sizeof(*D.w));
+		D.n_w = n;
+	}
+	free(D.w[wd].rel);
+	D.w[wd].rel = xstrdup(rel);
+	if (announce)
+		cgroup_new(rel);
+	/* children made before the watch was in place */
+	d = opendir(abs);
+	while (d && (e = readdir(d))) {
+		char sub[1024];
+
+		if (e->d_type != DT_DIR || e->d_name[0] == '.')
+			continue;
+		snprintf(sub, sizeof(sub), "%s%s%s", rel, *rel ? "/" : "", e->d_name);
+		dmn_add_watch(sub, announce);
+	}
+	if (d)
+		closedir(d);
+}
+
+void dmn_repair(const char *why)
+{
+	struct cgf_gc_stats st;
+
+	if (cgf_gc(&st))
+		dmn_log(3, "check-failed", "error=\"%s\"", cgf_last_error());
+	cgf_unlock();
+	cgf_clear_error();
+	if (st.repaired)
+		dmn_log(4, "repaired", "links=%u last=%s reason=%s", st.repaired, st.last_repair, why);
+	if (st.removed_cgroups) {
+		dmn_log(6, "cgroups-removed", "count=%u", st.removed_cgroups);
+		D.dirty = true;
+	}
+}
+
+void dmn_cgroup_events(void)
+{
+	char buf[64 * 1024] __attribute__((aligned(__alignof__(struct inotify_event))));
+	bool gone = false;
+	ssize_t len;
+
+	while ((len = read(D.ino_cg, buf, sizeof(buf))) > 0) {
+		for (char *ptr = buf; ptr < buf + len;) {
+			const struct inotify_event *ev = (const struct inotify_event *)ptr;
+
+			ptr += sizeof(*ev) + ev->len;
+			if (ev->mask & IN_Q_OVERFLOW) {	/* lost events: look at everything */
+				dmn_log(4, "cgroup-overflow", NULL);
+				dmn_add_watch("", true);
+				gone = true;
+				continue;
+			}
+			if (ev->wd < 0 || (size_t)ev->wd >= D.n_w || !D.w[ev->wd].rel)
+				continue;
+			if (ev->mask & IN_IGNORED) {	/* its directory is gone */
+				free(D.w[ev->wd].rel);
+				D.w[ev->wd].rel = NULL;
+				continue;
+			}
+			if (!(ev->mask & IN_ISDIR) || !ev->len)
+				continue;
+			if (ev->mask & IN_CREATE) {
+				char rel[1024];
+				const char *parent = D.w[ev->wd].rel;
+
+				snprintf(rel, sizeof(rel), "%s%s%s", parent, *parent ? "/" : "",
+					 ev->name);
+				dmn_add_watch(rel, true);
+			} else if (ev->mask & IN_DELETE) {
+				gone = true;
+			}
+		}
+	}
+	if (gone)
+		dmn_repair("cgroup-removed");
+	if (D.dirty)
+		dmn_write_status();
+}
+
+/* Policies this daemon applied from files that are gone (removed while it was not running). */
+void dmn_drop_orphans(void)
+{
+	struct cgf_applied *a = NULL;
+	size_t n = 0, dl = strlen(D.dir_abs);
+
+	if (cgf_list(&a, &n)) {
+		cgf_unlock();
+		cgf_clear_error();
+		return;
+	}
+	for (size_t i = 0; i < n; i++) {
+		const struct cgf_meta *m = &a[i].meta;
+
+		if (!(m->flags & CGF_META_DAEMON) || strncmp(m->source, D.dir_abs, dl) ||
+		    m->source[dl] != '/' || dmn_find_name(a[i].name, NULL))
+			continue;
+		if (!cgf_detach(a[i].name))
+			dmn_log(6, "detached", "policy=%s file=%s reason=file-removed", a[i].name,
+			     m->source + dl + 1);
+		cgf_clear_error();
+	}
+	cgf_unlock();
+	cgf_applied_free(a, n);
+}

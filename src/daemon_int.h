@@ -1,0 +1,73 @@
+/* SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause) */
+/*
+ * The daemon's insides, shared by its three files: daemon.c (options, set-up,
+ * the event loop, status), daemon_files.c (the policy directory) and
+ * daemon_cgroups.c (the cgroup tree and repairs).
+ */
+#ifndef CGF_DAEMON_INT_H
+#define CGF_DAEMON_INT_H
+
+#include <limits.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <time.h>
+
+#include "cgfence/abi.h"
+#include "policy.h"
+
+struct dpol {
+	char file[NAME_MAX + 1];	/* name in the policy directory */
+	uint64_t digest;		/* of the bytes last read */
+	bool seen;
+	char name[CGF_NAME_MAX + 1];	/* the policy in force from this file, "" none */
+	struct cgf_policy *p;		/* its parsed form (targets) */
+	char error[1024];		/* why the file's last version is not in force */
+	struct cgf_collector *events;	/* we move its events to the log */
+};
+
+struct watch {
+	char *rel;			/* "" for the cgroup2 root */
+};
+
+struct daemon {
+	const char *dir, *run_dir, *metrics;
+	struct cgf_metrics *m;
+	int stats_fd;
+	char dir_abs[PATH_MAX], mnt[512];
+	bool detach_on_exit;
+	int repair_s;
+	struct dpol *pols;
+	size_t n, cap;
+	int ino_pol, ino_cg, sfd, tfd_repair, tfd_rescan, tfd_events, ep, lock_fd;
+	struct watch *w;
+	size_t n_w;
+	bool dirty;			/* status file to rewrite */
+	time_t started;
+};
+
+extern struct daemon D;
+
+
+/* one logfmt line per event on stderr; <N> priorities for journald */
+void dmn_log(int prio, const char *event, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+/* a logfmt value: quoted when it has spaces, quotes or '=' */
+const char *dmn_q(const char *s, char *buf, size_t len);
+void dmn_write_status(void);
+
+/* a digest of a file's bytes (its "unchanged") */
+uint64_t dmn_digest(const char *b, size_t n);
+
+/* daemon_files.c: the policy directory */
+struct dpol *dmn_find_name(const char *name, const struct dpol *except);
+struct dpol *dmn_find_file(const char *file);
+void dmn_reconcile(struct dpol *dp);
+void dmn_drop(size_t i);
+void dmn_rescan(bool force);
+
+/* daemon_cgroups.c: the cgroup tree, repairs */
+void dmn_add_watch(const char *rel, bool announce);
+void dmn_repair(const char *why);
+void dmn_cgroup_events(void);
+void dmn_drop_orphans(void);
+
+#endif
