@@ -432,11 +432,12 @@ int cgf_apply(const struct cgf_compiled *c, const struct cgf_apply_opts *o,
 							 * force: drop what the new one added */
 	}
 	if (!err) {
+		CGF_DIAG_SCOPE(d);	/* the new version is in force: the rest is repair */
+
 		cgf_settle_stage = "settling";
 		if (cgf_settle(a.dir, NULL))	/* links to the new programs, old version dropped */
-			fprintf(stderr, "cgfence: warning: %s\n", cgf_last_error());
+			fprintf(stderr, "cgfence: warning: %s\n", d.msg);
 		cgf_settle_stage = NULL;
-		cgf_clear_error();
 		res->replaced = a.replaced;
 		res->cgroup_id = a.ids[0];
 		res->generation = a.generation;

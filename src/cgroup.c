@@ -78,15 +78,12 @@ int cgf_cgroup_of_pid(int pid, char *abs, size_t len)
 	err = read_file(path, &buf, NULL);
 	if (err)
 		return cgf_error(err, "pid %d: no such process", pid);
-	err = cgf_error(-ENOENT, "pid %d: not in a cgroup2 cgroup", pid);
-	for (line = strtok_r(buf, "\n", &save); line; line = strtok_r(NULL, "\n", &save))
-		if (!strncmp(line, "0::", 3)) {
-			cgf_clear_error();
+	err = 1;
+	for (line = strtok_r(buf, "\n", &save); line && err == 1; line = strtok_r(NULL, "\n", &save))
+		if (!strncmp(line, "0::", 3))
 			err = cgf_cgroup_resolve(line + 3, abs, len);
-			break;
-		}
 	free(buf);
-	return err;
+	return err == 1 ? cgf_error(-ENOENT, "pid %d: not in a cgroup2 cgroup", pid) : err;
 }
 
 int cgf_cgroup_id(const char *abs, uint64_t *id)

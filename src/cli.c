@@ -51,21 +51,27 @@ void cgf_print_hooks(unsigned int hooks)
 }
 
 /* The cgroup a policy goes to: --cgroup, else the policy's target. */
+/* The policy's target cgroup, an error placed at the target's position */
+static int target_cgroup(const struct cgf_policy *p, char *abs, size_t len)
+{
+	char msg[1200];
+
+	{
+		CGF_DIAG_SCOPE(d);
+		if (!cgf_cgroup_resolve(p->target_cgroup, abs, len))
+			return 0;
+		snprintf(msg, sizeof(msg), "%s", d.msg);
+	}
+	return cgf_error_at(-ENOENT, p->file, p->target_line, p->target_col, "%s", msg);
+}
+
 int cgf_target_cgroup(const struct cgf_policy *p, const char *arg, char *abs, size_t len)
 {
 	if (arg)
 		return cgf_cgroup_resolve(arg, abs, len) ? cgf_fail() : 0;
 	switch (p->target_kind) {
 	case CGF_TARGET_CGROUP:
-		if (cgf_cgroup_resolve(p->target_cgroup, abs, len)) {
-			char msg[1200];
-
-			snprintf(msg, sizeof(msg), "%s", cgf_last_error());
-			cgf_clear_error();
-			cgf_error_at(-ENOENT, p->file, p->target_line, p->target_col, "%s", msg);
-			return cgf_fail();
-		}
-		return 0;
+		return target_cgroup(p, abs, len) ? cgf_fail() : 0;
 	case CGF_TARGET_PID:
 		return cgf_cgroup_of_pid(p->target_pid, abs, len) ? cgf_fail() : 0;
 	case CGF_TARGET_CONTAINER:

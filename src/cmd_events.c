@@ -173,9 +173,12 @@ int cgf_do_events(int argc, char **argv)
 		DIR *d = opendir(CGF_PIN_ROOT);
 		struct dirent *e;
 
-		while (d && (e = readdir(d)))
-			if (e->d_name[0] != '.' && e->d_type == DT_DIR && cgf_event_src_add(&srcs, &n, e->d_name))
-				cgf_clear_error();
+		while (d && (e = readdir(d))) {
+			CGF_DIAG_SCOPE(ignored);	/* a policy that went meanwhile */
+
+			if (e->d_name[0] != '.' && e->d_type == DT_DIR)
+				cgf_event_src_add(&srcs, &n, e->d_name);
+		}
 		if (d)
 			closedir(d);
 	}

@@ -229,6 +229,19 @@ static int run_and_wait(struct run *r, const sigset_t *oldmask)
 	return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
 }
 
+/* The transient cgroup and policy go; a failure there is reported on its own. */
+static int clean_up(struct run *r, int ret)
+{
+	CGF_DIAG_SCOPE(d);
+
+	if (remove_cgroup(r->cg) | cgf_detach(r->name)) {
+		cgf_report_error(d.msg);
+		if (!ret)
+			ret = EXIT_FAIL;
+	}
+	return ret;
+}
+
 int cgf_do_run(int argc, char **argv)
 {
 	struct run r = { 0 };
@@ -251,12 +264,7 @@ int cgf_do_run(int argc, char **argv)
 		ret = run_and_wait(&r, &oldmask);
 		alarm(0);
 		kill_cgroup(r.cg);
-		cgf_clear_error();
-		if (remove_cgroup(r.cg) | cgf_detach(r.name)) {
-			cgf_report_error(cgf_last_error());
-			if (!ret)
-				ret = EXIT_FAIL;
-		}
+		ret = clean_up(&r, ret);
 	}
 	cgf_compiled_free(c);
 	cgf_policy_free(p);

@@ -30,16 +30,16 @@ static void cgroup_new(const char *rel)
 	for (size_t i = 0; i < D.n; i++) {
 		struct dpol *dp = &D.pols[i];
 		const char *one = abs;
+		CGF_DIAG_SCOPE(d);
 
 		if (!dp->name[0] || !dp->p || !cgf_target_matches(dp->p, rel))
 			continue;
 		if (cgf_attach_cgroups(dp->name, &one, 1))
 			dmn_log(3, "attach-failed", "policy=%s cgroup=%s error=\"%s\"", dp->name, abs,
-			     cgf_last_error());
+				d.msg);
 		else
 			dmn_log(6, "attached", "policy=%s cgroup=%s", dp->name, abs);
 		cgf_unlock();
-		cgf_clear_error();
 		D.dirty = true;
 	}
 }
@@ -86,11 +86,11 @@ void dmn_add_watch(const char *rel, bool announce)
 void dmn_repair(const char *why)
 {
 	struct cgf_gc_stats st;
+	CGF_DIAG_SCOPE(d);
 
 	if (cgf_gc(&st))
-		dmn_log(3, "check-failed", "error=\"%s\"", cgf_last_error());
+		dmn_log(3, "check-failed", "error=\"%s\"", d.msg);
 	cgf_unlock();
-	cgf_clear_error();
 	if (st.repaired)
 		dmn_log(4, "repaired", "links=%u last=%s reason=%s", st.repaired, st.last_repair, why);
 	if (st.removed_cgroups) {
@@ -148,10 +148,10 @@ void dmn_drop_orphans(void)
 {
 	struct cgf_applied *a = NULL;
 	size_t n = 0, dl = strlen(D.dir_abs);
+	CGF_DIAG_SCOPE(d);	/* what fails here is tried again at the next start */
 
 	if (cgf_list(&a, &n)) {
 		cgf_unlock();
-		cgf_clear_error();
 		return;
 	}
 	for (size_t i = 0; i < n; i++) {
@@ -163,7 +163,6 @@ void dmn_drop_orphans(void)
 		if (!cgf_detach(a[i].name))
 			dmn_log(6, "detached", "policy=%s file=%s reason=file-removed", a[i].name,
 			     m->source + dl + 1);
-		cgf_clear_error();
 	}
 	cgf_unlock();
 	cgf_applied_free(a, n);

@@ -45,7 +45,6 @@ static void set_error(struct dpol *dp, const char *msg)
 	D.dirty = true;
 	dmn_log(3, "policy-invalid", "file=%s error=%s%s", dp->file, dmn_q(msg, b, sizeof(b)),
 	     dp->name[0] ? " kept=previous-version" : "");
-	cgf_clear_error();
 }
 
 /* Attach the version in force of dp to cgroups that match and are not attached yet,
@@ -56,10 +55,10 @@ void dmn_reconcile(struct dpol *dp)
 	size_t n = 0, n_ids = 0;
 	uint64_t *ids = NULL;
 	struct cgf_meta m;
+	CGF_DIAG_SCOPE(d);	/* one step of the daemon: what fails is logged here */
 
 	if (!dp->name[0] || cgf_target_resolve(dp->p, &paths, &n) ||
 	    cgf_policy_state(dp->name, &m, &ids, &n_ids)) {
-		cgf_clear_error();
 		cgf_strv_free(paths, n);
 		return;
 	}
@@ -76,10 +75,11 @@ void dmn_reconcile(struct dpol *dp)
 			}
 		if (!have) {
 			const char *one = paths[i];
+			CGF_DIAG_SCOPE(a);
 
 			if (cgf_attach_cgroups(dp->name, &one, 1))
 				dmn_log(3, "attach-failed", "policy=%s cgroup=%s error=\"%s\"", dp->name,
-				     paths[i], cgf_last_error());
+					paths[i], a.msg);
 			else
 				dmn_log(6, "attached", "policy=%s cgroup=%s", dp->name, paths[i]);
 		}
@@ -88,7 +88,6 @@ void dmn_reconcile(struct dpol *dp)
 		if (ids[j] && !cgf_detach_cgroup(dp->name, ids[j]))
 			dmn_log(6, "detached", "policy=%s cgroup_id=%llu reason=no-longer-matches",
 			     dp->name, (unsigned long long)ids[j]);
-	cgf_clear_error();
 	cgf_unlock();
 	free(ids);
 	cgf_strv_free(paths, n);
@@ -146,11 +145,15 @@ static void apply_file(struct dpol *dp, const char *path, struct cgf_policy **p,
 		return;
 	}
 	if (dp->name[0] && strcmp(dp->name, (*p)->name)) {	/* renamed in the file */
-		cgf_detach(dp->name);
-		dmn_log(6, "detached", "policy=%s reason=renamed new=%s", dp->name, (*p)->name);
+		CGF_DIAG_SCOPE(renamed);
+
+		if (cgf_detach(dp->name))
+			dmn_log(3, "detach-failed", "policy=%s error=\"%s\"", dp->name, renamed.msg);
+		else
+			dmn_log(6, "detached", "policy=%s reason=renamed new=%s", dp->name,
+				(*p)->name);
 	}
 	cgf_unlock();
-	cgf_clear_error();
 	follow(dp, p);
 	if (!r.replaced || !dp->events) {	/* a new ring buffer, or none followed yet */
 		cgf_collector_close(dp->events);
@@ -176,6 +179,7 @@ static void load_file(struct dpol *dp, const char *buf, size_t len, uint64_t dig
 	uint64_t *ids = NULL;
 	size_t n_ids = 0;
 	uint32_t old_layout = 0;
+	CGF_DIAG_SCOPE(d);	/* one step of the daemon: its errors end in set_error */
 
 	snprintf(path, sizeof(path), "%s/%s", D.dir_abs, dp->file);
 	dp->digest = digest;
@@ -218,16 +222,15 @@ static bool policy_file_name(const char *s)
 void dmn_drop(size_t i)
 {
 	struct dpol *dp = &D.pols[i];
+	CGF_DIAG_SCOPE(d);
 
 	if (dp->name[0]) {
 		if (cgf_detach(dp->name))
-			dmn_log(3, "detach-failed", "policy=%s error=\"%s\"", dp->name,
-			     cgf_last_error());
+			dmn_log(3, "detach-failed", "policy=%s error=\"%s\"", dp->name, d.msg);
 		else
 			dmn_log(6, "detached", "policy=%s file=%s reason=file-removed", dp->name,
 			     dp->file);
 		cgf_unlock();
-		cgf_clear_error();
 	}
 	cgf_policy_free(dp->p);
 	cgf_collector_close(dp->events);

@@ -282,9 +282,9 @@ struct cgf_collector {
 struct cgf_collector *cgf_collector_open(const char *name)
 {
 	struct cgf_collector *c = xcalloc(1, sizeof(*c));
+	CGF_DIAG_SCOPE(d);	/* no events to collect: none to lose either */
 
 	if (cgf_event_src_add(&c->s, &c->n, name)) {
-		cgf_clear_error();
 		free(c->s);
 		free(c);
 		return NULL;

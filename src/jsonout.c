@@ -3,7 +3,7 @@
 
 #include "cgfence/abi.h"
 #include "jsonout.h"
-#include "loader.h"
+#include "hook.h"
 
 bool cgf_json;
 bool cgf_json_pretty;

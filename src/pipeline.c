@@ -32,9 +32,11 @@ int cgf_pipeline_apply(const struct cgf_compiled *c, const struct cgf_apply_opts
 
 	if (err)
 		return err;
-	if (cgf_gc(NULL) == -EPROTO)	/* pins of a newer cgfence: hands off */
-		return -EPROTO;
-	cgf_clear_error();	/* another policy's trouble is not this apply's */
+	{
+		CGF_DIAG_SCOPE(others);	/* another policy's trouble is not this apply's; pins of
+					 * a newer cgfence: the apply's own lock refuses them */
+		cgf_gc(NULL);
+	}
 	settled.settled = true;
 	return cgf_apply(c, &settled, r);
 }

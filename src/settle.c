@@ -44,6 +44,7 @@ static void settle_links(const struct cgf_store *st, uint64_t id, const struct c
 	for (int h = 0; h < CGF_H_MAX; h++) {
 		uint32_t want = 0, have = 0;
 		enum cgf_link_state ls;
+		CGF_DIAG_SCOPE(d);	/* a link that cannot be repaired now: the next settle tries */
 
 		if (!(m->hooks & CGF_HOOK_BIT(h))) {
 			o->link_remove(st->s, id, h);
@@ -61,14 +62,13 @@ static void settle_links(const struct cgf_store *st, uint64_t id, const struct c
 			if (have != want && o->link_update(st->s, id, h, act))
 				fprintf(stderr, "cgfence: warning: %s: cgroup %llu: %s: failed to "
 					"update: %s\n", o->where(st->s), (unsigned long long)id,
-					cgf_hook_names[h], cgf_last_error());
+					cgf_hook_names[h], d.msg);
 			continue;
 		}
 		if (!o->link_attach(st->s, id, h, act) && gs) {
 			gs->repaired++;
 			o->describe_link(st->s, id, h, gs->last_repair, sizeof(gs->last_repair));
 		}
-		cgf_clear_error();
 	}
 }
 

@@ -97,9 +97,11 @@ json_object *cgf_vis_json(const char *name)
 	int ncpu = libbpf_num_possible_cpus();
 	json_object *o, *ev, *hits, *progs;
 
-	if (ncpu <= 0 || cgf_vis_open(name, &v)) {
-		cgf_clear_error();
-		return NULL;
+	{
+		CGF_DIAG_SCOPE(d);	/* no visibility maps: nothing to add */
+
+		if (ncpu <= 0 || cgf_vis_open(name, &v))
+			return NULL;
 	}
 	o = json_object_new_object();
 	ev = json_object_new_object();

@@ -167,10 +167,10 @@ int cgf_target_resolve(const struct cgf_policy *p, char ***abs, size_t *n)
 	if (err)
 		return err;
 	if (p->target_kind == CGF_TARGET_CGROUP && !is_glob(p->target_cgroup)) {
-		if (cgf_cgroup_resolve(p->target_cgroup, one, sizeof(one))) {
-			cgf_clear_error();
+		CGF_DIAG_SCOPE(d);
+
+		if (cgf_cgroup_resolve(p->target_cgroup, one, sizeof(one)))
 			return 0;	/* not there (yet) */
-		}
 		*abs = xcalloc(1, sizeof(char *));
 		(*abs)[0] = xstrdup(one);
 		*n = 1;

@@ -6,19 +6,33 @@
 
 #include "util.h"
 
-static char errbuf[4096];
-static bool errset;
+static struct cgf_diag root;
+static struct cgf_diag *cur = &root;
+
+void cgf_diag_enter(struct cgf_diag *d)
+{
+	d->prev = cur;
+	d->set = false;
+	d->msg[0] = '\0';
+	cur = d;
+}
+
+void cgf_diag_leave(struct cgf_diag *d)
+{
+	if (cur == d)
+		cur = d->prev;
+}
 
 static int verror(int err, const char *prefix, const char *fmt, va_list ap)
 {
 	size_t n;
 
-	if (errset)
-		return err;
-	n = snprintf(errbuf, sizeof(errbuf), "%s", prefix);
-	if (n < sizeof(errbuf))
-		vsnprintf(errbuf + n, sizeof(errbuf) - n, fmt, ap);
-	errset = true;
+	if (cur->set)
+		return err;	/* the first message of a scope is its cause */
+	n = snprintf(cur->msg, sizeof(cur->msg), "%s", prefix);
+	if (n < sizeof(cur->msg))
+		vsnprintf(cur->msg + n, sizeof(cur->msg) - n, fmt, ap);
+	cur->set = true;
 	return err;
 }
 
@@ -46,13 +60,13 @@ int cgf_error_at(int err, const char *file, int line, int col, const char *fmt, 
 
 const char *cgf_last_error(void)
 {
-	return errset ? errbuf : "unknown error";
+	return cur->set ? cur->msg : "unknown error";
 }
 
 void cgf_clear_error(void)
 {
-	errset = false;
-	errbuf[0] = '\0';
+	cur->set = false;
+	cur->msg[0] = '\0';
 }
 
 static void oom(void)

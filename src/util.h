@@ -13,14 +13,39 @@
 #define ARRAY_SIZE(a) (sizeof(a) / sizeof((a)[0]))
 
 /*
- * Errors: library code records one message (the first one wins until it is
- * cleared) and returns a negative errno; the CLI prints it once, at the
- * boundary. Policy errors are formatted "FILE:LINE:COL: message".
+ * Errors: a failing function returns a negative errno and records one
+ * message; the boundary that owns the operation (a CLI command, one step of
+ * the daemon) reads it with cgf_last_error() and reports it once. Policy
+ * errors are formatted "FILE:LINE:COL: message".
+ *
+ * Messages live in scopes. Within one the first message wins: it is the
+ * cause, and a clean-up that fails after it does not replace it. A step
+ * whose failure its caller handles or ignores runs in a scope of its own,
+ *	{
+ *		CGF_DIAG_SCOPE(d);
+ *		if (best_effort())
+ *			warn(d.msg);
+ *	}
+ * so what it records never reaches the caller's scope; the scope ends with
+ * its block. Without any scope, messages go to the process's own.
  */
 int cgf_error(int err, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 int cgf_error_at(int err, const char *file, int line, int col, const char *fmt, ...)
 	__attribute__((format(printf, 5, 6)));
 const char *cgf_last_error(void);
+
+struct cgf_diag {
+	char msg[4096];
+	bool set;
+	struct cgf_diag *prev;
+};
+void cgf_diag_enter(struct cgf_diag *d);
+void cgf_diag_leave(struct cgf_diag *d);
+#define CGF_DIAG_SCOPE(d)                                                  \
+	__attribute__((cleanup(cgf_diag_leave))) struct cgf_diag d = { 0 }; \
+	cgf_diag_enter(&d)
+
+/* Tests and fuzzers: forget the message of the process's scope. */
 void cgf_clear_error(void);
 
 /* Scope-based cleanup. */

@@ -2,6 +2,7 @@
 # devices (cgroup/dev) on the real kernel: open and mknod allowed and denied
 # by path, glob and type/major/minor; audit mode; a parent's deny holds.
 . "$(dirname "$0")/lib.sh"
+. "$(dirname "$0")/sections.sh"
 
 mkcg CG devices
 NAME=$(pname devices); track_policy "$NAME"
@@ -28,29 +29,16 @@ check "glob: /dev/urandom w allowed"        ok    "$(d open /dev/urandom w)"
 check "mknod of an allowed device (1:3 m)"  ok    "$(d mknod "$TMPD/null" c 1 3)"
 check "mknod without m access denied (1:5)" EPERM "$(d mknod "$TMPD/zero" c 1 5)"
 check "mknod of another device denied"      EPERM "$(d mknod "$TMPD/tun" c 10 200)"
-check "control: /dev/full outside"          ok    "$("$NP" open /dev/full r)"
-check "control: mknod outside"              ok    "$("$NP" mknod "$TMPD/zero" c 1 5)"
 check_match "list shows the dev hook" '"hooks":\["dev"\]' "$("$CGF" --json list)"
 
-# audit
-mkcg ACG audit
-AN=$(pname devaudit); track_policy "$AN"
-sed -e "s/^name: .*/name: $AN/" -e 's/^devices:/mode: audit\ndevices:/' "$POL" >"$TMPD/audit.yaml"
-"$CGF" apply "$TMPD/audit.yaml" --cgroup "$ACG" >/dev/null
-check "audit: /dev/full opens"      ok "$(in_cg "$ACG" "$NP" open /dev/full r)"
-check_match "audit: counted" '"audit_would_deny":[1-9]' "$("$CGF" --json stats "$AN")"
-
-# hierarchy: a child that allows every device cannot undo the parent
-mkcg CHILD child "$CG"
-CN=$(pname devchild); track_policy "$CN"
-printf 'version: 1\nname: %s\ndevices:\n  default: allow\n' "$CN" >"$TMPD/child.yaml"
-"$CGF" apply "$TMPD/child.yaml" --cgroup "$CHILD" >/dev/null
-check "child cannot undo the parent's deny" EPERM "$(in_cg "$CHILD" "$NP" open /dev/full r)"
-check "child: both allow"                   ok    "$(in_cg "$CHILD" "$NP" open /dev/null w)"
+# control, audit and hierarchy (sections.sh), over what this policy denies
+section_cases dev "$POL" devices "$CG" $'devices:\n  default: allow' 2 -- \
+	"open /dev/full r" "mknod $TMPD/zero c 1 5"
+check "child: both allow" ok "$(in_cg "$CHILD" "$NP" open /dev/null w)"
 
 # bad device rules
-printf 'version: 1\nname: x\ndevices:\n  default: deny\n  rules:\n    - {action: allow, path: /dev/cgfence-nope}\n' >"$TMPD/bad.yaml"
-check_match "a missing device path is an error" "bad.yaml:6:29: path: '/dev/cgfence-nope': no such device" "$("$CGF" check "$TMPD/bad.yaml" 2>&1)"
-printf 'version: 1\nname: x\ndevices:\n  default: deny\n  rules:\n    - {action: allow, type: c, major: 1, access: rwx}\n' >"$TMPD/bad2.yaml"
-check_match "a bad access string is an error" "bad2.yaml:6:50: access: 'rwx'" "$("$CGF" check "$TMPD/bad2.yaml" 2>&1)"
+bad_input dev-path $'version: 1\nname: x\ndevices:\n  default: deny\n  rules:\n    - {action: allow, path: /dev/cgfence-nope}\n' \
+	"dev-path-bad.yaml:6:29: path: '/dev/cgfence-nope': no such device"
+bad_input dev-access $'version: 1\nname: x\ndevices:\n  default: deny\n  rules:\n    - {action: allow, type: c, major: 1, access: rwx}\n' \
+	"dev-access-bad.yaml:6:50: access: 'rwx'"
 t_done
