@@ -27,6 +27,7 @@ static int do_version(int argc, char **argv)
 		json_object_object_add(o, "version", json_object_new_string(CGF_VERSION));
 		json_object_object_add(o, "libbpf", json_object_new_string(libbpf_version_string()));
 		json_object_object_add(o, "pin_layout", json_object_new_int(CGF_LAYOUT));
+		json_object_object_add(o, "hooks", cgf_json_hooks((1u << CGF_H_MAX) - 1));
 		cgf_json_emit(o);
 	} else {
 		printf("cgfence %s (libbpf %s, pin layout %d)\n", CGF_VERSION,

@@ -39,6 +39,9 @@ for t in "$OUT"/tests/test_*; do
 	count_from "$(basename "$t")" env CMOCKA_MESSAGE_OUTPUT=TAP "$t"
 done
 
+echo "== structure (file and function sizes, layers, include circles)"
+count_from structure tests/structure.sh
+
 echo "== fuzzing (short; make fuzz runs longer)"
 if [ -x "$OUT/fuzz/fuzz_policy" ]; then
 	fz() {

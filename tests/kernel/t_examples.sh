@@ -84,8 +84,15 @@ check "gpu-job: NVIDIA major allowed to open, not to mknod" EPERM "$(in_cg "$GPU
 for cmd in $("$CGF" help | awk '$1 == "cgfence" { print $2 }' | sort -u); do
 	grep -q "^cgfence $cmd" docs/cgfence.8.md && ok "cgfence(8) synopsis has '$cmd'" ||
 		not_ok "cgfence(8) synopsis lacks '$cmd'"
+	for opt in $("$CGF" help | awk -v c="$cmd" '$1 == "cgfence" { k = ($2 == c) } k' |
+		grep -o -- '--[a-z][a-z-]*' | sort -u); do
+		grep -q -- "^cgfence $cmd .*$opt" docs/cgfence.8.md &&
+			ok "cgfence(8) synopsis has '$cmd $opt'" ||
+			not_ok "cgfence(8) synopsis lacks '$cmd $opt'"
+	done
 done
-all=$("$CGF" --json check examples/build-sandbox.yaml 2>/dev/null)$("$CGF" --json check examples/web-service.yaml)$("$CGF" --json check examples/dns-and-service.yaml)
+all=$("$CGF" --json version)	# its "hooks": the hook registry
+check_match "version --json lists the registry's hooks" '"hooks":\["connect4",.*"getpeername6"\]' "$all"
 for h in $(grep -o '"hooks":\[[^]]*\]' <<<"$all" | grep -o '"[a-z0-9_]*"' | tr -d '"' | grep -v hooks | sort -u); do
 	grep -qw "$h" docs/cgfence.8.md && ok "cgfence(8) names hook '$h'" || not_ok "cgfence(8) does not name hook '$h'"
 done

@@ -41,6 +41,15 @@ check "completion: commands" "apply" "$(comp cgfence ap)"
 check "completion: daemon options" "--detach-on-exit" "$(comp cgfence daemon --det)"
 check_match "completion: apply options" "--cgroup" "$(comp cgfence apply --c)"
 check "completion: explain verbs" "sendmsg socket" "$(comp cgfence explain x.yaml s)"
+# completion and help agree: every command of `cgfence help`, and every
+# option its usage line names for a command, is offered
+for cmd in $("$CGF" help | awk '$1 == "cgfence" { print $2 }' | sort -u); do
+	check_match "completion offers the command '$cmd'" "(^| )$cmd( |$)" "$(comp cgfence "${cmd:0:3}")"
+	for opt in $("$CGF" help | awk -v c="$cmd" '$1 == "cgfence" { k = ($2 == c) } k' |
+		grep -o -- '--[a-z][a-z-]*' | grep -vx -- '--json' | sort -u); do
+		check_match "completion offers '$cmd $opt'" "(^| )$opt( |$)" "$(comp cgfence "$cmd" "${opt:0:4}")"
+	done
+done
 
 # the Kubernetes manifest
 python3 - "$PWD/contrib/k8s/cgfence-daemonset.yaml" "$TMPD" >"$TMPD/k8s" 2>&1 <<'EOF'
