@@ -140,6 +140,26 @@ static void drain_log(struct cgf_event_src *s)
 	fflush(stdout);
 }
 
+/* The sources: policy name's events, or every policy's (NULL). */
+static int open_sources(const char *name, struct cgf_event_src **srcs, size_t *n)
+{
+	DIR *d;
+	struct dirent *e;
+
+	if (name)
+		return cgf_event_src_add(srcs, n, name);
+	d = opendir(CGF_PIN_ROOT);
+	while (d && (e = readdir(d))) {
+		CGF_DIAG_SCOPE(ignored);	/* a policy that went meanwhile */
+
+		if (e->d_name[0] != '.' && e->d_type == DT_DIR)
+			cgf_event_src_add(srcs, n, e->d_name);
+	}
+	if (d)
+		closedir(d);
+	return 0;
+}
+
 int cgf_do_events(int argc, char **argv)
 {
 	const char *name = NULL;
@@ -159,28 +179,10 @@ int cgf_do_events(int argc, char **argv)
 	}
 	if (name && !valid_name(name))
 		return cgf_usage_error("events: '%s' is not a policy name", name);
-	if (cgf_env_check()) {
+	if (cgf_env_check() || open_sources(name, &srcs, &n)) {
 		fprintf(stderr, "cgfence: %s\n", cgf_last_error());
+		free(srcs);
 		return EXIT_FAIL;
-	}
-	if (name) {
-		if (cgf_event_src_add(&srcs, &n, name)) {
-			fprintf(stderr, "cgfence: %s\n", cgf_last_error());
-			free(srcs);
-			return EXIT_FAIL;
-		}
-	} else {
-		DIR *d = opendir(CGF_PIN_ROOT);
-		struct dirent *e;
-
-		while (d && (e = readdir(d))) {
-			CGF_DIAG_SCOPE(ignored);	/* a policy that went meanwhile */
-
-			if (e->d_name[0] != '.' && e->d_type == DT_DIR)
-				cgf_event_src_add(&srcs, &n, e->d_name);
-		}
-		if (d)
-			closedir(d);
 	}
 	signal(SIGINT, on_signal);
 	signal(SIGTERM, on_signal);
@@ -210,16 +212,8 @@ int cgf_do_events(int argc, char **argv)
 				break;	/* the policy was detached */
 		}
 	}
-	for (size_t i = 0; i < n; i++) {
-		ring_buffer__free(srcs[i].rb);
-		if (srcs[i].lock_fd >= 0)
-			close(srcs[i].lock_fd);
-		if (srcs[i].out >= 0)
-			close(srcs[i].out);
-		if (srcs[i].in)
-			fclose(srcs[i].in);
-		cgf_vis_close(&srcs[i].v);
-	}
+	for (size_t i = 0; i < n; i++)
+		cgf_event_src_close(&srcs[i]);
 	free(srcs);
 	return EXIT_OK;
 }

@@ -19,6 +19,7 @@
 #include <sys/file.h>
 #include <sys/stat.h>
 #include <time.h>
+#include <unistd.h>
 
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
@@ -305,8 +306,23 @@ void cgf_collector_close(struct cgf_collector *c)
 	if (!c)
 		return;
 	cgf_event_collect(&c->s[0], false);	/* the last events, then the lock goes */
-	cgf_vis_close(&c->s[0].v);
+	cgf_event_src_close(&c->s[0]);
 	free(c->s);
 	free(c);
+}
+
+void cgf_event_src_close(struct cgf_event_src *s)
+{
+	ring_buffer__free(s->rb);
+	s->rb = NULL;
+	if (s->lock_fd >= 0)
+		close(s->lock_fd);
+	if (s->out >= 0)
+		close(s->out);
+	if (s->in)
+		fclose(s->in);
+	s->lock_fd = s->out = -1;
+	s->in = NULL;
+	cgf_vis_close(&s->v);
 }
 

@@ -35,6 +35,9 @@ int cgf_event_src_add(struct cgf_event_src **v, size_t *n, const char *name);
  * then with keep: stay) the collector. */
 void cgf_event_collect(struct cgf_event_src *s, bool keep);
 
+/* Release what a source holds (its lock: collecting stops). */
+void cgf_event_src_close(struct cgf_event_src *s);
+
 /* The daemon collects for the policies it manages. */
 struct cgf_collector;
 struct cgf_collector *cgf_collector_open(const char *name);
