@@ -207,7 +207,7 @@ int cgf_do_events(int argc, char **argv)
 		if (n == 1 && access(CGF_PIN_ROOT, F_OK) == 0) {
 			char dir[PATH_MAX];
 
-			snprintf(dir, sizeof(dir), "%s/%s", CGF_PIN_ROOT, srcs[0].name);
+			cgf_pin_policy_dir(srcs[0].name, dir, sizeof(dir));
 			if (access(dir, F_OK))
 				break;	/* the policy was detached */
 		}

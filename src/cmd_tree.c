@@ -69,7 +69,9 @@ static void collect_owners(void)
 		snprintf(p, sizeof(p), "%s/%s", CGF_PIN_ROOT, e->d_name);
 		cd = opendir(p);
 		while (cd && (ce = readdir(cd))) {
-			if (strncmp(ce->d_name, "cg-", 3))
+			uint64_t id;
+
+			if (!cgf_pin_parse_cgroup(ce->d_name, &id))
 				continue;
 			snprintf(cp, sizeof(cp), "%s/%s", p, ce->d_name);
 			ld = opendir(cp);

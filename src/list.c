@@ -20,31 +20,52 @@ struct list_acc {
 	size_t n, cap;
 };
 
+struct id_acc {
+	uint64_t *ids;
+	size_t n, cap;
+};
+
+static int add_id(const char *cgdir, uint64_t id, void *arg)
+{
+	struct id_acc *acc = arg;
+
+	(void)cgdir;
+	GROW(acc->ids, acc->cap, acc->n + 1);
+	acc->ids[acc->n++] = id;
+	return 0;
+}
+
+static int add_cg(const char *cgdir, uint64_t id, void *arg)
+{
+	struct cgf_applied *a = arg;
+	struct cgf_applied_cg *cg;
+
+	a->cgs = xrealloc(a->cgs, (a->n_cgs + 1) * sizeof(*a->cgs));
+	cg = &a->cgs[a->n_cgs++];
+	memset(cg, 0, sizeof(*cg));
+	cg->id = id;
+	cg->hooks = cgf_pin_hooks_in(cgdir);
+	if (cgf_cgroup_path_by_id(id, cg->path, sizeof(cg->path)))
+		cg->path[0] = '\0';
+	return 0;
+}
+
 int cgf_policy_state(const char *name, struct cgf_meta *m, uint64_t **ids, size_t *n)
 {
 	char dir[CGF_PATH_LEN];
-	DIR *d;
-	struct dirent *e;
-	size_t cap = 0;
 	int err;
 
 	*ids = NULL;
 	*n = 0;
-	snprintf(dir, sizeof(dir), "%s/%s", CGF_PIN_ROOT, name);
+	cgf_pin_policy_dir(name, dir, sizeof(dir));
 	err = cgf_pin_meta(dir, m);
 	if (err)
 		return err;
-	d = opendir(dir);
-	while (d && (e = readdir(d))) {
-		unsigned long long id;
+	struct id_acc acc = { 0 };
 
-		if (strncmp(e->d_name, "cg-", 3) || sscanf(e->d_name + 3, "%llu", &id) != 1)
-			continue;
-		GROW(*ids, cap, *n + 1);
-		(*ids)[(*n)++] = id;
-	}
-	if (d)
-		closedir(d);
+	cgf_pins_for_each_cgroup(dir, add_id, &acc);
+	*ids = acc.ids;
+	*n = acc.n;
 	return 0;
 }
 
@@ -55,7 +76,7 @@ int cgf_vis_open(const char *name, struct cgf_vis *v)
 
 	memset(v, 0, sizeof(*v));
 	v->events = v->pstats = v->acct = v->rule_hits = v->rule_info = -1;
-	snprintf(dir, sizeof(dir), "%s/%s", CGF_PIN_ROOT, name);
+	cgf_pin_policy_dir(name, dir, sizeof(dir));
 	if (cgf_layout_check(CGF_PIN_ROOT))
 		return -EPROTO;
 	act = cgf_pin_active(dir);
@@ -154,8 +175,6 @@ static int list_one(const char *dir, const char *name, void *arg)
 {
 	struct list_acc *acc = arg;
 	struct cgf_applied *a;
-	DIR *cd;
-	struct dirent *ce;
 
 	GROW(acc->arr, acc->cap, acc->n + 1);
 	a = &acc->arr[acc->n++];
@@ -164,25 +183,7 @@ static int list_one(const char *dir, const char *name, void *arg)
 	cgf_pin_meta(dir, &a->meta);
 	read_stats(dir, a);
 	read_backend_hits(dir, a);
-	cd = opendir(dir);
-	while (cd && (ce = readdir(cd))) {
-		unsigned long long id;
-		char cp[CGF_PATH_LEN];
-		struct cgf_applied_cg *cg;
-
-		if (strncmp(ce->d_name, "cg-", 3) || sscanf(ce->d_name + 3, "%llu", &id) != 1)
-			continue;
-		a->cgs = xrealloc(a->cgs, (a->n_cgs + 1) * sizeof(*a->cgs));
-		cg = &a->cgs[a->n_cgs++];
-		memset(cg, 0, sizeof(*cg));
-		cg->id = id;
-		snprintf(cp, sizeof(cp), "%s/%s", dir, ce->d_name);
-		cg->hooks = cgf_pin_hooks_in(cp);
-		if (cgf_cgroup_path_by_id(id, cg->path, sizeof(cg->path)))
-			cg->path[0] = '\0';
-	}
-	if (cd)
-		closedir(cd);
+	cgf_pins_for_each_cgroup(dir, add_cg, a);
 	return 0;
 }
 

@@ -171,8 +171,8 @@ int cgf_detach_cgroup(const char *name, uint64_t id)
 
 	if (err)
 		return err;
-	snprintf(dir, sizeof(dir), "%s/%s", CGF_PIN_ROOT, name);
-	snprintf(cgdir, sizeof(cgdir), "%s/cg-%llu", dir, (unsigned long long)id);
+	cgf_pin_policy_dir(name, dir, sizeof(dir));
+	cgf_pin_cgroup_dir(dir, id, cgdir, sizeof(cgdir));
 	mapfd = cgf_pin_get(dir, "cgroups");
 	if (mapfd >= 0)
 		bpf_map_delete_elem(mapfd, &id);	/* first: a cut-short removal is finished by settle */
@@ -190,7 +190,7 @@ int cgf_detach(const char *name)
 	err = cgf_lock();
 	if (err)
 		return err;
-	snprintf(dir, sizeof(dir), "%s/%s", CGF_PIN_ROOT, name);
+	cgf_pin_policy_dir(name, dir, sizeof(dir));
 	if (access(dir, F_OK))
 		return cgf_error(-ENOENT, "no policy named '%s' is applied", name);
 	err = cgf_policy_remove(dir);
