@@ -20,21 +20,6 @@ struct list_acc {
 	size_t n, cap;
 };
 
-struct id_acc {
-	uint64_t *ids;
-	size_t n, cap;
-};
-
-static int add_id(const char *cgdir, uint64_t id, void *arg)
-{
-	struct id_acc *acc = arg;
-
-	(void)cgdir;
-	GROW(acc->ids, acc->cap, acc->n + 1);
-	acc->ids[acc->n++] = id;
-	return 0;
-}
-
 static int add_cg(const char *cgdir, uint64_t id, void *arg)
 {
 	struct cgf_applied *a = arg;
@@ -61,11 +46,7 @@ int cgf_policy_state(const char *name, struct cgf_meta *m, uint64_t **ids, size_
 	err = cgf_pin_meta(dir, m);
 	if (err)
 		return err;
-	struct id_acc acc = { 0 };
-
-	cgf_pins_for_each_cgroup(dir, add_id, &acc);
-	*ids = acc.ids;
-	*n = acc.n;
+	*n = cgf_pin_cgroup_ids(dir, ids);
 	return 0;
 }
 

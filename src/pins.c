@@ -34,6 +34,30 @@ bool cgf_pin_parse_cgroup(const char *entry, uint64_t *id)
 	return true;
 }
 
+struct id_list {
+	uint64_t *ids;
+	size_t n, cap;
+};
+
+static int add_id(const char *cgdir, uint64_t id, void *arg)
+{
+	struct id_list *l = arg;
+
+	(void)cgdir;
+	GROW(l->ids, l->cap, l->n + 1);
+	l->ids[l->n++] = id;
+	return 0;
+}
+
+size_t cgf_pin_cgroup_ids(const char *dir, uint64_t **ids)
+{
+	struct id_list l = { 0 };
+
+	cgf_pins_for_each_cgroup(dir, add_id, &l);
+	*ids = l.ids;
+	return l.n;
+}
+
 int cgf_pins_for_each_cgroup(const char *dir,
 			     int (*fn)(const char *cgdir, uint64_t id, void *arg), void *arg)
 {

@@ -43,6 +43,8 @@ int cgf_pin_link_attach(int prog_fd, int cgfd, int h, const char *path);
 int cgf_pins_for_each_policy(int (*fn)(const char *dir, const char *name, void *arg), void *arg);
 int cgf_pins_for_each_cgroup(const char *dir,
 			     int (*fn)(const char *cgdir, uint64_t id, void *arg), void *arg);
+/* The ids of the cg-ID directories of a policy (an array the caller frees). */
+size_t cgf_pin_cgroup_ids(const char *dir, uint64_t **ids);
 
 /* The version state: the deciding slot (0, 1 or CGF_SLOT_OFF; -errno with
  * none), a slot's meta (-ENOENT when empty), the meta in force. */

@@ -48,44 +48,26 @@ static int b_remove(void *s)
 	return cgf_policy_remove(((struct bpffs *)s)->dir);
 }
 
-struct id_list {
-	uint64_t *ids;
-	size_t n, cap;
-};
-
-static int add_id(const char *cgdir, uint64_t id, void *arg)
-{
-	struct id_list *l = arg;
-
-	(void)cgdir;
-	GROW(l->ids, l->cap, l->n + 1);
-	l->ids[l->n++] = id;
-	return 0;
-}
-
 static size_t b_cgroup_dirs(void *s, uint64_t **ids)
 {
-	struct id_list l = { 0 };
-
-	cgf_pins_for_each_cgroup(((struct bpffs *)s)->dir, add_id, &l);
-	*ids = l.ids;
-	return l.n;
+	return cgf_pin_cgroup_ids(((struct bpffs *)s)->dir, ids);
 }
 
 static size_t b_recorded(void *s, uint64_t **ids)
 {
 	struct bpffs *b = s;
-	struct id_list l = { 0 };
 	uint64_t key, next;
+	size_t n = 0, cap = 0;
 	int more = b->cgroups < 0 ? -1 : bpf_map_get_next_key(b->cgroups, NULL, &next);
 
+	*ids = NULL;
 	while (!more) {
 		key = next;
-		add_id(NULL, key, &l);
+		GROW(*ids, cap, n + 1);
+		(*ids)[n++] = key;
 		more = bpf_map_get_next_key(b->cgroups, &key, &next);
 	}
-	*ids = l.ids;
-	return l.n;
+	return n;
 }
 
 static uint32_t b_slots_of(void *s, uint64_t id)
