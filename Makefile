@@ -208,6 +208,10 @@ $(OUTPUT)/bench_daemon: bench/bench_daemon.c bench/benchlib.h $(OUTPUT)/libcgfen
 	$(call msg,CC,$@)
 	$(Q)$(CC) $(CFLAGS) -Ibench $(LDFLAGS) $< $(OUTPUT)/libcgfence.a $(LDLIBS) -o $@
 
+$(OUTPUT)/bench_stall: bench/bench_stall.c bench/benchlib.h $(OUTPUT)/libcgfence.a | $(OUTPUT)
+	$(call msg,CC,$@)
+	$(Q)$(CC) $(CFLAGS) -Ibench $(LDFLAGS) $< $(OUTPUT)/libcgfence.a $(LDLIBS) -o $@
+
 $(OUTPUT)/ref.bpf.o: bench/ref.bpf.c include/cgfence/abi.h $(OUTPUT)/vmlinux.h | $(OUTPUT)
 	$(call msg,BPF,$@)
 	$(Q)$(CLANG) $(BPF_CFLAGS) -c $< -o $(OUTPUT)/ref.tmp.bpf.o
@@ -215,7 +219,7 @@ $(OUTPUT)/ref.bpf.o: bench/ref.bpf.c include/cgfence/abi.h $(OUTPUT)/vmlinux.h |
 
 bench: deps
 	$(Q)$(MAKE) --no-print-directory cgfence $(OUTPUT)/bench_egress $(OUTPUT)/bench_sock \
-		$(OUTPUT)/bench_redirect $(OUTPUT)/bench_daemon $(OUTPUT)/bench_acct
+		$(OUTPUT)/bench_redirect $(OUTPUT)/bench_daemon $(OUTPUT)/bench_acct $(OUTPUT)/bench_stall
 	$(Q)bench/run.sh $(BENCH_ARGS)
 
 # installation: make install [PREFIX=/usr/local] [DESTDIR=] [SYSCONFDIR=/etc]

@@ -16,4 +16,6 @@ exec unshare -n sh -c '
 	echo && echo "## accounting and the connection log" && echo &&
 	./.output/bench_acct --cgfence "$PWD/cgfence" &&
 	echo && echo "## cgfence daemon: a new cgroup to the policy attached" && echo &&
-	./.output/bench_daemon --cgfence "$PWD/cgfence"' sh "$@"
+	./.output/bench_daemon --cgfence "$PWD/cgfence" &&
+	echo && echo "## a big version applied, replaced and detached: does a CPU stall?" && echo &&
+	./.output/bench_stall --cgfence "$PWD/cgfence"' sh "$@"

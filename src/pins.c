@@ -203,6 +203,74 @@ int cgf_pin_link_attach(int prog_fd, int cgfd, int h, const char *path)
 	return err;
 }
 
+/*
+ * Empty the big decision maps of a version's programs (address and port
+ * tries, hashes), an entry at a time. The kernel frees a map in one go with
+ * no break, which holds a CPU for hundreds of milliseconds at a million
+ * prefixes; emptied first, the free is cheap, and each delete here is short
+ * and preemptible. Only for a version no longer deciding: its programs then
+ * only hand calls on (the gate), and touch none of these maps.
+ */
+#define DRAIN_MIN 4096	/* entries: smaller maps free quickly enough */
+
+static bool per_version(const char *name)
+{
+	static const char *const names[] = { "cgf_egress", "cgf_ingress", "cgf_local",
+					     "cgf_redir4", "cgf_redir6", "cgf_ports" };
+
+	for (size_t i = 0; i < ARRAY_SIZE(names); i++)
+		if (!strncmp(name, names[i], strlen(names[i])))
+			return true;
+	return false;
+}
+
+static void drain_map(uint32_t id)
+{
+	struct bpf_map_info info = {};
+	uint32_t len = sizeof(info);
+	uint8_t key[64];
+	int fd = bpf_map_get_fd_by_id(id);
+
+	if (fd < 0)
+		return;
+	if (!bpf_obj_get_info_by_fd(fd, &info, &len) && per_version(info.name) &&
+	    info.max_entries >= DRAIN_MIN && info.key_size <= sizeof(key) &&
+	    (info.type == BPF_MAP_TYPE_LPM_TRIE || info.type == BPF_MAP_TYPE_HASH))
+		while (!bpf_map_get_next_key(fd, NULL, key) && !bpf_map_delete_elem(fd, key))
+			;
+	close(fd);
+}
+
+void cgf_pin_drain_slot(const char *dir, uint32_t slot)
+{
+	uint32_t seen[64], n_seen = 0;
+
+	for (int h = 0; h < CGF_H_MAX; h++) {
+		uint32_t prog_id, ids[32], n_ids = ARRAY_SIZE(ids);
+		struct bpf_prog_info info = {};
+		uint32_t len = sizeof(info);
+		int pfd = cgf_pin_slot_prog(dir, h, slot, &prog_id);
+
+		if (pfd < 0)
+			continue;
+		info.nr_map_ids = n_ids;
+		info.map_ids = (uint64_t)(unsigned long)ids;
+		if (!bpf_obj_get_info_by_fd(pfd, &info, &len)) {
+			for (uint32_t i = 0; i < info.nr_map_ids && i < n_ids; i++) {
+				bool done = false;
+
+				for (uint32_t j = 0; j < n_seen && !done; j++)
+					done = seen[j] == ids[i];
+				if (done || n_seen == ARRAY_SIZE(seen))
+					continue;
+				seen[n_seen++] = ids[i];
+				drain_map(ids[i]);
+			}
+		}
+		close(pfd);
+	}
+}
+
 /* Call fn for every policy directory under the pin root, in readdir order. */
 int cgf_pins_for_each_policy(int (*fn)(const char *dir, const char *name, void *arg), void *arg)
 {

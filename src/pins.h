@@ -54,6 +54,10 @@ int cgf_pin_meta_slot(const char *dir, uint32_t slot, struct cgf_meta *m);
 int cgf_pin_meta(const char *dir, struct cgf_meta *m);
 /* The program of hook h in a slot: an fd, and its id in *id. */
 int cgf_pin_slot_prog(const char *dir, int h, uint32_t slot, uint32_t *id);
+/* Empty the big per-version maps (tries) of slot's programs, an entry at a
+ * time, so that freeing them holds no CPU long. Only for a slot not deciding. */
+void cgf_pin_drain_slot(const char *dir, uint32_t slot);
+
 /* The slots (a bit each) a cgroup belongs to, from the cgroups map. */
 int cgf_pin_cgroup_slots(int cgroups_fd, uint64_t id);
 

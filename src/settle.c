@@ -25,11 +25,14 @@ const char *cgf_settle_stage;	/* tests: the stage name of a settle's middle */
 int cgf_policy_remove(const char *dir)
 {
 	_cleanup_close_ int fd = cgf_pin_get(dir, "active");
-	int err;
+	int err, act = cgf_pin_active(dir);
 
 	if (fd >= 0 && (err = cgf_pin_set_active(fd, CGF_SLOT_OFF)))
 		return cgf_error(err, "bpf: failed to switch %s off: %s", dir, strerror(-err));
 	cgf_fault_point("detach-off");
+	for (uint32_t s = 0; s < CGF_SLOTS; s++)	/* off: no slot decides any more */
+		if (act >= 0)
+			cgf_pin_drain_slot(dir, s);
 	err = cgf_pin_remove_tree(dir);
 	return err ? cgf_error(err, "failed to remove %s: %s", dir, strerror(-err)) : 0;
 }
@@ -130,7 +133,9 @@ int cgf_settle_store(const struct cgf_store *st, struct cgf_gc_stats *gs)
 				 cgf_meta_layout(&m), CGF_LAYOUT);
 	other = (uint32_t)act ^ 1;
 	left = settle_cgroups(st, &m, (uint32_t)act, gs);
-	/* the other slot: empty; hooks the version does not have: gone */
+	/* the other slot: its big maps drained while no link runs it, then empty;
+	 * hooks the version does not have: gone */
+	o->drain(st->s, other);
 	for (int h = 0; h < CGF_H_MAX; h++) {
 		if (!o->slot_pinned(st->s, h))
 			continue;

@@ -46,6 +46,8 @@ struct cgf_store_ops {
 	bool (*slot_pinned)(void *s, int h);
 	void (*slot_clear)(void *s, int h, uint32_t slot);
 	void (*slot_remove)(void *s, int h);
+	/* empty a slot's big decision maps before its programs go (pins.c) */
+	void (*drain)(void *s, uint32_t slot);
 	/* a slot's own maps (rule texts, hits) and redirect state kept across versions */
 	void (*drop_slot_maps)(void *s, uint32_t slot);
 	void (*drop_redirect_state)(void *s);

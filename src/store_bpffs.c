@@ -226,6 +226,11 @@ static void b_slot_remove(void *s, int h)
 	unlink(p);
 }
 
+static void b_drain(void *s, uint32_t slot)
+{
+	cgf_pin_drain_slot(((struct bpffs *)s)->dir, slot);
+}
+
 static void b_drop_slot_maps(void *s, uint32_t slot)
 {
 	char p[CGF_PATH_LEN];
@@ -257,7 +262,7 @@ static const struct cgf_store_ops bpffs_ops = {
 	.record = b_record, .cgroup_alive = b_cgroup_alive, .remove_cgroup = b_remove_cgroup,
 	.link = b_link, .link_update = b_link_update, .link_attach = b_link_attach,
 	.link_remove = b_link_remove, .slot_prog = b_slot_prog, .slot_pinned = b_slot_pinned,
-	.slot_clear = b_slot_clear, .slot_remove = b_slot_remove,
+	.slot_clear = b_slot_clear, .slot_remove = b_slot_remove, .drain = b_drain,
 	.drop_slot_maps = b_drop_slot_maps, .drop_redirect_state = b_drop_redirect_state,
 	.where = b_where, .describe_link = b_describe_link,
 };

@@ -36,6 +36,7 @@ struct fake {
 	uint32_t slot_prog[CGF_H_MAX][CGF_SLOTS];
 	bool slot_pinned[CGF_H_MAX];
 	bool slot_maps[CGF_SLOTS];
+	int drained;			/* the slot drained last, -1 none */
 	bool redirect_state;
 	unsigned attaches, updates;
 };
@@ -182,6 +183,15 @@ static void f_slot_remove(void *s, int h)
 	F(s)->slot_pinned[h] = false;
 }
 
+static void f_drain(void *s, uint32_t slot)
+{
+	struct fake *f = s;
+
+	/* only a slot that does not decide, and while its programs are still there */
+	assert_int_not_equal(slot, (uint32_t)f->active);
+	f->drained = (int)slot;
+}
+
 static void f_drop_slot_maps(void *s, uint32_t slot)
 {
 	F(s)->slot_maps[slot] = false;
@@ -210,7 +220,7 @@ static const struct cgf_store_ops fake_ops = {
 	.record = f_record, .cgroup_alive = f_cgroup_alive, .remove_cgroup = f_remove_cgroup,
 	.link = f_link, .link_update = f_link_update, .link_attach = f_link_attach,
 	.link_remove = f_link_remove, .slot_prog = f_slot_prog, .slot_pinned = f_slot_pinned,
-	.slot_clear = f_slot_clear, .slot_remove = f_slot_remove,
+	.slot_clear = f_slot_clear, .slot_remove = f_slot_remove, .drain = f_drain,
 	.drop_slot_maps = f_drop_slot_maps, .drop_redirect_state = f_drop_redirect_state,
 	.where = f_where, .describe_link = f_describe_link,
 };
@@ -291,7 +301,7 @@ static void test_newer_layout_untouched(void **state)
 /* after the switch: v2 (slot 1: connect4, bind4) replaced v1 (slot 0: connect4, sock_create) */
 static void test_finish_after_switch(void **state)
 {
-	struct fake f = { .active = 1, .redirect_state = true };
+	struct fake f = { .active = 1, .redirect_state = true, .drained = -1 };
 	struct cgf_gc_stats gs;
 
 	(void)state;
@@ -309,6 +319,7 @@ static void test_finish_after_switch(void **state)
 	assert_int_equal(f.updates, 1);
 	assert_int_equal(f.attaches, 0);
 	assert_int_equal(f.slot_prog[C4][0], 0);		/* the old slot emptied */
+	assert_int_equal(f.drained, 0);				/* and drained first */
 	assert_false(f.slot_pinned[SC]);			/* its prog array gone */
 	assert_true(f.slot_pinned[C4]);
 	assert_false(f.slot_maps[0]);
