@@ -129,6 +129,9 @@ static void configure(struct cgfence_bpf *s, const struct cgf_compiled *c, int m
 	bpf_map__set_max_entries(s->maps.cgf_sockopt, at_least_one(c->n_sockopt));
 	bpf_map__set_max_entries(s->maps.cgf_sysctl_rules, at_least_one(c->n_sysctl));
 	bpf_map__set_max_entries(s->maps.cgf_redirects, at_least_one(c->n_redir));
+	/* per CPU: only a policy with redirects pays for the backend counters */
+	bpf_map__set_max_entries(s->maps.cgf_backend_hits,
+				 c->features & CGF_F_REDIRECT ? CGF_BACKEND_HITS : 1);
 	bpf_map__set_max_entries(s->maps.cgf_ev_rl, c->n_rule_slots);
 	bpf_map__set_max_entries(s->maps.cgf_rule_hits, c->n_rule_slots);
 	bpf_map__set_max_entries(s->maps.cgf_rule_info, c->n_rule_slots);
@@ -151,19 +154,66 @@ static int pin_map(struct bpf_map *m, const char *dir, const char *name)
 	return err ? cgf_error(err, "bpf: failed to pin map '%s': %s", p, strerror(-err)) : 0;
 }
 
+static bool replaceable(const char *name)
+{
+	for (size_t i = 0; i < ARRAY_SIZE(cgf_pin_replaceable); i++)
+		if (!strcmp(name, cgf_pin_replaceable[i]))
+			return true;
+	return false;
+}
+
+/* Use the map pinned as dir/name for m: 0, or 1 when it is pinned with
+ * another definition (an older pin layout) and may be replaced (pins.h). */
 static int reuse_pinned(struct bpf_map *m, const char *dir, const char *name)
 {
 	char p[CGF_PATH_LEN];
 	_cleanup_close_ int fd = -1;
+	struct bpf_map_info info = {};
+	uint32_t len = sizeof(info);
 	int err;
 
 	snprintf(p, sizeof(p), "%s/%s", dir, name);
 	fd = bpf_obj_get(p);
 	if (fd < 0)
 		return errno == ENOENT ? 0 : cgf_error(-errno, "bpf: failed to open '%s': %m", p);
+	if (bpf_obj_get_info_by_fd(fd, &info, &len))
+		return cgf_error(-errno, "bpf: failed to read '%s': %m", p);
+	if (info.type != bpf_map__type(m) || info.key_size != bpf_map__key_size(m) ||
+	    info.value_size != bpf_map__value_size(m) ||
+	    info.max_entries != bpf_map__max_entries(m) ||
+	    info.map_flags != bpf_map__map_flags(m)) {
+		if (replaceable(name))
+			return 1;
+		return cgf_error(-EPROTO, "bpf: '%s' is pinned with another definition than "
+				 "this cgfence's and cannot be replaced in force", p);
+	}
 	err = bpf_map__reuse_fd(m, fd);
 	if (err)
 		return cgf_error(err, "bpf: failed to reuse map '%s': %s", p, strerror(-err));
+	return 0;
+}
+
+/* A map replaced (reuse_pinned said 1): what the pinned one holds, copied. */
+static int copy_pinned(struct bpf_map *m, const char *dir, const char *name)
+{
+	_cleanup_close_ int from = cgf_pin_get(dir, name);
+	int ncpu = libbpf_num_possible_cpus(), to = bpf_map__fd(m);
+	bool percpu = bpf_map__type(m) == BPF_MAP_TYPE_PERCPU_HASH;
+	size_t vsz = (percpu ? (size_t)ncpu : 1) * ((bpf_map__value_size(m) + 7) & ~7u);
+	_cleanup_free_ uint8_t *val = xcalloc(1, vsz);
+	uint64_t key, next;
+	int more;
+
+	if (from < 0 || bpf_map__key_size(m) != sizeof(key))
+		return 0;
+	for (more = bpf_map_get_next_key(from, NULL, &next); !more;
+	     more = bpf_map_get_next_key(from, &key, &next)) {
+		key = next;
+		if (!bpf_map_lookup_elem(from, &key, val) &&
+		    bpf_map_update_elem(to, &key, val, BPF_ANY))
+			return cgf_error(-errno, "bpf: failed to copy %s/%s into its new map: %m",
+					 dir, name);
+	}
 	return 0;
 }
 
@@ -182,24 +232,35 @@ static int reuse_pinned(struct bpf_map *m, const char *dir, const char *name)
 
 
 
+/* The map pinned as cgf_pin_replaceable[i]. */
+static struct bpf_map *replaced_map(struct cgfence_bpf *s, size_t i)
+{
+	struct bpf_map *const m[] = { s->maps.cgf_acct, s->maps.cgf_rl, s->maps.cgf_cgroups };
+
+	return m[i];
+}
+
 /* Maps that outlive a version: counters, the switch, the slots, redirect state. */
-static int reuse_shared(struct cgfence_bpf *s, const char *dir)
+static int reuse_shared(struct cgfence_bpf *s, const char *dir, bool redir, bool *replace)
 {
 	int err = reuse_pinned(s->maps.cgf_stats, dir, "stats");
 
 	err = err ?: reuse_pinned(s->maps.cgf_meta, dir, "meta");
 	err = err ?: reuse_pinned(s->maps.cgf_active, dir, "active");
-	err = err ?: reuse_pinned(s->maps.cgf_cgroups, dir, "cgroups");
+	/* those a newer layout redefines: replaced (pins.h), in cgf_pin_replaceable's order */
+	for (size_t i = 0; i < ARRAY_SIZE(cgf_pin_replaceable) && err >= 0; i++) {
+		err = reuse_pinned(replaced_map(s, i), dir, cgf_pin_replaceable[i]);
+		replace[i] = err == 1;
+		err = err == 1 ? 0 : err;
+	}
 	/* replies and getpeername of sockets redirected by the version before
 	 * keep their translation; counters and round-robin positions go on */
-	err = err ?: reuse_pinned(s->maps.cgf_revnat, dir, "revnat");
-	err = err ?: reuse_pinned(s->maps.cgf_backend_hits, dir, "backend_hits");
-	err = err ?: reuse_pinned(s->maps.cgf_rr, dir, "rr");
+	err = err ?: redir ? reuse_pinned(s->maps.cgf_revnat, dir, "revnat") : 0;
+	err = err ?: redir ? reuse_pinned(s->maps.cgf_backend_hits, dir, "backend_hits") : 0;
+	err = err ?: redir ? reuse_pinned(s->maps.cgf_rr, dir, "rr") : 0;
 	/* events, policy counters, accounting and rate-limit state go on */
 	err = err ?: reuse_pinned(s->maps.cgf_events, dir, "events");
 	err = err ?: reuse_pinned(s->maps.cgf_pstats, dir, "pstats");
-	err = err ?: reuse_pinned(s->maps.cgf_acct, dir, "acct");
-	err = err ?: reuse_pinned(s->maps.cgf_rl, dir, "ratelimit");
 	for (int h = 0; h < CGF_H_MAX && !err; h++) {
 		char n[32];
 
@@ -208,17 +269,21 @@ static int reuse_shared(struct cgfence_bpf *s, const char *dir)
 	return err;
 }
 
-static int pin_shared(struct cgfence_bpf *s, const char *dir, const struct cgf_compiled *c)
+static int pin_shared(struct cgfence_bpf *s, const char *dir, const struct cgf_compiled *c,
+		      const bool *replace)
 {
 	bool redir = c->features & CGF_F_REDIRECT;
 	int err = pin_map(s->maps.cgf_stats, dir, "stats");
 
 	err = err ?: pin_map(s->maps.cgf_meta, dir, "meta");
-	err = err ?: pin_map(s->maps.cgf_cgroups, dir, "cgroups");
+	for (size_t i = 0; i < ARRAY_SIZE(cgf_pin_replaceable) && !err; i++) {
+		char next[64];
+
+		snprintf(next, sizeof(next), "%s-next", cgf_pin_replaceable[i]);
+		err = pin_map(replaced_map(s, i), dir, replace[i] ? next : cgf_pin_replaceable[i]);
+	}
 	err = err ?: pin_map(s->maps.cgf_events, dir, "events");
 	err = err ?: pin_map(s->maps.cgf_pstats, dir, "pstats");
-	err = err ?: pin_map(s->maps.cgf_acct, dir, "acct");
-	err = err ?: pin_map(s->maps.cgf_rl, dir, "ratelimit");
 	err = err ?: redir ? pin_map(s->maps.cgf_revnat, dir, "revnat") : 0;
 	err = err ?: redir ? pin_map(s->maps.cgf_backend_hits, dir, "backend_hits") : 0;
 	err = err ?: redir ? pin_map(s->maps.cgf_rr, dir, "rr") : 0;
@@ -278,6 +343,7 @@ struct apply {
 	bool replaced;
 	uint32_t slot, generation;
 	int prog_fds[CGF_H_MAX];
+	bool replace[ARRAY_SIZE(cgf_pin_replaceable)];	/* pinned anew at the switch */
 };
 
 /* Lock, find the cgroups, settle what a cut-short run left, pick the free slot. */
@@ -307,29 +373,34 @@ static int apply_prepare(struct apply *a)
 }
 
 int cgf_version_load(const struct cgf_compiled *c, int mode, uint32_t slot, const char *dir,
-		     struct cgfence_bpf **out)
+		     bool *replace, struct cgfence_bpf **out)
 {
 	struct cgfence_bpf *s = cgfence_bpf__open();
+	bool none[ARRAY_SIZE(cgf_pin_replaceable)] = { false };
 	int err;
 
 	*out = s;
+	replace = replace ?: none;
 	if (!s)
 		return cgf_error(-errno, "bpf: failed to open the BPF object: %m");
 	configure(s, c, mode, slot);
-	err = dir ? reuse_shared(s, dir) : 0;
+	err = dir ? reuse_shared(s, dir, c->features & CGF_F_REDIRECT, replace) : 0;
 	if (err)
 		return err;
 	err = cgfence_bpf__load(s);
 	if (err)
 		return cgf_error(err, "bpf: failed to load the programs: %s\n%s", strerror(-err),
 				 cgf_libbpf_log());
-	return fill_maps(s, c);
+	for (size_t i = 0; i < ARRAY_SIZE(cgf_pin_replaceable) && !err; i++)
+		if (replace[i])	/* an older layout's map: what it holds goes on in the new one */
+			err = copy_pinned(replaced_map(s, i), dir, cgf_pin_replaceable[i]);
+	return err ?: fill_maps(s, c);
 }
 
 /* A new version in the free slot: open, size, load and fill; nothing attached. */
 static int apply_load(struct apply *a)
 {
-	int err = cgf_version_load(a->c, a->o->mode, a->slot, a->dir, &a->s);
+	int err = cgf_version_load(a->c, a->o->mode, a->slot, a->dir, a->replace, &a->s);
 
 	if (!err && !a->replaced)
 		err = cgf_pin_set_active(bpf_map__fd(a->s->maps.cgf_active), CGF_SLOT_OFF);
@@ -362,7 +433,7 @@ static int write_meta(struct apply *a)
 static int apply_pin(struct apply *a)
 {
 	char rp[CGF_PATH_LEN], hp[CGF_PATH_LEN];
-	int err = pin_shared(a->s, a->dir, a->c);
+	int err = pin_shared(a->s, a->dir, a->c, a->replace);
 
 	if (err)
 		return err;

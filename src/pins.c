@@ -9,7 +9,9 @@
 
 #include <bpf/bpf.h>
 
+#include "cgroup.h"
 #include "hook.h"
+#include "layout.h"
 #include "pins.h"
 #include "util.h"
 
@@ -241,6 +243,38 @@ static void drain_map(uint32_t id)
 	close(fd);
 }
 
+const char *const cgf_pin_replaceable[3] = { "acct", "ratelimit", "cgroups" };
+
+/*
+ * An apply makes NAME-next only when the pinned NAME has an older layout's
+ * definition; so NAME-next belongs to the version in force exactly when that
+ * version is of this layout (the switch came), and to none otherwise.
+ */
+void cgf_pin_promote_next(const char *dir)
+{
+	struct cgf_meta m;
+	bool in_force = !cgf_pin_meta(dir, &m) && cgf_meta_layout(&m) == CGF_LAYOUT;
+
+	for (size_t i = 0; i < ARRAY_SIZE(cgf_pin_replaceable); i++) {
+		char next[64], p[CGF_PATH_LEN], pn[CGF_PATH_LEN];
+		int fd;
+
+		snprintf(next, sizeof(next), "%s-next", cgf_pin_replaceable[i]);
+		fd = cgf_pin_get(dir, next);
+		if (fd < 0)
+			continue;
+		snprintf(p, sizeof(p), "%s/%s", dir, cgf_pin_replaceable[i]);
+		snprintf(pn, sizeof(pn), "%s/%s", dir, next);
+		if (in_force) {
+			unlink(p);	/* NAME-next goes last: a kill here is finished next time */
+			if (bpf_obj_pin(fd, p))
+				fprintf(stderr, "cgfence: warning: cannot pin %s: %m\n", p);
+		}
+		unlink(pn);
+		close(fd);
+	}
+}
+
 void cgf_pin_drain_slot(const char *dir, uint32_t slot)
 {
 	uint32_t seen[64], n_seen = 0;
@@ -268,6 +302,30 @@ void cgf_pin_drain_slot(const char *dir, uint32_t slot)
 			}
 		}
 		close(pfd);
+	}
+}
+
+void cgf_pin_prune_gone(const char *dir)
+{
+	static const char *const per_cgroup[] = { "acct", "ratelimit" };
+	char path[512];
+
+	for (size_t i = 0; i < ARRAY_SIZE(per_cgroup); i++) {
+		_cleanup_close_ int fd = cgf_pin_get(dir, per_cgroup[i]);
+		uint64_t key, next, *gone = NULL;
+		size_t n = 0, cap = 0;
+		int more = fd < 0 ? -1 : bpf_map_get_next_key(fd, NULL, &next);
+
+		for (; !more; more = bpf_map_get_next_key(fd, &key, &next)) {
+			key = next;
+			if (cgf_cgroup_path_by_id(key, path, sizeof(path))) {
+				GROW(gone, cap, n + 1);
+				gone[n++] = key;
+			}
+		}
+		for (size_t j = 0; j < n; j++)
+			bpf_map_delete_elem(fd, &gone[j]);
+		free(gone);
 	}
 }
 

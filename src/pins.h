@@ -54,6 +54,20 @@ int cgf_pin_meta_slot(const char *dir, uint32_t slot, struct cgf_meta *m);
 int cgf_pin_meta(const char *dir, struct cgf_meta *m);
 /* The program of hook h in a slot: an fd, and its id in *id. */
 int cgf_pin_slot_prog(const char *dir, int h, uint32_t slot, uint32_t *id);
+/*
+ * Maps kept across versions whose definition a newer pin layout may change
+ * (layout 2: no preallocation). An apply that finds one pinned with another
+ * definition creates it anew, copies what it holds, pins it as NAME-next and
+ * switches; settle then puts NAME-next in NAME's place if the version in
+ * force uses it, or drops it if the switch never came.
+ */
+extern const char *const cgf_pin_replaceable[3];
+void cgf_pin_promote_next(const char *dir);
+
+/* Entries of accounting and rate limit whose cgroup is gone: deleted (the
+ * maps are not LRU: what goes must be taken out). */
+void cgf_pin_prune_gone(const char *dir);
+
 /* Empty the big per-version maps (tries) of slot's programs, an entry at a
  * time, so that freeing them holds no CPU long. Only for a slot not deciding. */
 void cgf_pin_drain_slot(const char *dir, uint32_t slot);

@@ -162,9 +162,12 @@ int cgf_settle(const char *dir, struct cgf_gc_stats *gs)
 	struct cgf_store st;
 	int err;
 
+	cgf_pin_promote_next(dir);	/* maps an apply replaced (pins.h) */
 	cgf_store_bpffs_open(&st, dir);
 	err = cgf_settle_store(&st, gs);
 	cgf_store_bpffs_close(&st);
+	if (!err && !access(dir, F_OK))
+		cgf_pin_prune_gone(dir);
 	return err;
 }
 

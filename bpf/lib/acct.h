@@ -5,8 +5,11 @@
 
 #include "common.h"
 
+/* per cgroup, allocated as cgroups come (no preallocation): a policy
+ * without accounting or rate limit pays nothing for them (pin layout 2) */
 struct {
-	__uint(type, BPF_MAP_TYPE_LRU_PERCPU_HASH);
+	__uint(type, BPF_MAP_TYPE_PERCPU_HASH);
+	__uint(map_flags, BPF_F_NO_PREALLOC);
 	__type(key, __u64);
 	__type(value, struct cgf_acct);
 	__uint(max_entries, CGF_ACCT_MAX);
@@ -14,6 +17,7 @@ struct {
 
 struct {
 	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(map_flags, BPF_F_NO_PREALLOC);
 	__type(key, __u64);
 	__type(value, struct cgf_rl);
 	__uint(max_entries, CGF_ACCT_MAX);

@@ -22,6 +22,7 @@ struct {
 
 struct {
 	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(map_flags, BPF_F_NO_PREALLOC);	/* costs what the cgroups attached cost */
 	__type(key, __u64);
 	__type(value, __u32);
 	__uint(max_entries, CGF_CGROUPS_MAX);

@@ -290,7 +290,7 @@ struct cgf_acct {
 	__u64 minute[2];       /* new connections in minute m (index m & 1) ... */
 	__u32 minute_of[2];    /* ... and which m it counts */
 };
-#define CGF_ACCT_MAX 65536u
+#define CGF_ACCT_MAX 8192u	/* cgroups accounted and rate-limited per policy */
 
 /* network.rate_limit: per cgroup id, a GCRA "theoretical arrival time" */
 struct cgf_rl {
@@ -352,7 +352,7 @@ enum cgf_mode {
  */
 #define CGF_SLOTS 2
 #define CGF_SLOT_OFF 2
-#define CGF_CGROUPS_MAX 65536u	/* cgroups one policy is attached to */
+#define CGF_CGROUPS_MAX 8192u	/* cgroups one policy is attached to */
 
 /* meta map: one entry per slot, written by user space, describes the policy. */
 #define CGF_NAME_MAX 48

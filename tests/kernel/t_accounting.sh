@@ -168,4 +168,15 @@ check "metrics: a bad port is refused (exit 1)" 1 $?
 "$CGF" metrics >/dev/null 2>&1
 check "metrics: no --listen (exit 2)" 2 $?
 
+# accounting entries are made as cgroups send, and go when the cgroup goes
+mkcg SUB gone "$CG"
+SUBID=$(stat -c %i "$SUB")
+in_cg "$SUB" "$NP" connect udp 127.0.0.1 9 >/dev/null
+has_entry() { bpftool map dump pinned /sys/fs/bpf/cgfence/"$NA"/acct -j |
+	python3 -c 'import json,sys; print(any(int(e["key"]) == int(sys.argv[1]) if not isinstance(e["key"], list) else int.from_bytes(bytes(int(b, 16) for b in e["key"]), "little") == int(sys.argv[1]) for e in json.load(sys.stdin)))' "$SUBID"; }
+check "a child cgroup that sent has its accounting entry" True "$(has_entry)"
+rmdir "$SUB"
+"$CGF" list >/dev/null
+check "...and the next command takes it out once the cgroup is gone" False "$(has_entry)"
+
 t_done

@@ -14,6 +14,7 @@ OLD=$UP/efe2968/cgfence
 NEXT=$UP/next/cgfence
 MARK=/sys/fs/bpf/cgfence/LAYOUT
 
+LAYOUT=$("$CGF" --json version | python3 -c 'import json,sys; print(json.load(sys.stdin)["pin_layout"])')
 mkcg CGE egress
 mkcg CGR redirect
 mkcg TOP glob
@@ -125,7 +126,7 @@ else
 	# re-apply the same file, then a changed one: migrated with the atomic switch
 	out=$("$CGF" --json apply "$EP" --cgroup "$CGE")
 	check_match "new: re-apply replaces the old version" '"replaced":true' "$out"
-	check "new: the mark says layout 2" 2 "$(bpftool map dump pinned "$MARK" -j |
+	check "new: the mark says layout $LAYOUT" "$LAYOUT" "$(bpftool map dump pinned "$MARK" -j |
 		python3 -c 'import json,sys
 print(int.from_bytes(bytes(int(b, 16) for b in json.load(sys.stdin)[0]["value"]), "little"))')"
 	"$CGF" apply "$RP" --cgroup "$CGR" >/dev/null
@@ -147,13 +148,26 @@ print(int.from_bytes(bytes(int(b, 16) for b in json.load(sys.stdin)[0]["value"])
 	LOGPOS=$(($(wc -l <"$LOG") + 1))
 	start_daemon "$CGF"
 	check "new daemon ready" 0 $?
-	check_match "new daemon migrates the glob policy" "event=migrated policy=$G .*layout=1->2" \
+	check_match "new daemon migrates the glob policy" "event=migrated policy=$G .*layout=1->$LAYOUT" \
 		"$(tail -n +"$LOGPOS" "$LOG" | grep event=migrated)"
 	mkdir "$TOP/app-2"
 	wait_for 10 sh -c "[ \$(ls -d /sys/fs/bpf/cgfence/$G/cg-* | wc -l) = 2 ]"
 	check "new daemon: a new cgroup is enforced" EPERM \
 		"$(in_cg "$TOP/app-2" "$NP" connect udp 127.0.0.3 9)"
-	check "nothing of the old layout left" "up-egress=2 up-glob=2 up-redir=2" "$(layouts)"
+	check "nothing of the old layout left" "up-egress=$LAYOUT up-glob=$LAYOUT up-redir=$LAYOUT" \
+		"$(layouts)"
+	# layout 2: accounting, rate limit and cgroups maps without preallocation,
+	# the old ones replaced at the switch (their -next pins promoted)
+	for n in "$E" "$R" "$G"; do
+		for m in acct ratelimit cgroups; do
+			check "$n: $m pinned without preallocation" 1 "$(bpftool map show pinned \
+				/sys/fs/bpf/cgfence/"$n"/$m -j | python3 -c 'import json,sys
+print(json.load(sys.stdin)["flags"] & 1)')"
+		done
+	done
+	check "no -next pins left" 0 "$(ls /sys/fs/bpf/cgfence/"$TID"-up-*/ | grep -c -- -next)"
+	check_match "accounting went on across the migration" '"denied":[1-9]' \
+		"$("$CGF" --json stats "$E")"
 
 	sleep 0.3
 	kill "$LE" "$LG" 2>/dev/null; wait "$LE" "$LG" 2>/dev/null

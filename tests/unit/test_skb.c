@@ -94,7 +94,7 @@ static int setup(void **state)
 	if (geteuid() != 0)
 		return 0;
 	if (cgf_policy_parse_string("skb.yaml", policy, strlen(policy), &p) ||
-	    cgf_compile(p, NULL, &c) || cgf_version_load(c, CGF_MODE_ENFORCE, 0, NULL, &skel)) {
+	    cgf_compile(p, NULL, &c) || cgf_version_load(c, CGF_MODE_ENFORCE, 0, NULL, NULL, &skel)) {
 		fprintf(stderr, "setup: %s\n", cgf_last_error());
 		return -1;
 	}
