@@ -280,7 +280,7 @@ void cgf_pin_drain_slot(const char *dir, uint32_t slot)
 	uint32_t seen[64], n_seen = 0;
 
 	for (int h = 0; h < CGF_H_MAX; h++) {
-		uint32_t prog_id, ids[32], n_ids = ARRAY_SIZE(ids);
+		uint32_t prog_id, ids[32] = { 0 }, n_ids = ARRAY_SIZE(ids);	/* the kernel fills ids */
 		struct bpf_prog_info info = {};
 		uint32_t len = sizeof(info);
 		int pfd = cgf_pin_slot_prog(dir, h, slot, &prog_id);
