@@ -10,9 +10,15 @@
 /*
  * Packets: the remote address is the destination on egress and the source on
  * ingress; the port a rule names is the destination port either way (the
- * remote service on egress, the local service on ingress). Non-first
- * fragments carry no ports and are let through: the first fragment, which
- * the receiver needs to reassemble anything, was judged with its ports.
+ * remote service on egress, the local service on ingress).
+ *
+ * The transport header is found past IPv6's extension headers (hop-by-hop,
+ * routing, destination options, fragment, AH; at most CGF_EXT_MAX of them).
+ * Where it cannot be found - a non-first fragment, a chain too long, a
+ * truncated header - the packet is judged by its address alone, and fails
+ * closed where the verdict depends on a port (pkt.no_l4). Locally sent
+ * packets reach egress before fragmentation and received ones reach ingress
+ * after reassembly, so only crafted packets meet that.
  *
  * Headers are read in place when they are in the linear part of the packet
  * (the usual case) and copied with bpf_skb_load_bytes() otherwise.
@@ -20,12 +26,15 @@
 struct pkt {
 	__u32 addr[4];		/* v4: addr[0] */
 	__u16 port;
-	__u8 ipproto;		/* IPPROTO_* */
+	__u8 ipproto;		/* IPPROTO_*; 255 when the walk found none */
 	__u8 v6;
 	__u32 l4off;
+	__u8 no_l4;		/* the transport header (ports) could not be read */
 };
 
 #define SKIP 1			/* not judged: let it pass */
+#define CGF_EXT_MAX 8		/* IPv6 extension headers walked before failing closed */
+#define IPPROTO_UNKNOWN 255
 
 static __always_inline int read_hdr(struct __sk_buff *skb, __u32 off, void *to, __u32 len)
 {
@@ -38,52 +47,72 @@ static __always_inline int read_hdr(struct __sk_buff *skb, __u32 off, void *to, 
 	return bpf_skb_load_bytes(skb, off, to, len);
 }
 
+/* IPv6: from the fixed header's next header to the transport header */
+static __always_inline void ipv6_transport(struct __sk_buff *skb, struct pkt *p, __u8 next,
+					   __u32 off)
+{
+#pragma unroll
+	for (int i = 0; i < CGF_EXT_MAX; i++) {
+		struct {
+			__u8 next, len;
+			__be16 frag_off;	/* a fragment header's offset and flags */
+		} h;
+
+		if (next != IPPROTO_HOPOPTS && next != IPPROTO_ROUTING && next != IPPROTO_DSTOPTS &&
+		    next != IPPROTO_AH && next != IPPROTO_FRAGMENT) {
+			p->ipproto = next;	/* transport, ESP, "no next header" ... */
+			p->l4off = off;
+			return;
+		}
+		if (read_hdr(skb, off, &h, sizeof(h)))
+			break;		/* truncated */
+		if (next == IPPROTO_FRAGMENT) {
+			if (h.frag_off & bpf_htons(IP6_OFFSET_MASK)) {
+				p->ipproto = h.next;	/* a non-first fragment: no ports */
+				p->no_l4 = 1;
+				return;
+			}
+			off += 8;
+		} else {
+			off += next == IPPROTO_AH ? ((__u32)h.len + 2) * 4 : ((__u32)h.len + 1) * 8;
+		}
+		next = h.next;
+	}
+	p->ipproto = IPPROTO_UNKNOWN;	/* too many, or truncated: fail closed */
+	p->no_l4 = 1;
+}
+
 static __always_inline int parse(struct __sk_buff *skb, __u8 dir, struct pkt *p)
 {
 	__u16 ports[2] = {};
-	__u32 l4off;
 
 	if (skb->protocol == bpf_htons(ETH_P_IP)) {
 		struct iphdr iph;
 
 		if (read_hdr(skb, 0, &iph, sizeof(iph)))
 			return SKIP;
-		if (iph.frag_off & bpf_htons(IP_OFFSET_MASK))
-			return SKIP;
 		p->v6 = 0;
 		p->ipproto = iph.protocol;
 		p->addr[0] = dir == CGF_DIR_EGRESS ? iph.daddr : iph.saddr;
-		l4off = iph.ihl * 4;
+		p->l4off = iph.ihl * 4;
+		p->no_l4 = !!(iph.frag_off & bpf_htons(IP_OFFSET_MASK));	/* non-first fragment */
 	} else if (skb->protocol == bpf_htons(ETH_P_IPV6)) {
 		struct ipv6hdr ip6h;
-		__u8 nexthdr;
 
 		if (read_hdr(skb, 0, &ip6h, sizeof(ip6h)))
 			return SKIP;
-		nexthdr = ip6h.nexthdr;
-		l4off = sizeof(ip6h);
-		if (nexthdr == IPPROTO_FRAGMENT) {
-			struct frag_hdr fh;
-
-			if (read_hdr(skb, l4off, &fh, sizeof(fh)))
-				return SKIP;
-			if (fh.frag_off & bpf_htons(IP6_OFFSET_MASK))
-				return SKIP;
-			nexthdr = fh.nexthdr;
-			l4off += sizeof(fh);
-		}
 		p->v6 = 1;
-		p->ipproto = nexthdr;
 		if (dir == CGF_DIR_EGRESS)
 			__builtin_memcpy(p->addr, &ip6h.daddr, 16);
 		else
 			__builtin_memcpy(p->addr, &ip6h.saddr, 16);
+		ipv6_transport(skb, p, ip6h.nexthdr, sizeof(ip6h));
 	} else {
 		return SKIP;	/* neither IPv4 nor IPv6 */
 	}
-	p->l4off = l4off;
-	if (p->ipproto == IPPROTO_TCP || p->ipproto == IPPROTO_UDP)
-		read_hdr(skb, l4off, ports, sizeof(ports));
+	if (!p->no_l4 && (p->ipproto == IPPROTO_TCP || p->ipproto == IPPROTO_UDP) &&
+	    read_hdr(skb, p->l4off, ports, sizeof(ports)))
+		p->no_l4 = 1;	/* truncated transport header */
 	p->port = bpf_ntohs(ports[1]);
 	return 0;
 }
@@ -99,7 +128,7 @@ static __always_inline void skb_acct(struct __sk_buff *skb, __u8 dir, const stru
 	if (dir == CGF_DIR_EGRESS) {
 		a->bytes_out += skb->len;
 		a->packets_out++;
-		if (p->ipproto == IPPROTO_TCP &&
+		if (p->ipproto == IPPROTO_TCP && !p->no_l4 &&
 		    !read_hdr(skb, p->l4off + TCP_FLAGS_OFF, &flags, 1) &&
 		    (flags & TCP_FLAG_SYN)) {	/* SYN: we connect; SYN-ACK: we accept */
 			if (flags & TCP_FLAG_ACK)
@@ -123,7 +152,11 @@ static __always_inline int skb_decide(struct __sk_buff *skb, __u8 dir, enum cgf_
 
 	if (!parsed && (dir == CGF_DIR_EGRESS ? cfg.has_egress : cfg.has_ingress)) {
 		av = p.v6 ? lookup6(dir, p.addr) : lookup4(dir, p.addr[0]);
-		v = VERDICT_RULE(av, p.ipproto, p.port, &rule);
+		if (av && p.no_l4 && (av->flags & CGF_AV_CLASS))	/* no ports to read */
+			v = p.ipproto == IPPROTO_UNKNOWN ? CGF_DENY
+							 : by_class_portless(av->ref, p.ipproto, &rule);
+		else
+			v = VERDICT_RULE(av, p.ipproto, p.port, &rule);
 		hit(rule);
 	}
 	if (v == CGF_ALLOW) {

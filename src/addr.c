@@ -9,6 +9,8 @@
 #include "addr.h"
 
 static const uint8_t v4mapped[12] = { 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff };
+static const uint8_t nat64[12] = { 0, 0x64, 0xff, 0x9b, 0, 0, 0, 0, 0, 0, 0, 0 };	/* RFC 6052 */
+static const uint8_t compat[12];	/* ::a.b.c.d, with a != 0 */
 
 void cgf_prefix_mask(struct cgf_prefix *p)
 {
@@ -43,7 +45,10 @@ bool cgf_prefix_contains(const struct cgf_prefix *p, const struct cgf_prefix *a)
 
 void cgf_prefix_unmap(struct cgf_prefix *p)
 {
-	if (p->family != 6 || p->len < 96 || memcmp(p->addr, v4mapped, 12))
+	if (p->family != 6 || p->len < 96)
+		return;
+	if (memcmp(p->addr, v4mapped, 12) && memcmp(p->addr, nat64, 12) &&
+	    (memcmp(p->addr, compat, 12) || p->len < 104 || !p->addr[12]))
 		return;
 	p->family = 4;
 	p->len -= 96;

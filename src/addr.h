@@ -39,7 +39,9 @@ bool cgf_prefix_contains(const struct cgf_prefix *p, const struct cgf_prefix *a)
 void cgf_prefix_mask(struct cgf_prefix *p);
 /* Writes "10.0.0.0/8" (or just the address for a full-length prefix). */
 void cgf_prefix_str(const struct cgf_prefix *p, char *buf, size_t len);
-/* Turn a v4-mapped IPv6 prefix (len >= 96) into IPv4 in place. */
+/* Turn IPv4 in IPv6 clothes into IPv4 in place: a v4-mapped (::ffff:0:0/96)
+ * or NAT64 (64:ff9b::/96) prefix of length 96 or more, or an IPv4-compatible
+ * one (::a.b.c.d, length 104 or more, a != 0, so :: and ::1 stay IPv6). */
 void cgf_prefix_unmap(struct cgf_prefix *p);
 
 /* Protocol words: tcp, udp, icmp, any; returns enum cgf_proto or -1 for any. */

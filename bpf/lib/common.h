@@ -11,7 +11,10 @@
 
 #define ETH_P_IP	0x0800
 #define ETH_P_IPV6	0x86DD
+#define IPPROTO_HOPOPTS	0	/* IPv6 extension headers (ipv6.h, not in vmlinux.h) */
+#define IPPROTO_ROUTING	43
 #define IPPROTO_FRAGMENT 44
+#define IPPROTO_DSTOPTS	60
 #define IPPROTO_ICMPV6	58
 #define AF_INET		2
 #define AF_INET6	10

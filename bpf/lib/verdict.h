@@ -77,6 +77,23 @@ static __always_inline int by_class(__u32 id, __u32 ipproto, __u16 port, __u32 *
 	return seg[i & (CGF_CLASS_SEGS - 1)].verdict;
 }
 
+/* The same without a port (a packet whose ports cannot be read): the class's
+ * verdict where it is one for every port of the protocol, else a deny. */
+static __always_inline int by_class_portless(__u32 id, __u32 ipproto, __u32 *rule)
+{
+	const struct cgf_class *c = bpf_map_lookup_elem(&cgf_classes, &id);
+	__u32 t = ipproto == IPPROTO_UDP;
+
+	if (!c)
+		return CGF_DENY;
+	if (ipproto != IPPROTO_TCP && ipproto != IPPROTO_UDP)
+		return by_class(id, ipproto, 0, rule);
+	if (c->nseg[t] != 1)
+		return CGF_DENY;	/* the verdict depends on the port */
+	*rule = c->seg[t][0].rule;
+	return c->seg[t][0].verdict;
+}
+
 /*
  * The verdict for an address-trie value. proto and port are expressions,
  * evaluated only when the answer depends on them (a helper call would keep
@@ -111,7 +128,12 @@ static __always_inline const struct cgf_addr_val *lookup6(__u8 dir, const __u32 
 		   : dir == CGF_DIR_BIND    ? (void *)&cgf_local6
 					    : (void *)&cgf_redir6;
 
-	if (ip[0] == 0 && ip[1] == 0 && ip[2] == bpf_htonl(0xffff))
+	/* IPv4 in IPv6 clothes is judged as IPv4 (addr.c: cgf_prefix_unmap):
+	 * v4-mapped ::ffff:a.b.c.d, NAT64 64:ff9b::a.b.c.d, and IPv4-compatible
+	 * ::a.b.c.d (a not 0, so that :: and ::1 stay IPv6) */
+	if ((ip[0] == 0 && ip[1] == 0 && ip[2] == bpf_htonl(0xffff)) ||
+	    (ip[0] == bpf_htonl(0x0064ff9b) && ip[1] == 0 && ip[2] == 0) ||
+	    (ip[0] == 0 && ip[1] == 0 && ip[2] == 0 && (ip[3] & bpf_htonl(0xff000000))))
 		return lookup4(dir, ip[3]);
 	__builtin_memcpy(k.addr, ip, 16);
 	return bpf_map_lookup_elem(trie, &k);

@@ -44,6 +44,13 @@ static void test_prefixes(void **state)
 	/* v4-mapped IPv6 becomes IPv4 */
 	str_of("::ffff:10.1.2.3", 0, "10.1.2.3");
 	str_of("::ffff:10.0.0.0/104", 0, "10.0.0.0/8");
+	/* so do NAT64 (64:ff9b::/96) and IPv4-compatible forms; :: and ::1 stay IPv6 */
+	str_of("64:ff9b::10.1.2.3", 0, "10.1.2.3");
+	str_of("64:ff9b::192.0.2.0/120", 0, "192.0.2.0/24");
+	str_of("::10.1.2.3", 0, "10.1.2.3");
+	str_of("::", 0, "::");
+	str_of("::/96", 0, "::/96");
+	str_of("64:ff9b::/64", 0, "64:ff9b::/64");
 	bad("10.0.0.1/8", "host bits");
 	bad("10.0.0.0/33", "0 to 32");
 	bad("::/129", "0 to 128");

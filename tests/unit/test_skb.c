@@ -19,6 +19,7 @@
 #include <linux/ipv6.h>
 #include <linux/tcp.h>
 #include <linux/udp.h>
+#include <netinet/in.h>
 #include <cmocka.h>
 
 #include <bpf/bpf.h>
@@ -80,6 +81,62 @@ static struct pkt packet(const char *src, const char *dst, int proto, uint16_t d
 	u.len = htons((uint16_t)l4len);
 	memcpy(p.buf + off, proto == IPPROTO_TCP ? (void *)&t : (void *)&u, l4len);
 	p.len = off + l4len;
+	return p;
+}
+
+/*
+ * An IPv6 packet whose fixed header is followed by extension headers (types
+ * in ext, n of them; 44 = fragment, at offset frag_off 8-byte units), then a
+ * UDP header to dport, or nothing past the last extension (truncate).
+ */
+static struct pkt packet6x(const char *src, const char *dst, uint16_t dport, const uint8_t *ext,
+			   int n, uint16_t frag_off, bool truncate)
+{
+	struct pkt p = { 0 };
+	struct ethhdr eth = { .h_proto = htons(ETH_P_IPV6) };
+	struct ipv6hdr ip6 = { .version = 6, .hop_limit = 64 };
+	struct udphdr u = { .source = htons(40000), .dest = htons(dport), .len = htons(8) };
+	uint32_t off = sizeof(eth) + sizeof(ip6);
+
+	inet_pton(AF_INET6, src, &ip6.saddr);
+	inet_pton(AF_INET6, dst, &ip6.daddr);
+	ip6.nexthdr = n ? ext[0] : IPPROTO_UDP;
+	for (int i = 0; i < n; i++) {
+		uint8_t h[8] = { (uint8_t)(i + 1 < n ? ext[i + 1] : IPPROTO_UDP), 0 };
+
+		if (ext[i] == IPPROTO_FRAGMENT) {
+			uint16_t fo = htons((uint16_t)(frag_off << 3));
+
+			memcpy(h + 2, &fo, 2);
+		} else if (ext[i] == IPPROTO_AH) {
+			h[1] = 0;	/* (0 + 2) * 4 = 8 bytes */
+		} else {
+			h[2] = 1;	/* PadN of 4 bytes: an 8-byte header */
+			h[3] = 4;
+		}
+		memcpy(p.buf + off, h, sizeof(h));
+		off += sizeof(h);
+	}
+	if (!truncate) {
+		memcpy(p.buf + off, &u, sizeof(u));
+		off += sizeof(u);
+	}
+	ip6.payload_len = htons((uint16_t)(off - sizeof(eth) - sizeof(ip6)));
+	memcpy(p.buf, &eth, sizeof(eth));
+	memcpy(p.buf + sizeof(eth), &ip6, sizeof(ip6));
+	p.len = off;
+	return p;
+}
+
+/* An IPv4 fragment (offset in 8-byte units; 0: the first) to dst with a UDP header */
+static struct pkt fragment4(const char *dst, uint16_t dport, uint16_t offset)
+{
+	struct pkt p = packet("127.0.0.1", dst, IPPROTO_UDP, dport);
+	struct iphdr ip;
+
+	memcpy(&ip, p.buf + sizeof(struct ethhdr), sizeof(ip));
+	ip.frag_off = htons(offset);
+	memcpy(p.buf + sizeof(struct ethhdr), &ip, sizeof(ip));
 	return p;
 }
 
@@ -158,6 +215,54 @@ static void test_ingress(void **state)
 	assert_int_equal(run(i, packet("::3", "::1", IPPROTO_UDP, 53)), 0);
 }
 
+/* port rules hold past IPv6 extension headers (hop-by-hop, routing,
+ * destination options, AH, fragment), and fail closed where the ports
+ * cannot be read */
+static void test_extension_headers(void **state)
+{
+	static const uint8_t hbh[] = { IPPROTO_HOPOPTS }, dst[] = { IPPROTO_DSTOPTS },
+			     rt[] = { IPPROTO_ROUTING }, ah[] = { IPPROTO_AH },
+			     chain[] = { IPPROTO_HOPOPTS, IPPROTO_ROUTING, IPPROTO_DSTOPTS },
+			     frag[] = { IPPROTO_FRAGMENT },
+			     many[] = { 60, 60, 60, 60, 60, 60, 60, 60, 60 };
+	struct bpf_program *e;
+
+	(void)state;
+	SKIP_UNLESS_ROOT();
+	e = skel->progs.cgf_egress;
+	/* ::2 port 53/udp is denied, 54 allowed */
+	assert_int_equal(run(e, packet6x("::1", "::2", 53, NULL, 0, 0, false)), 0);
+	assert_int_equal(run(e, packet6x("::1", "::2", 53, hbh, 1, 0, false)), 0);
+	assert_int_equal(run(e, packet6x("::1", "::2", 53, dst, 1, 0, false)), 0);
+	assert_int_equal(run(e, packet6x("::1", "::2", 53, rt, 1, 0, false)), 0);
+	assert_int_equal(run(e, packet6x("::1", "::2", 53, ah, 1, 0, false)), 0);
+	assert_int_equal(run(e, packet6x("::1", "::2", 53, chain, 3, 0, false)), 0);
+	assert_int_equal(run(e, packet6x("::1", "::2", 53, frag, 1, 0, false)), 0);
+	assert_int_equal(run(e, packet6x("::1", "::2", 54, chain, 3, 0, false)), 1);
+	/* fail closed: a non-first fragment, a chain too long, a truncated one */
+	assert_int_equal(run(e, packet6x("::1", "::2", 54, frag, 1, 100, false)), 0);
+	assert_int_equal(run(e, packet6x("::1", "::2", 54, many, 9, 0, false)), 0);
+	assert_int_equal(run(e, packet6x("::1", "::2", 54, hbh, 1, 0, true)), 0);
+	/* ... but only where the verdict needs a port: ::3 is allowed whatever the port */
+	assert_int_equal(run(e, packet6x("::1", "::3", 53, frag, 1, 100, false)), 1);
+	assert_int_equal(run(e, packet6x("::1", "::3", 53, many, 9, 0, false)), 1);
+}
+
+/* IPv4 non-first fragments are judged by their address (was: let through) */
+static void test_fragments(void **state)
+{
+	struct bpf_program *e;
+
+	(void)state;
+	SKIP_UNLESS_ROOT();
+	e = skel->progs.cgf_egress;
+	assert_int_equal(run(e, fragment4("127.0.0.2", 9, 0)), 0);	/* first: as ever */
+	assert_int_equal(run(e, fragment4("127.0.0.2", 9, 100)), 0);	/* denied address */
+	assert_int_equal(run(e, fragment4("127.0.0.1", 9, 100)), 1);	/* allowed address */
+	/* 127.0.0.3: only tcp/80 is denied, so a UDP fragment's verdict needs no port */
+	assert_int_equal(run(e, fragment4("127.0.0.3", 80, 100)), 1);
+}
+
 /* the denial counters count each dropped packet of each hook */
 static void test_counted(void **state)
 {
@@ -185,6 +290,8 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_egress),
 		cmocka_unit_test(test_ingress),
+		cmocka_unit_test(test_extension_headers),
+		cmocka_unit_test(test_fragments),
 		cmocka_unit_test(test_counted),
 	};
 
