@@ -18,4 +18,6 @@ exec unshare -n sh -c '
 	echo && echo "## cgfence daemon: a new cgroup to the policy attached" && echo &&
 	./.output/bench_daemon --cgfence "$PWD/cgfence" &&
 	echo && echo "## a big version applied, replaced and detached: does a CPU stall?" && echo &&
-	./.output/bench_stall --cgfence "$PWD/cgfence"' sh "$@"
+	./.output/bench_stall --cgfence "$PWD/cgfence" &&
+	echo && echo "## kernel memory of policies" && echo &&
+	bench/footprint.sh "$PWD/cgfence" 100' sh "$@"
