@@ -12,6 +12,7 @@
 #include <dirent.h>
 #include <stdio.h>
 #include <string.h>
+#include <unistd.h>
 
 #include <json-c/json.h>
 
@@ -127,6 +128,12 @@ static int oci_apply(const char *id, const char *dir, const char *policy, const 
 	if (ret)
 		return ret;
 	snprintf(file, sizeof(file), "%s/%s.yaml", dir, policy);
+	/* said without "No such file or directory": runtimes read that phrase in a
+	 * hook's message as a hook that is not there (podman: exit 127) */
+	if (access(file, F_OK))
+		return oci_fail("container %.12s: annotation %s=%s names a policy that %s does not "
+				"hold (%s.yaml): add the policy or fix the annotation", id, ANNOTATION,
+				policy, dir, policy);
 	if (cgf_pipeline_compile(file, NULL, 0, &p, &c))
 		return oci_fail("container %.12s: policy %s: %s", id, policy, cgf_last_error());
 	struct cgf_apply_opts o = { .cgroup = abs, .mode = p->mode, .name = name, .source = file };

@@ -49,11 +49,12 @@ int pol_parse_sockets(struct pctx *c, const struct yt_node *n)
 					s->families |= CGF_FAM_INET;
 				else if (!strcmp(it->str, "inet6"))
 					s->families |= CGF_FAM_INET6;
-				else if (cgf_family_known(it->str))
-					return ERR(it, "families: '%s': the cgroup sock_create hook sees only "
-						   "inet and inet6 sockets; restrict other address families "
-						   "with seccomp (e.g. systemd's RestrictAddressFamilies=)",
-						   it->str);
+				else if (cgf_family_known(it->str))	/* allowed: nothing says otherwise */
+					fprintf(stderr, "cgfence: %s:%d:%d: note: families: '%s': the "
+						"cgroup sock_create hook sees only inet and inet6 sockets, "
+						"so it neither allows nor denies other families; restrict "
+						"them with seccomp (systemd's RestrictAddressFamilies=)\n",
+						c->file, it->line, it->col, it->str);
 				else
 					return ERR(it, "families: '%s' is not an address family (inet, inet6)",
 						   it->str);

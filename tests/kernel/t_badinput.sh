@@ -100,6 +100,9 @@ check_match "missing cgroup: message" "no such cgroup" "$(cat "$TMPD/err")"
 "$CGF" apply "$TMPD/missing.yaml" 2>"$TMPD/err"; check "missing file: exit 1" 1 $?
 check_match "missing file: message" "missing.yaml: cannot read" "$(cat "$TMPD/err")"
 "$CGF" frobnicate 2>/dev/null; check "unknown command: exit 2" 2 $?
+"$CGF" >"$TMPD/out" 2>"$TMPD/err"; check "no command: exit 2" 2 $?
+check_match "no command: said on stderr" "^cgfence: no command given" "$(cat "$TMPD/err")"
+check "no command: nothing on stdout" "" "$(cat "$TMPD/out")"
 "$CGF" d x 2>"$TMPD/err"; check "ambiguous prefix: exit 2" 2 $?
 check_match "ambiguous prefix: names both" "ambiguous: detach daemon" "$(cat "$TMPD/err")"
 "$CGF" detach 2>/dev/null; check "detach without name: exit 2" 2 $?

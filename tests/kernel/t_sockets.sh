@@ -46,9 +46,13 @@ section_cases sock "$POL" network "$CG" $'network:\n  sockets:\n    families: [i
 	"socket inet6 stream" "socket inet raw" "setsockopt SO_REUSEPORT" \
 	"setsockopt IP_TRANSPARENT" "setsockopt TCP_CONGESTION"
 
-# what the hook cannot see is refused with a pointer to what can
-printf 'version: 1\nname: x\nnetwork:\n  sockets:\n    families: [inet, packet]\n' >"$TMPD/packet.yaml"
-out=$("$CGF" check "$TMPD/packet.yaml" 2>&1)
-check "families: [packet] is refused" 1 $?
-check_match "…and the message says why and what to use" "packet.yaml:5:22: families: 'packet': the cgroup sock_create hook sees only inet and inet6 sockets.*RestrictAddressFamilies" "$out"
+# families the hook cannot see are accepted in an allowlist (nothing contradicts
+# it), with a note that says so and what to pair it with
+printf 'version: 1\nname: x\nnetwork:\n  sockets:\n    families: [inet, unix, netlink]\n' >"$TMPD/unix.yaml"
+out=$("$CGF" check "$TMPD/unix.yaml" 2>&1)
+check "families: [inet, unix, netlink] is accepted" 0 $?
+check_match "…with a note on unix" "unix.yaml:5:22: note: families: 'unix': the cgroup sock_create hook sees only inet and inet6 sockets.*RestrictAddressFamilies" "$out"
+check_match "…and on netlink" "unix.yaml:5:28: note: families: 'netlink'" "$out"
+printf 'version: 1\nname: x\nnetwork:\n  sockets:\n    families: [inet, bogus]\n' >"$TMPD/bogus.yaml"
+check_match "an unknown family is an error" "bogus.yaml:5:22: families: 'bogus' is not an address family" "$("$CGF" check "$TMPD/bogus.yaml" 2>&1)"
 t_done
