@@ -2,11 +2,11 @@
 /*
  * cgfence oci-hook: an OCI runtime hook (createRuntime or prestart, and
  * poststop). The runtime passes the container's state on stdin: id, pid,
- * bundle, annotations. With the annotation cgfence.io/policy=NAME, the policy
- * DIR/NAME.yaml is applied to the container's cgroup (from the bundle's
- * linux.cgroupsPath) as NAME-<first 12 characters of the id> before the
- * container's process runs; at poststop that instance is detached. No
- * annotation: nothing happens. Any failure exits 1 with the reason on
+ * bundle, annotations. With the annotation cgfence.io/policy=NAME, the
+ * container's cgroup (from the bundle's linux.cgroupsPath) joins the policy
+ * DIR/NAME.yaml's one instance on the host, NAME-oci, before the container's
+ * process runs; at poststop it leaves it, and the instance goes with its
+ * last container. No annotation: nothing happens. Any failure exits 1 with the reason on
  * stderr, so the runtime refuses to start the container (fail closed).
  */
 #include <dirent.h>
@@ -19,9 +19,11 @@
 #include "cgroup.h"
 #include "cli.h"
 #include "container.h"
+#include "env.h"
 #include "jsonout.h"
 #include "loader.h"
 #include "pipeline.h"
+#include "target.h"
 #include "util.h"
 
 #include <stdbool.h>
@@ -115,14 +117,66 @@ static int container_cgroup(const char *id, json_object *config, int pid, char *
 	return 0;
 }
 
-/* createRuntime / prestart: apply DIR/POLICY.yaml as name before the container runs */
+/* The container's cgroup, quietly (-errno): from the bundle or pid, else by its id. */
+static int container_cgroup_quiet(const char *id, json_object *config, int pid, char *abs,
+				  size_t len)
+{
+	json_object *linux_ = NULL;
+	const char *cgpath = NULL, *why = NULL;
+	char rel[512];
+
+	if (config && json_object_object_get_ex(config, "linux", &linux_))
+		cgpath = str_of(linux_, "cgroupsPath");
+	if (cgpath && !cgf_oci_cgroup_path(cgpath, rel, sizeof(rel), &why) &&
+	    !cgf_cgroup_resolve(rel, abs, len))
+		return 0;
+	if (pid > 0 && !cgf_cgroup_of_pid(pid, abs, len))
+		return 0;
+	return cgf_container_cgroup(id, abs, len);
+}
+
+/* The instance's cgroups that still exist, and abs: every container of the policy. */
+static size_t instance_cgroups(const char *name, const char *abs, char ***paths)
+{
+	struct cgf_meta m;
+	uint64_t *ids = NULL;
+	size_t n_ids = 0, n = 0;
+
+	{
+		CGF_DIAG_SCOPE(none);	/* no instance yet: just this container */
+
+		cgf_policy_state(name, &m, &ids, &n_ids);
+	}
+	*paths = xcalloc(n_ids + 1, sizeof(**paths));
+	for (size_t i = 0; i < n_ids; i++) {
+		char p[600];
+
+		if (!cgf_cgroup_path_by_id(ids[i], p, sizeof(p)) && strcmp(p, abs))
+			(*paths)[n++] = xstrdup(p);
+	}
+	(*paths)[n++] = xstrdup(abs);
+	free(ids);
+	return n;
+}
+
+/*
+ * createRuntime / prestart: the container's cgroup joins the policy's one
+ * instance on this host (name, shared by every container that names the
+ * policy: one program set, a link set per container). The same file as the
+ * instance's: the programs in force are attached, nothing loaded. A changed
+ * file: a new version for every container of the instance at once.
+ */
 static int oci_apply(const char *id, const char *dir, const char *policy, const char *name,
 		     json_object *config, int pid)
 {
 	struct cgf_policy *p = NULL;
 	struct cgf_compiled *c = NULL;
 	struct cgf_apply_result r;
-	char file[4200], abs[600];
+	struct cgf_meta m;
+	char file[4200], abs[600], *buf = NULL, **paths = NULL;
+	const char *one = abs;
+	size_t len = 0, n;
+	uint64_t *ids = NULL, digest;
 	int ret = container_cgroup(id, config, pid, abs, sizeof(abs));
 
 	if (ret)
@@ -130,27 +184,67 @@ static int oci_apply(const char *id, const char *dir, const char *policy, const 
 	snprintf(file, sizeof(file), "%s/%s.yaml", dir, policy);
 	/* said without "No such file or directory": runtimes read that phrase in a
 	 * hook's message as a hook that is not there (podman: exit 127) */
-	if (access(file, F_OK))
+	if (access(file, F_OK) || read_file(file, &buf, &len))
 		return oci_fail("container %.12s: annotation %s=%s names a policy that %s does not "
 				"hold (%s.yaml): add the policy or fix the annotation", id, ANNOTATION,
 				policy, dir, policy);
-	if (cgf_pipeline_compile(file, NULL, 0, &p, &c))
+	digest = cgf_digest(buf, len);
+	if (!cgf_policy_state(name, &m, &ids, &n) && m.digest == digest && (m.flags & CGF_META_OCI)) {
+		free(ids);
+		free(buf);
+		if (cgf_env_check() || cgf_attach_cgroups(name, &one, 1))
+			return oci_fail("container %.12s: %s", id, cgf_last_error());
+		return EXIT_OK;
+	}
+	free(ids);
+	cgf_clear_error();
+	ret = cgf_pipeline_compile(file, buf, len, &p, &c);
+	free(buf);
+	if (ret)
 		return oci_fail("container %.12s: policy %s: %s", id, policy, cgf_last_error());
-	struct cgf_apply_opts o = { .cgroup = abs, .mode = p->mode, .name = name, .source = file };
+	n = instance_cgroups(name, abs, &paths);
+	struct cgf_apply_opts o = { .cgroups = (const char *const *)paths, .n_cgroups = n,
+				    .mode = p->mode, .name = name, .source = file,
+				    .digest = digest, .flags = CGF_META_OCI };
 
 	ret = cgf_pipeline_apply(c, &o, &r) ? oci_fail("container %.12s: %s", id, cgf_last_error())
 					     : EXIT_OK;
+	cgf_strv_free(paths, n);
 	cgf_compiled_free(c);
 	cgf_policy_free(p);
 	return ret;
 }
 
-/* poststop: that container's instance goes (none left: nothing to do) */
-static int oci_poststop(const char *name)
+/* The container's cgroup leaves every oci-hook instance it is in; an
+ * instance goes with its last container (settle). Before shared instances,
+ * each container had its own, NAME-<tag>: those go too. */
+static int oci_leave(const char *id, const char *tag, json_object *config, int pid)
 {
-	int err = cgf_detach(name);
+	struct cgf_applied *a = NULL;
+	char abs[600];
+	uint64_t cg = 0;
+	size_t n = 0;
+	int ret = detach_instances(tag);
 
-	return !err || err == -ENOENT ? EXIT_OK : oci_fail("%s", cgf_last_error());
+	{
+		CGF_DIAG_SCOPE(gone);	/* a cgroup already removed: settle takes its links */
+
+		if (!container_cgroup_quiet(id, config, pid, abs, sizeof(abs)))
+			cgf_cgroup_id(abs, &cg);
+	}
+	if (cgf_list(&a, &n))
+		return oci_fail("%s", cgf_last_error());
+	for (size_t i = 0; i < n && cg; i++) {
+		if (!(a[i].meta.flags & CGF_META_OCI))
+			continue;
+		for (size_t j = 0; j < a[i].n_cgs; j++)
+			if (a[i].cgs[j].id == cg && cgf_detach_cgroup(a[i].name, cg) && !ret)
+				ret = oci_fail("%s", cgf_last_error());
+	}
+	cgf_applied_free(a, n);
+	if (cgf_gc(NULL) && !ret)	/* an instance left with no container goes */
+		ret = oci_fail("%s", cgf_last_error());
+	return ret;
 }
 
 /* What the state says: the hook's stage, the container and its policy. */
@@ -174,17 +268,17 @@ static int oci_hook(const char *dir, const char *stage, json_object *state)
 	id_tag(id, tag, sizeof(tag));
 	poststop = (stage && !strcmp(stage, "poststop")) ||
 		   (!stage && status && !strcmp(status, "stopped"));
-	if (!policy)	/* not ours, unless an instance is left to detach */
-		ret = !poststop ? EXIT_OK : cgf_env_check() ? oci_fail("%s", cgf_last_error())
-							     : detach_instances(tag);
+	if (poststop)	/* with or without the annotation (runc delete has no bundle) */
+		ret = cgf_env_check() ? oci_fail("%s", cgf_last_error())
+				      : oci_leave(id, tag, config, pid);
+	else if (!policy)
+		ret = EXIT_OK;	/* not ours */
 	else if (!valid_name(policy) || strlen(policy) > CGF_NAME_MAX - 13)
 		ret = oci_fail("container %.12s: annotation %s='%s' is not a policy name "
 			       "([a-z0-9_-], at most %d characters)", id, ANNOTATION, policy,
 			       CGF_NAME_MAX - 13);
-	else if (snprintf(name, sizeof(name), "%s-%s", policy, tag), cgf_env_check())
+	else if (snprintf(name, sizeof(name), "%s-oci", policy), cgf_env_check())
 		ret = oci_fail("%s", cgf_last_error());
-	else if (poststop)
-		ret = oci_poststop(name);
 	else
 		ret = oci_apply(id, dir, policy, name, config, pid);
 	json_object_put(config);

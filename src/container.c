@@ -6,6 +6,8 @@
 #include <string.h>
 
 #include "cgroup.h"
+#include <json-c/json.h>
+
 #include "container.h"
 #include "util.h"
 
@@ -155,4 +157,13 @@ int cgf_container_cgroup(const char *id, char *abs, size_t len)
 				 "match; give more of the id", id, s_search.found_id, s_search.other_id);
 	snprintf(abs, len, "%s", s_search.found_path);
 	return 0;
+}
+
+json_object *cgf_container_json(const char *path)
+{
+	const char *base = path ? strrchr(path, '/') : NULL;
+	char id[128];
+
+	return base && cgf_container_id_of(base + 1, id, sizeof(id)) ? json_object_new_string(id)
+								      : NULL;
 }

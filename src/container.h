@@ -29,6 +29,8 @@ int cgf_oci_cgroup_path(const char *cgroups_path, char *rel, size_t len, const c
  * names are not containers. Returns false for those.
  */
 bool cgf_container_id_of(const char *basename, char *id, size_t len);
+/* The container a cgroup path names (its last component), as JSON, or NULL. */
+struct json_object *cgf_container_json(const char *path);
 
 /* The cgroup of the container whose id is id or starts with it (at least 4
  * characters); -ENOENT for none, -EINVAL when several containers match. */

@@ -95,14 +95,6 @@ const char *dmn_q(const char *s, char *buf, size_t len)
 	return buf;
 }
 
-uint64_t dmn_digest(const char *b, size_t n)
-{
-	uint64_t h = 0xcbf29ce484222325ull;
-
-	for (size_t i = 0; i < n; i++)
-		h = (h ^ (uint8_t)b[i]) * 0x100000001b3ull;
-	return h ? h : 1;
-}
 
 /* ---- the status file ---- */
 

@@ -284,7 +284,7 @@ void dmn_rescan(bool force)
 			set_error(dp, msg);
 			continue;
 		}
-		h = dmn_digest(buf, len);
+		h = cgf_digest(buf, len);
 		if (h != dp->digest)
 			load_file(dp, buf, len, h);
 		else if (force)

@@ -54,8 +54,6 @@ void dmn_log(int prio, const char *event, const char *fmt, ...) __attribute__((f
 const char *dmn_q(const char *s, char *buf, size_t len);
 void dmn_write_status(void);
 
-/* a digest of a file's bytes (its "unchanged") */
-uint64_t dmn_digest(const char *b, size_t n);
 
 /* daemon_files.c: the policy directory */
 struct dpol *dmn_find_name(const char *name, const struct dpol *except);

@@ -26,6 +26,7 @@
 #include <json-c/json.h>
 
 #include "cgroup.h"
+#include "container.h"
 #include "events.h"
 #include "hook.h"
 #include "rundir.h"
@@ -116,7 +117,7 @@ static int on_event(void *ctx, void *data, size_t len)
 	struct cgf_event_src *s = ctx;
 	const struct cgf_event *e = data;
 	json_object *o;
-	char buf[128], path[512];
+	char buf[128], path[512] = "";
 	const char *type;
 
 	if (len < sizeof(*e))
@@ -133,6 +134,8 @@ static int on_event(void *ctx, void *data, size_t len)
 	json_object_object_add(o, "cgroup_id", json_object_new_uint64(e->cgroup_id));
 	json_object_object_add(o, "cgroup", e->cgroup_id && !cgf_cgroup_path_by_id(e->cgroup_id,
 					      path, sizeof(path)) ? json_object_new_string(path) : NULL);
+	json_object_object_add(o, "container", e->cgroup_id && path[0] ? cgf_container_json(path)
+								      : NULL);
 	json_object_object_add(o, "pid", json_object_new_int64(e->pid));
 	json_object_object_add(o, "comm", json_object_new_string(e->comm));
 	{

@@ -2,6 +2,7 @@
 /* JSON documents of what is applied: list, and stats with visibility. */
 #include <string.h>
 
+#include "container.h"
 #include "jsonout.h"
 #include "layout.h"
 #include "loader.h"
@@ -40,7 +41,8 @@ json_object *cgf_applied_json(const struct cgf_applied *a, bool counters)
 	json_object_object_add(o, "applied_at", json_object_new_int64((int64_t)a->meta.applied_at));
 	json_object_object_add(o, "source", json_object_new_string(a->meta.source));
 	json_object_object_add(o, "managed_by", json_object_new_string(
-		a->meta.flags & CGF_META_DAEMON ? "daemon" : "cli"));
+		a->meta.flags & CGF_META_DAEMON ? "daemon"
+		: a->meta.flags & CGF_META_OCI ? "oci-hook" : "cli"));
 	json_object_object_add(o, "rules", json_object_new_int64(a->meta.n_rules));
 	json_object_object_add(o, "prefixes", json_object_new_int64((int64_t)a->meta.n_prefixes));
 	for (size_t i = 0; i < a->n_cgs; i++) {
@@ -50,6 +52,7 @@ json_object *cgf_applied_json(const struct cgf_applied *a, bool counters)
 		json_object_object_add(cg, "path", a->cgs[i].path[0]
 							   ? json_object_new_string(a->cgs[i].path)
 							   : NULL);
+		json_object_object_add(cg, "container", cgf_container_json(a->cgs[i].path));
 		json_object_object_add(cg, "hooks", cgf_json_hooks(a->cgs[i].hooks));
 		json_object_array_add(cgs, cg);
 	}

@@ -69,6 +69,15 @@ void cgf_clear_error(void)
 	cur->msg[0] = '\0';
 }
 
+uint64_t cgf_digest(const char *b, size_t n)
+{
+	uint64_t h = 0xcbf29ce484222325ull;
+
+	for (size_t i = 0; i < n; i++)
+		h = (h ^ (uint8_t)b[i]) * 0x100000001b3ull;
+	return h ? h : 1;
+}
+
 static void oom(void)
 {
 	fputs("cgfence: out of memory\n", stderr);

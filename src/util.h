@@ -79,6 +79,8 @@ char *arena_strndup(struct arena *a, const char *s, size_t n);
 void arena_free(struct arena *a);
 
 int read_file(const char *path, char **buf, size_t *len);
+/* A digest of bytes (FNV-1a, never 0): a file's "unchanged". */
+uint64_t cgf_digest(const char *b, size_t n);
 int write_string(const char *path, const char *s);
 bool valid_name(const char *s);
 

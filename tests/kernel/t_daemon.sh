@@ -29,6 +29,7 @@ start_daemon() {
 logpos() { LOGPOS=$(($(wc -l <"$LOG") + 1)); }
 logged() { tail -n +"$LOGPOS" "$LOG" | grep -q -- "$1"; }
 probe() { in_cg "$1" "$NP" connect udp "$2" 53; }
+probe_is() { [ "$(probe "$1" "$2")" = "$3" ]; }	# for wait_for: probed anew each time
 pinned() { ls /sys/fs/bpf/cgfence/"$1"/cg-* >/dev/null 2>&1; }
 link_ids() { for f in /sys/fs/bpf/cgfence/"$1"/cg-*/*; do bpftool link show pinned "$f" | head -1 | cut -d: -f1; done | sort | tr '\n' ' '; }
 
@@ -90,7 +91,7 @@ wait_for 5 pinned "$B"
 check "container: docker-<id>.scope enforced" EPERM "$(probe "$TOP/system.slice/docker-$HEX.scope" 127.0.0.5)"
 check "container: glob policy not on it" ok "$(probe "$TOP/system.slice/docker-$HEX.scope" 127.0.0.3)"
 mkdir -p "$TOP/app-2/nested"
-wait_for 5 test "$(ls -d /sys/fs/bpf/cgfence/"$A"/cg-* | wc -l)" -eq 2
+wait_for 5 sh -c "[ \$(ls -d /sys/fs/bpf/cgfence/$A/cg-* | wc -l) -eq 2 ]"
 check "glob: app-2 attached too (2 cgroups)" 0 $?
 check "glob: app-2/nested covered through its parent" EPERM "$(probe "$TOP/app-2/nested" 127.0.0.3)"
 
@@ -127,7 +128,7 @@ logpos
 write_glob 127.0.0.4
 sed "s/127.0.0.4/127.0.0.7/" "$PD/a.yaml" >"$PD/.a.tmp" && mv "$PD/.a.tmp" "$PD/a.yaml"
 wait_for 5 logged "event=replaced policy=$A"
-wait_for 5 test "$(probe "$TOP/app-1" 127.0.0.7)" = EPERM
+wait_for 5 probe_is "$TOP/app-1" 127.0.0.7 EPERM
 check "rename over: new verdict" EPERM "$(probe "$TOP/app-1" 127.0.0.7)"
 check "rename over: old rule gone" ok "$(probe "$TOP/app-1" 127.0.0.3)"
 
@@ -140,14 +141,14 @@ ln -sfn ..data/a.yaml "$PD/.a.link" && mv -T "$PD/.a.link" "$PD/a.yaml"
 sleep 0.3
 logpos
 ln -s ..v2 "$PD/..data_tmp" && mv -T "$PD/..data_tmp" "$PD/..data"
-wait_for 5 test "$(probe "$TOP/app-1" 127.0.0.8)" = EPERM
+wait_for 5 probe_is "$TOP/app-1" 127.0.0.8 EPERM
 check "symlink swap: new verdict" EPERM "$(probe "$TOP/app-1" 127.0.0.8)"
 check "symlink swap: old rule gone" ok "$(probe "$TOP/app-1" 127.0.0.7)"
 rm -f "$PD/a.yaml" "$PD/..data" && rm -rf "$PD/..v1" "$PD/..v2"
 write_glob 127.0.0.3
 
 # an invalid file: logged with its position, the old version stays
-wait_for 5 test "$(probe "$TOP/app-1" 127.0.0.3)" = EPERM
+wait_for 5 probe_is "$TOP/app-1" 127.0.0.3 EPERM
 logpos
 printf 'version: 1\nname: %s\ntarget: {cgroup: "%s/app-*"}\nnetwork:\n  egress:\n    default: maybe\n' "$A" "$REL" >"$PD/a.yaml"
 wait_for 5 logged "event=policy-invalid"

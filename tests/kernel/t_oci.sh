@@ -16,7 +16,7 @@ C1="$ROOT/$ID1" C2="$CG2/$SLICE/docker-$ID2.scope"
 POLDIR="$TMPD/policies"; mkdir "$POLDIR"
 deny_one_policy x deny3 127.0.0.3 >/dev/null; mv "$TMPD/x.yaml" "$POLDIR/deny3.yaml"
 printf 'version: 1\nname: broken\nnetwork:\n  egress: {default: maybe}\n' >"$POLDIR/broken.yaml"
-for n in "deny3-${ID1:0:12}" "deny3-${ID2:0:12}"; do track_policy "$n"; done
+track_policy deny3-oci	# the policy's one instance, shared by its containers
 serve tcp 127.0.0.3 80; serve tcp 127.0.0.4 80
 
 bundle() {	# bundle DIR CGROUPSPATH [ANNOTATION_JSON]
@@ -35,12 +35,22 @@ state "$ID1" "$TMPD/b1" creating "$ANN" | hook --stage createRuntime
 check "hook (cgroupfs layout, annotation in the state) exits 0" 0 $?
 check "policy enforced in the container's cgroup" EPERM "$(in_cg "$C1" "$NP" connect tcp 127.0.0.3 80)"
 check "other destinations allowed"                ok    "$(in_cg "$C1" "$NP" connect tcp 127.0.0.4 80)"
-check_match "applied as POLICY-<id>" "deny3-${ID1:0:12} " "$("$CGF" list)"
+check_match "applied as the policy's one instance, POLICY-oci" "deny3-oci " "$("$CGF" list)"
+inst() {	# inst: "generation cgroups containers" of deny3-oci ("none" without it)
+	"$CGF" --json list | python3 -c 'import json,sys
+p = [p for p in json.load(sys.stdin) if p["name"] == "deny3-oci"]
+print("none" if not p else "%d %d %s" % (p[0]["generation"], len(p[0]["cgroups"]),
+      ",".join(sorted(c["container"] or "?" for c in p[0]["cgroups"]))))'
+}
+check "list names the container of each cgroup" "1 1 $ID1" "$(inst)"
+check_match "managed by the oci hook" '"managed_by":"oci-hook"' "$("$CGF" --json list)"
 
 bundle "$TMPD/b2" "$SLICE:docker:$ID2" "$ANN"
 state "$ID2" "$TMPD/b2" created | hook --stage prestart
 check "hook (systemd layout, annotation in the bundle) exits 0" 0 $?
 check "enforced in the systemd-layout cgroup" EPERM "$(in_cg "$C2" "$NP" connect tcp 127.0.0.3 80)"
+check "a second container joins the same instance: nothing loaded (generation 1)" \
+	"1 2 $ID1,$ID2" "$(inst)"
 
 before=$(ls /sys/fs/bpf/cgfence | wc -l)
 state "$ID3" "$TMPD/b1" creating | hook --stage createRuntime
@@ -59,12 +69,28 @@ bundle "$TMPD/b3" "nosuch.slice:docker:$ID3" "$ANN"
 state "$ID3" "$TMPD/b3" creating | hook 2>"$TMPD/err"
 check "missing cgroup: the hook fails" 1 $?
 
+# a changed policy file: the next container brings a new version to all of them
+sed -i 's/127.0.0.3/127.0.0.4/' "$POLDIR/deny3.yaml"
+bundle "$TMPD/b6" "/cgfence-$TID-oci/$ID3" "$ANN"
+state "$ID3" "$TMPD/b6" creating | hook --stage createRuntime
+check "a changed file: the hook exits 0" 0 $?
+check "...one new version for every container" "2 3 $ID1,$ID3,$ID2" "$(inst)"
+check "...in force in the first container" EPERM "$(in_cg "$C1" "$NP" connect tcp 127.0.0.4 80)"
+check "...and in the second" EPERM "$(in_cg "$C2" "$NP" connect tcp 127.0.0.4 80)"
+check "...the old deny gone from both" ok "$(in_cg "$C2" "$NP" connect tcp 127.0.0.3 80)"
+sed -i 's/127.0.0.4/127.0.0.3/' "$POLDIR/deny3.yaml"
+state "$ID3" "$TMPD/b6" stopped "$ANN" | hook --stage poststop
+check "poststop of the third container" "2 2 $ID1,$ID2" "$(inst)"
+
 state "$ID1" "$TMPD/b1" stopped "$ANN" | hook --stage poststop
 check "poststop exits 0" 0 $?
-check "poststop removed the pins" no "$([ -e "/sys/fs/bpf/cgfence/deny3-${ID1:0:12}" ] && echo yes || echo no)"
-check "not enforced after poststop" ok "$(in_cg "$C1" "$NP" connect tcp 127.0.0.3 80)"
+check "poststop: that container left the instance" "2 1 $ID2" "$(inst)"
+check "not enforced after poststop" ok "$(in_cg "$C1" "$NP" connect tcp 127.0.0.4 80)"
+check "the other container still confined" EPERM "$(in_cg "$C2" "$NP" connect tcp 127.0.0.4 80)"
 state "$ID1" "$TMPD/b1" stopped "$ANN" | hook --stage poststop
 check "poststop again (nothing applied) exits 0" 0 $?
+state "$ID2" "$TMPD/b2" stopped "$ANN" | hook --stage poststop
+check "the last container's poststop takes the instance" none "$(inst)"
 
 # the runc wrapper (Docker, containerd), with a stand-in for runc
 printf '#!/bin/sh\nexit 0\n' >"$TMPD/runc"; chmod +x "$TMPD/runc"
@@ -75,8 +101,7 @@ W --root /run/x create --bundle "$TMPD/b4" "$ID1"
 check "runc wrapper: create exits 0" 0 $?
 check "runc wrapper: the container is confined" EPERM "$(in_cg "$C1" "$NP" connect tcp 127.0.0.3 80)"
 (cd "$TMPD" && W delete "$ID1")
-check "runc wrapper: delete (no bundle, no annotation) still detaches" no \
-	"$([ -e "/sys/fs/bpf/cgfence/deny3-${ID1:0:12}" ] && echo yes || echo no)"
+check "runc wrapper: delete (no bundle, no annotation) still detaches" none "$(inst)"
 bundle "$TMPD/b5" "/cgfence-$TID-oci/$ID1" '{"cgfence.io/policy":"nosuch"}'
 W create --bundle "$TMPD/b5" "$ID1" 2>/dev/null
 check "runc wrapper: a failing hook fails the create" 1 $?
