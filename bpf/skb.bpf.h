@@ -47,11 +47,12 @@ static __always_inline int read_hdr(struct __sk_buff *skb, __u32 off, void *to, 
 	return bpf_skb_load_bytes(skb, off, to, len);
 }
 
-/* IPv6: from the fixed header's next header to the transport header */
-static __always_inline void ipv6_transport(struct __sk_buff *skb, struct pkt *p, __u8 next,
-					   __u32 off)
+/* IPv6: from the fixed header's next header to the transport header. A
+ * bounded loop, not unrolled, inlined: a BPF-to-BPF call in these programs
+ * (which also tail-call) cost the IPv4 path about 25 ns per packet in
+ * bench_egress, inlined it costs nothing measurable. */
+static __always_inline int ipv6_transport(struct __sk_buff *skb, struct pkt *p, __u32 next, __u32 off)
 {
-#pragma unroll
 	for (int i = 0; i < CGF_EXT_MAX; i++) {
 		struct {
 			__u8 next, len;
@@ -62,7 +63,7 @@ static __always_inline void ipv6_transport(struct __sk_buff *skb, struct pkt *p,
 		    next != IPPROTO_AH && next != IPPROTO_FRAGMENT) {
 			p->ipproto = next;	/* transport, ESP, "no next header" ... */
 			p->l4off = off;
-			return;
+			return 0;
 		}
 		if (read_hdr(skb, off, &h, sizeof(h)))
 			break;		/* truncated */
@@ -70,7 +71,7 @@ static __always_inline void ipv6_transport(struct __sk_buff *skb, struct pkt *p,
 			if (h.frag_off & bpf_htons(IP6_OFFSET_MASK)) {
 				p->ipproto = h.next;	/* a non-first fragment: no ports */
 				p->no_l4 = 1;
-				return;
+				return 0;
 			}
 			off += 8;
 		} else {
@@ -80,6 +81,7 @@ static __always_inline void ipv6_transport(struct __sk_buff *skb, struct pkt *p,
 	}
 	p->ipproto = IPPROTO_UNKNOWN;	/* too many, or truncated: fail closed */
 	p->no_l4 = 1;
+	return 0;
 }
 
 static __always_inline int parse(struct __sk_buff *skb, __u8 dir, struct pkt *p)
@@ -106,13 +108,17 @@ static __always_inline int parse(struct __sk_buff *skb, __u8 dir, struct pkt *p)
 			__builtin_memcpy(p->addr, &ip6h.daddr, 16);
 		else
 			__builtin_memcpy(p->addr, &ip6h.saddr, 16);
-		ipv6_transport(skb, p, ip6h.nexthdr, sizeof(ip6h));
+		if (ip6h.nexthdr == IPPROTO_TCP || ip6h.nexthdr == IPPROTO_UDP) {
+			p->ipproto = ip6h.nexthdr;	/* the common case: no extension header */
+			p->l4off = sizeof(ip6h);
+		} else {
+			ipv6_transport(skb, p, ip6h.nexthdr, sizeof(ip6h));
+		}
 	} else {
 		return SKIP;	/* neither IPv4 nor IPv6 */
 	}
-	if (!p->no_l4 && (p->ipproto == IPPROTO_TCP || p->ipproto == IPPROTO_UDP) &&
-	    read_hdr(skb, p->l4off, ports, sizeof(ports)))
-		p->no_l4 = 1;	/* truncated transport header */
+	if (p->ipproto == IPPROTO_TCP || p->ipproto == IPPROTO_UDP)
+		p->no_l4 |= !!read_hdr(skb, p->l4off, ports, sizeof(ports));	/* truncated */
 	p->port = bpf_ntohs(ports[1]);
 	return 0;
 }

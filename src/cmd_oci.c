@@ -23,6 +23,7 @@
 #include "jsonout.h"
 #include "loader.h"
 #include "pipeline.h"
+#include "pins.h"
 #include "target.h"
 #include "util.h"
 
@@ -215,36 +216,53 @@ static int oci_apply(const char *id, const char *dir, const char *policy, const 
 	return ret;
 }
 
+struct leave {
+	uint64_t cg;
+	int ret;
+};
+
+/* One policy: if it is an oci-hook instance holding the cgroup, the cgroup
+ * leaves; an instance left with no container goes. */
+static int leave_one(const char *dir, const char *name, void *arg)
+{
+	struct leave *l = arg;
+	struct cgf_meta m;
+	char cgdir[CGF_PATH_LEN];
+	uint64_t *ids = NULL;
+	size_t n;
+
+	cgf_pin_cgroup_dir(dir, l->cg, cgdir, sizeof(cgdir));
+	if (access(cgdir, F_OK) || cgf_pin_meta(dir, &m) || !(m.flags & CGF_META_OCI))
+		return 0;
+	if (cgf_detach_cgroup(name, l->cg) && !l->ret)
+		l->ret = oci_fail("%s", cgf_last_error());
+	n = cgf_pin_cgroup_ids(dir, &ids);
+	free(ids);
+	if (!n && cgf_detach(name) && !l->ret)	/* its last container went */
+		l->ret = oci_fail("%s", cgf_last_error());
+	return 0;
+}
+
 /* The container's cgroup leaves every oci-hook instance it is in; an
- * instance goes with its last container (settle). Before shared instances,
- * each container had its own, NAME-<tag>: those go too. */
+ * instance goes with its last container. A cgroup already gone is left to
+ * settle (the next command, the daemon). Before shared instances, each
+ * container had its own, NAME-<tag>: those go too. */
 static int oci_leave(const char *id, const char *tag, json_object *config, int pid)
 {
-	struct cgf_applied *a = NULL;
+	struct leave l = { .ret = detach_instances(tag) };
 	char abs[600];
-	uint64_t cg = 0;
-	size_t n = 0;
-	int ret = detach_instances(tag);
 
 	{
-		CGF_DIAG_SCOPE(gone);	/* a cgroup already removed: settle takes its links */
+		CGF_DIAG_SCOPE(gone);
 
-		if (!container_cgroup_quiet(id, config, pid, abs, sizeof(abs)))
-			cgf_cgroup_id(abs, &cg);
+		if (container_cgroup_quiet(id, config, pid, abs, sizeof(abs)) ||
+		    cgf_cgroup_id(abs, &l.cg))
+			return l.ret;
 	}
-	if (cgf_list(&a, &n))
+	if (cgf_lock())
 		return oci_fail("%s", cgf_last_error());
-	for (size_t i = 0; i < n && cg; i++) {
-		if (!(a[i].meta.flags & CGF_META_OCI))
-			continue;
-		for (size_t j = 0; j < a[i].n_cgs; j++)
-			if (a[i].cgs[j].id == cg && cgf_detach_cgroup(a[i].name, cg) && !ret)
-				ret = oci_fail("%s", cgf_last_error());
-	}
-	cgf_applied_free(a, n);
-	if (cgf_gc(NULL) && !ret)	/* an instance left with no container goes */
-		ret = oci_fail("%s", cgf_last_error());
-	return ret;
+	cgf_pins_for_each_policy(leave_one, &l);
+	return l.ret;
 }
 
 /* What the state says: the hook's stage, the container and its policy. */
