@@ -20,7 +20,8 @@ cleanup() {
 	"$CGF" detach "$TAG-one" >/dev/null 2>&1 || true
 	"$CGF" detach "$TAG-acct" >/dev/null 2>&1 || true
 	"$CGF" detach "$TAG-many" >/dev/null 2>&1 || true
-	find "$TOP" -depth -type d -exec rmdir {} \; 2>/dev/null || true
+	for d in "$TOP"/*/; do [ -d "$d" ] && rmdir "$d"; done 2>/dev/null
+	rmdir "$TOP" 2>/dev/null || true
 	rm -rf "$T"
 }
 trap cleanup EXIT

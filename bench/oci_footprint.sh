@@ -16,7 +16,8 @@ TOP="$CG2/cgfence-$TAG"
 T=$(mktemp -d)
 cleanup() {
 	for f in "$T"/pol/*.yaml; do [ -e "$f" ] && "$CGF" detach "$(basename "$f" .yaml)-oci" >/dev/null 2>&1; done
-	find "$TOP" -depth -type d -exec rmdir {} \; 2>/dev/null || true
+	for d in "$TOP"/*/; do [ -d "$d" ] && rmdir "$d"; done 2>/dev/null
+	rmdir "$TOP" 2>/dev/null || true
 	rm -rf "$T"
 }
 trap cleanup EXIT
