@@ -44,6 +44,14 @@ trap t_cleanup EXIT
 ok() { N_OK=$((N_OK + 1)); echo "ok - $*"; }
 not_ok() { N_FAIL=$((N_FAIL + 1)); echo "not ok - $*"; }
 
+# wait_for SECONDS CMD...: until CMD succeeds (CMD runs anew each time: put what
+# must be looked at again inside it, not in a $(...) of the call)
+wait_for() {
+	local t=$(($1 * 20)); shift
+	while [ $t -gt 0 ]; do "$@" && return 0; sleep 0.05; t=$((t - 1)); done
+	return 1
+}
+
 # check NAME EXPECTED ACTUAL
 check() {
 	if [ "$2" = "$3" ]; then ok "$1"; else not_ok "$1: expected '$2', got '$3'"; fi

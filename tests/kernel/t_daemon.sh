@@ -14,12 +14,6 @@ A=$(pname glob) B=$(pname ctr) U=$(pname unit)
 track_policy "$A"; track_policy "$B"; track_policy "$U"
 HEX=$(printf 'c0ffee%.0s' $(seq 11) | cut -c1-64)
 
-# wait_for SECONDS CMD...: until CMD succeeds
-wait_for() {
-	local t=$(($1 * 20)); shift
-	while [ $t -gt 0 ]; do "$@" && return 0; sleep 0.05; t=$((t - 1)); done
-	return 1
-}
 start_daemon() {
 	"$CGF" daemon --policy-dir "$PD" --run-dir "$RUN" --repair-interval 1 "$@" >>"$LOG" 2>&1 &
 	DPID=$!

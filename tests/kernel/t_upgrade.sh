@@ -67,11 +67,6 @@ network:
       - {action: deny, to: [127.0.0.3]}
 EOF
 
-wait_for() {	# wait_for SECONDS CMD...
-	local t=$(($1 * 20)); shift
-	while [ $t -gt 0 ]; do "$@" && return 0; sleep 0.05; t=$((t - 1)); done
-	return 1
-}
 DPID=
 start_daemon() {	# start_daemon BINARY
 	"$1" daemon --policy-dir "$PD" --run-dir "$RUN" --repair-interval 1 >>"$LOG" 2>&1 &
