@@ -152,6 +152,15 @@ static bool lookup(uint64_t id, char *abs, size_t len)
 	return false;
 }
 
+bool cgf_cgroup_alive_fresh(uint64_t id, bool walk)
+{
+	char abs[512];
+
+	if ((walk || !cache_filled) && refill())
+		return true;	/* cannot tell: keep it */
+	return lookup(id, abs, sizeof(abs));
+}
+
 int cgf_cgroup_path_by_id(uint64_t id, char *abs, size_t len)
 {
 	bool fresh = !cache_filled;

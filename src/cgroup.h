@@ -3,6 +3,7 @@
 #define CGF_CGROUP_H
 
 #include <stddef.h>
+#include <stdbool.h>
 #include <stdint.h>
 
 /* The cgroup2 mount point from /proc/mounts (e.g. /sys/fs/cgroup/unified). */
@@ -20,6 +21,10 @@ int cgf_cgroup_of_pid(int pid, char *abs, size_t len);
 
 int cgf_cgroup_id(const char *abs, uint64_t *id);
 /* Path of the live cgroup with this id; -ENOENT when it is gone. */
+/* Does cgroup id exist, by one walk of the tree (walk: anew) and the ids it
+ * found: for many ids at once, where cgf_cgroup_path_by_id would walk again
+ * for every id it misses. */
+bool cgf_cgroup_alive_fresh(uint64_t id, bool walk);
 int cgf_cgroup_path_by_id(uint64_t id, char *abs, size_t len);
 
 #endif

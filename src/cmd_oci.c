@@ -160,6 +160,20 @@ static size_t instance_cgroups(const char *name, const char *abs, char ***paths)
 	return n;
 }
 
+/* The instance name holds the version of these very bytes. */
+static bool in_force(const char *name, uint64_t digest)
+{
+	CGF_DIAG_SCOPE(none);	/* no instance yet: not in force */
+	struct cgf_meta m;
+	uint64_t *ids = NULL;
+	size_t n = 0;
+	bool yes = !cgf_policy_state(name, &m, &ids, &n) && m.digest == digest &&
+		   (m.flags & CGF_META_OCI);
+
+	free(ids);
+	return yes;
+}
+
 /*
  * createRuntime / prestart: the container's cgroup joins the policy's one
  * instance on this host (name, shared by every container that names the
@@ -173,11 +187,10 @@ static int oci_apply(const char *id, const char *dir, const char *policy, const 
 	struct cgf_policy *p = NULL;
 	struct cgf_compiled *c = NULL;
 	struct cgf_apply_result r;
-	struct cgf_meta m;
 	char file[4200], abs[600], *buf = NULL, **paths = NULL;
 	const char *one = abs;
 	size_t len = 0, n;
-	uint64_t *ids = NULL, digest;
+	uint64_t digest;
 	int ret = container_cgroup(id, config, pid, abs, sizeof(abs));
 
 	if (ret)
@@ -190,15 +203,12 @@ static int oci_apply(const char *id, const char *dir, const char *policy, const 
 				"hold (%s.yaml): add the policy or fix the annotation", id, ANNOTATION,
 				policy, dir, policy);
 	digest = cgf_digest(buf, len);
-	if (!cgf_policy_state(name, &m, &ids, &n) && m.digest == digest && (m.flags & CGF_META_OCI)) {
-		free(ids);
+	if (in_force(name, digest)) {
 		free(buf);
 		if (cgf_env_check() || cgf_attach_cgroups(name, &one, 1))
 			return oci_fail("container %.12s: %s", id, cgf_last_error());
 		return EXIT_OK;
 	}
-	free(ids);
-	cgf_clear_error();
 	ret = cgf_pipeline_compile(file, buf, len, &p, &c);
 	free(buf);
 	if (ret)

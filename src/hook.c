@@ -15,12 +15,6 @@ const enum bpf_attach_type cgf_hook_attach[CGF_H_MAX] = {
 #undef X
 };
 
-const char *const cgf_hook_family[CGF_H_MAX] = {
-#define X(E, n, a, f, by) [CGF_H_##E] = #f,
-	CGF_HOOKS(X)
-#undef X
-};
-
 static const uint32_t needed_by[CGF_H_MAX] = {
 #define X(E, n, a, f, by) [CGF_H_##E] = (by),
 	CGF_HOOKS(X)

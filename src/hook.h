@@ -10,7 +10,6 @@
 
 extern const char *const cgf_hook_names[CGF_H_MAX];
 extern const enum bpf_attach_type cgf_hook_attach[CGF_H_MAX];
-extern const char *const cgf_hook_family[CGF_H_MAX];
 
 /* The hooks a policy with these features (CGF_F_*) attaches. */
 uint32_t cgf_hooks_for(uint32_t features);

@@ -308,7 +308,7 @@ void cgf_pin_drain_slot(const char *dir, uint32_t slot)
 void cgf_pin_prune_gone(const char *dir)
 {
 	static const char *const per_cgroup[] = { "acct", "ratelimit" };
-	char path[512];
+	bool walk = true;	/* one walk of the cgroup tree for the whole prune */
 
 	for (size_t i = 0; i < ARRAY_SIZE(per_cgroup); i++) {
 		_cleanup_close_ int fd = cgf_pin_get(dir, per_cgroup[i]);
@@ -317,8 +317,12 @@ void cgf_pin_prune_gone(const char *dir)
 		int more = fd < 0 ? -1 : bpf_map_get_next_key(fd, NULL, &next);
 
 		for (; !more; more = bpf_map_get_next_key(fd, &key, &next)) {
+			bool alive;
+
 			key = next;
-			if (cgf_cgroup_path_by_id(key, path, sizeof(path))) {
+			alive = cgf_cgroup_alive_fresh(key, walk);
+			walk = false;
+			if (!alive) {
 				GROW(gone, cap, n + 1);
 				gone[n++] = key;
 			}

@@ -52,6 +52,19 @@ wait_for() {
 	return 1
 }
 
+# daemon_start BINARY [ARG...]: a cgfence daemon following $PD with run dir
+# $RUN, logging to $LOG, until it says it is ready; its pid in DPID. logged
+# PATTERN: the log has PATTERN since logpos was last called.
+daemon_start() {
+	local bin=$1; shift
+	"$bin" daemon --policy-dir "$PD" --run-dir "$RUN" --repair-interval 1 "$@" >>"$LOG" 2>&1 &
+	DPID=$!
+	T_PIDS+=("$DPID")
+	wait_for 10 logged "event=ready"
+}
+logpos() { LOGPOS=$(($(wc -l <"$LOG" 2>/dev/null || echo 0) + 1)); }
+logged() { tail -n +"$LOGPOS" "$LOG" | grep -q -- "$1"; }
+
 # check NAME EXPECTED ACTUAL
 check() {
 	if [ "$2" = "$3" ]; then ok "$1"; else not_ok "$1: expected '$2', got '$3'"; fi

@@ -14,14 +14,7 @@ A=$(pname glob) B=$(pname ctr) U=$(pname unit)
 track_policy "$A"; track_policy "$B"; track_policy "$U"
 HEX=$(printf 'c0ffee%.0s' $(seq 11) | cut -c1-64)
 
-start_daemon() {
-	"$CGF" daemon --policy-dir "$PD" --run-dir "$RUN" --repair-interval 1 "$@" >>"$LOG" 2>&1 &
-	DPID=$!
-	T_PIDS+=("$DPID")
-	wait_for 10 logged "event=ready"
-}
-logpos() { LOGPOS=$(($(wc -l <"$LOG") + 1)); }
-logged() { tail -n +"$LOGPOS" "$LOG" | grep -q -- "$1"; }
+start_daemon() { daemon_start "$CGF" "$@"; }
 probe() { in_cg "$1" "$NP" connect udp "$2" 53; }
 probe_is() { [ "$(probe "$1" "$2")" = "$3" ]; }	# for wait_for: probed anew each time
 pinned() { ls /sys/fs/bpf/cgfence/"$1"/cg-* >/dev/null 2>&1; }

@@ -67,14 +67,6 @@ network:
       - {action: deny, to: [127.0.0.3]}
 EOF
 
-DPID=
-start_daemon() {	# start_daemon BINARY
-	"$1" daemon --policy-dir "$PD" --run-dir "$RUN" --repair-interval 1 >>"$LOG" 2>&1 &
-	DPID=$!
-	T_PIDS+=("$DPID")
-	wait_for 10 logged "event=ready"
-}
-logged() { tail -n +"$LOGPOS" "$LOG" | grep -q -- "$1"; }
 stop_daemon() { kill -TERM "$DPID" 2>/dev/null; wait "$DPID" 2>/dev/null; }
 LOGPOS=1
 touch "$LOG"
@@ -91,7 +83,7 @@ else
 	check "old: apply egress+bind+accounting+events" 0 $?
 	"$OLD" apply "$RP" --cgroup "$CGR" >/dev/null
 	check "old: apply redirect" 0 $?
-	start_daemon "$OLD"
+	daemon_start "$OLD"
 	check "old daemon ready" 0 $?
 	mkdir "$TOP/app-1"
 	wait_for 10 test -d /sys/fs/bpf/cgfence/"$G"
@@ -140,8 +132,8 @@ print(int.from_bytes(bytes(int(b, 16) for b in json.load(sys.stdin)[0]["value"])
 	stop_daemon
 	check "old daemon stopped, glob still enforced" EPERM \
 		"$(in_cg "$TOP/app-1" "$NP" connect udp 127.0.0.3 9)"
-	LOGPOS=$(($(wc -l <"$LOG") + 1))
-	start_daemon "$CGF"
+	logpos
+	daemon_start "$CGF"
 	check "new daemon ready" 0 $?
 	check_match "new daemon migrates the glob policy" "event=migrated policy=$G .*layout=1->$LAYOUT" \
 		"$(tail -n +"$LOGPOS" "$LOG" | grep event=migrated)"
