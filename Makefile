@@ -16,7 +16,8 @@ VERSION := 0.1.0
 
 DEB_PKGS := clang llvm libclang-rt-dev bpftool libbpf-dev libelf-dev zlib1g-dev libyaml-dev \
 	    libcmocka-dev libjson-c-dev pkg-config iproute2 nftables util-linux \
-	    valgrind make gcc libsystemd-dev go-md2man python3-yaml curl libmicrohttpd-dev
+	    valgrind make gcc libsystemd-dev go-md2man python3-yaml curl libmicrohttpd-dev \
+	    python3 socat dnsutils dnsmasq-base iputils-ping
 
 CFLAGS  ?= -O2 -g
 CFLAGS  += -std=gnu11 -Wall -Wextra -Werror -Wshadow -Wno-missing-field-initializers -Wno-format-truncation \

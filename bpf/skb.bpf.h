@@ -3,6 +3,7 @@
 #ifndef CGF_BPF_SKB_H
 #define CGF_BPF_SKB_H
 
+#include "lib/conn.h"
 #include "lib/events.h"
 #include "lib/gate.h"
 #include "lib/verdict.h"
@@ -25,7 +26,8 @@
  */
 struct pkt {
 	__u32 addr[4];		/* v4: addr[0] */
-	__u16 port;
+	__u16 port;		/* the destination port: what rules of the packet's direction see */
+	__u16 rport, lport;	/* the remote and the local port */
 	__u8 ipproto;		/* IPPROTO_*; 255 when the walk found none */
 	__u8 v6;
 	__u32 l4off;
@@ -120,6 +122,13 @@ static __always_inline int parse(struct __sk_buff *skb, __u8 dir, struct pkt *p)
 	if (p->ipproto == IPPROTO_TCP || p->ipproto == IPPROTO_UDP)
 		p->no_l4 |= !!read_hdr(skb, p->l4off, ports, sizeof(ports));	/* truncated */
 	p->port = bpf_ntohs(ports[1]);
+	if (dir == CGF_DIR_EGRESS) {
+		p->rport = p->port;
+		p->lport = bpf_ntohs(ports[0]);
+	} else {
+		p->rport = bpf_ntohs(ports[0]);
+		p->lport = p->port;
+	}
 	return 0;
 }
 
@@ -134,7 +143,7 @@ static __always_inline void skb_acct(struct __sk_buff *skb, __u8 dir, const stru
 	if (dir == CGF_DIR_EGRESS) {
 		a->bytes_out += skb->len;
 		a->packets_out++;
-		if (p->ipproto == IPPROTO_TCP && !p->no_l4 &&
+		if (p && p->ipproto == IPPROTO_TCP && !p->no_l4 &&
 		    !read_hdr(skb, p->l4off + TCP_FLAGS_OFF, &flags, 1) &&
 		    (flags & TCP_FLAG_SYN)) {	/* SYN: we connect; SYN-ACK: we accept */
 			if (flags & TCP_FLAG_ACK)
@@ -149,25 +158,39 @@ static __always_inline void skb_acct(struct __sk_buff *skb, __u8 dir, const stru
 	}
 }
 
-static __always_inline int skb_decide(struct __sk_buff *skb, __u8 dir, enum cgf_hook hook)
+/*
+ * The verdict of section sec (egress or ingress) on the packet's remote
+ * address, its protocol and the given port; a section the policy lacks
+ * allows. Counts the deciding rule's hit. A global function: the verifier
+ * checks it once, not at every place a packet may be judged.
+ */
+__noinline int cgf_judge(__u32 sec, const struct pkt *p, __u32 port, __u32 *rule)
 {
-	struct pkt p = {};
 	const struct cgf_addr_val *av;
-	__u32 rule = CGF_RULE_DEFAULT;
-	int v = CGF_ALLOW, parsed = parse(skb, dir, &p);
+	int v;
 
-	if (!parsed && (dir == CGF_DIR_EGRESS ? cfg.has_egress : cfg.has_ingress)) {
-		av = p.v6 ? lookup6(dir, p.addr) : lookup4(dir, p.addr[0]);
-		if (av && p.no_l4 && (av->flags & CGF_AV_CLASS))	/* no ports to read */
-			v = p.ipproto == IPPROTO_UNKNOWN ? CGF_DENY
-							 : by_class_portless(av->ref, p.ipproto, &rule);
-		else
-			v = VERDICT_RULE(av, p.ipproto, p.port, &rule);
-		hit(rule);
-	}
+	if (!p || !rule)
+		return CGF_DENY;
+	*rule = CGF_RULE_DEFAULT;
+	if (!(sec == CGF_DIR_EGRESS ? cfg.has_egress : cfg.has_ingress))
+		return CGF_ALLOW;
+	av = p->v6 ? lookup6(sec, p->addr) : lookup4(sec, p->addr[0]);
+	if (av && p->no_l4 && (av->flags & CGF_AV_CLASS))	/* no ports to read */
+		v = p->ipproto == IPPROTO_UNKNOWN ? CGF_DENY
+						  : by_class_portless(av->ref, p->ipproto, rule);
+	else
+		v = VERDICT_RULE(av, p->ipproto, (__u16)port, rule);
+	hit(*rule);
+	return v;
+}
+
+/* The end of every judged packet: accounting, or the denial's counters and event. */
+static __always_inline int skb_done(struct __sk_buff *skb, __u8 dir, enum cgf_hook hook,
+				    const struct pkt *p, int v, __u32 rule)
+{
 	if (v == CGF_ALLOW) {
-		if (cfg.accounting && !parsed)
-			skb_acct(skb, dir, &p);
+		if (cfg.accounting)
+			skb_acct(skb, dir, p);
 		return v;
 	}
 	struct cgf_event *e = ev_denial(hook, rule);
@@ -175,13 +198,201 @@ static __always_inline int skb_decide(struct __sk_buff *skb, __u8 dir, enum cgf_
 	acct_denied(bpf_skb_cgroup_id(skb));
 	if (e) {		/* no process here: the socket's cgroup */
 		e->cgroup_id = bpf_skb_cgroup_id(skb);
-		e->proto = p.ipproto;
-		e->family = p.v6 ? 6 : 4;
-		__builtin_memcpy(dir == CGF_DIR_EGRESS ? e->daddr : e->saddr, p.addr, 16);
-		e->dport = p.port;
+		e->proto = p->ipproto;
+		e->family = p->v6 ? 6 : 4;
+		__builtin_memcpy(dir == CGF_DIR_EGRESS ? e->daddr : e->saddr, p->addr, 16);
+		e->dport = p->port;
 		ev_send(e);
 	}
 	return v;
+}
+
+/* network.state: off, and packets with no socket to keep a verdict on: each
+ * packet judged alone by the section of its direction */
+static __noinline int skb_stateless(struct __sk_buff *skb, __u8 dir, enum cgf_hook hook)
+{
+	struct pkt p = {};
+	__u32 rule = CGF_RULE_DEFAULT;
+
+	if (parse(skb, dir, &p))
+		return CGF_ALLOW;	/* neither IPv4 nor IPv6 */
+	return skb_done(skb, dir, hook, &p, cgf_judge(dir, &p, p.port, &rule), rule);
+}
+
+/* A connection of a socket that existed before the policy: accepted if its
+ * local port has a listener, else one the cgroup made. */
+static __always_inline __u8 tcp_guess_dir(struct __sk_buff *skb, const struct bpf_sock *sk,
+					   __u8 v6)
+{
+	struct bpf_sock_tuple t = {};
+	struct bpf_sock *l;
+	__u32 size;
+
+	if (v6) {
+		t.ipv6.daddr[0] = SK_U32(sk, src_ip6[0]);
+		t.ipv6.daddr[1] = SK_U32(sk, src_ip6[1]);
+		t.ipv6.daddr[2] = SK_U32(sk, src_ip6[2]);
+		t.ipv6.daddr[3] = SK_U32(sk, src_ip6[3]);
+		t.ipv6.dport = bpf_htons(sk->src_port);
+		size = sizeof(t.ipv6);
+	} else {
+		t.ipv4.daddr = SK_U32(sk, src_ip4);
+		t.ipv4.dport = bpf_htons(sk->src_port);
+		size = sizeof(t.ipv4);
+	}
+	l = bpf_skc_lookup_tcp(skb, &t, size, BPF_F_CURRENT_NETNS, 0);
+	if (!l)
+		return CGF_CONN_OUT;
+	__u8 d = l->state == BPF_TCP_LISTEN_ ? CGF_CONN_IN : CGF_CONN_OUT;
+
+	bpf_sk_release(l);
+	return d;
+}
+
+/* TCP, a packet of a socket with no valid verdict (or a denied one): judge
+ * the connection once, in the direction it started in. A listener's packets
+ * (SYNs, handshakes' last ACKs) arrive unasked: judged each by ingress. */
+static __noinline int tcp_judge(struct __sk_buff *skb, __u8 dir, enum cgf_hook hook,
+				struct bpf_sock *sk)
+{
+	struct cgf_state *c = bpf_sk_storage_get(&cgf_state, sk, 0, 0);
+	struct pkt p = {};
+	__u32 rule = CGF_RULE_DEFAULT;
+	__u8 cdir;
+	int v;
+
+	if (parse(skb, dir, &p))
+		return CGF_ALLOW;
+	if (sk->state == BPF_TCP_LISTEN_) {
+		if (!c || c->dir != CGF_CONN_IN) {	/* what the sockets it accepts inherit */
+			struct cgf_state in = { .dir = CGF_CONN_IN };
+
+			c = bpf_sk_storage_get(&cgf_state, sk, &in, BPF_SK_STORAGE_GET_F_CREATE);
+			if (c)
+				c->dir = CGF_CONN_IN;
+		}
+		v = cgf_judge(CGF_DIR_INGRESS, &p, p.port, &rule);
+	} else if (c && c->generation == cfg.generation) {	/* judged: denied */
+		v = c->verdict;
+		rule = c->rule;
+	} else {
+		cdir = c && c->dir ? c->dir
+		     : sk->state == BPF_TCP_SYN_SENT_
+			     ? CGF_CONN_OUT
+			     : tcp_guess_dir(skb, sk, skb->protocol == bpf_htons(ETH_P_IPV6));
+		v = cdir == CGF_CONN_OUT ? cgf_judge(CGF_DIR_EGRESS, &p, p.rport, &rule)
+					 : cgf_judge(CGF_DIR_INGRESS, &p, p.lport, &rule);
+		if (!c)
+			c = bpf_sk_storage_get(&cgf_state, sk, 0, BPF_SK_STORAGE_GET_F_CREATE);
+		if (c) {
+			c->dir = cdir;
+			c->verdict = v;
+			c->rule = rule;
+			c->generation = cfg.generation;
+		}
+	}
+	return skb_done(skb, dir, hook, &p, v, rule);
+}
+
+/* The entry of the datagram's peer in the socket's table, or where to put it. */
+static __always_inline struct cgf_peer *peer_find(struct cgf_peers *ps, const struct pkt *p,
+						  bool *found)
+{
+	__u32 b = peer_bucket(p->addr, p->rport, p->ipproto) * 2;
+	struct cgf_peer *w0 = &ps->p[b & (CGF_PEERS - 1)], *w1 = &ps->p[(b + 1) & (CGF_PEERS - 1)];
+
+	*found = true;
+	if (peer_is(w0, p->addr, p->v6, p->rport, p->ipproto))
+		return w0;
+	if (peer_is(w1, p->addr, p->v6, p->rport, p->ipproto))
+		return w1;
+	*found = false;		/* a free way, else the one idle longer */
+	return w0->dir == CGF_CONN_NONE ? w0 : w1->dir == CGF_CONN_NONE ? w1
+	       : (__s32)(w0->seen - w1->seen) <= 0 ? w0 : w1;
+}
+
+/* Datagram sockets (UDP, ping, raw): a datagram from or to a known peer
+ * passes; one to a new peer is judged by egress, one from a new peer by
+ * ingress (by egress if it is the peer the socket connected to). */
+static __noinline int dgram_judge(struct __sk_buff *skb, __u8 dir, enum cgf_hook hook,
+				  struct bpf_sock *sk)
+{
+	struct cgf_peers *ps = NULL;
+	struct cgf_peer *e = NULL;
+	struct pkt p = {};
+	__u32 rule = CGF_RULE_DEFAULT, now = 0;
+	bool conn = false, live = false, found = false;
+	__u8 cdir = dir == CGF_DIR_EGRESS ? CGF_CONN_OUT : CGF_CONN_IN;
+	int v;
+
+	if (parse(skb, dir, &p))
+		return CGF_ALLOW;
+	if (!p.no_l4)		/* else no ports to know the peer by: judged alone */
+		ps = bpf_sk_storage_get(&cgf_peers, sk, 0, BPF_SK_STORAGE_GET_F_CREATE);
+	if (ps) {
+		e = peer_find(ps, &p, &found);
+		now = now_s();
+		conn = peer_connected(sk, p.addr, p.rport, p.v6);
+		live = found && (conn || now - e->seen <= CGF_PEER_WINDOW_S);
+		/* a known peer keeps the direction it started in; the connected
+		 * peer was asked for */
+		cdir = live ? e->dir : conn ? CGF_CONN_OUT : cdir;
+	}
+	if (live && e->generation == cfg.generation) {
+		v = CGF_ALLOW;
+		e->seen = now;
+	} else {
+		v = cdir == CGF_CONN_OUT ? cgf_judge(CGF_DIR_EGRESS, &p, p.rport, &rule)
+					 : cgf_judge(CGF_DIR_INGRESS, &p, p.lport, &rule);
+		if (e && v == CGF_ALLOW) {
+			__builtin_memcpy(e->addr, p.addr, 16);
+			e->port = p.rport;
+			e->proto = p.ipproto;
+			e->v6 = p.v6;
+			e->dir = cdir;
+			e->generation = cfg.generation;
+			e->seen = now;
+		} else if (e && found) {
+			e->dir = CGF_CONN_NONE;	/* no longer allowed */
+		}
+	}
+	return skb_done(skb, dir, hook, &p, v, rule);
+}
+
+/*
+ * network.state: on. A socket's packets pass without a lookup once its
+ * connection is allowed; only the first packet of a connection, a datagram
+ * of a new peer and packets after a re-apply are judged.
+ */
+static __always_inline int skb_decide(struct __sk_buff *skb, __u8 dir, enum cgf_hook hook)
+{
+	struct bpf_sock *sc = skb->sk, *sk;
+
+	if (!cfg.state || !sc)
+		return skb_stateless(skb, dir, hook);
+	sk = bpf_sk_fullsock(sc);
+	if (!sk) {
+		/* a SYN-ACK: the answer to a SYN ingress allowed */
+		if (dir == CGF_DIR_EGRESS && sc && sc->state == BPF_TCP_NEW_SYN_RECV_) {
+			struct pkt p = {};
+
+			if (cfg.accounting && !parse(skb, dir, &p))
+				skb_acct(skb, dir, &p);
+			return CGF_ALLOW;
+		}
+		return skb_stateless(skb, dir, hook);
+	}
+	if (sk->protocol != IPPROTO_TCP)
+		return dgram_judge(skb, dir, hook, sk);
+
+	struct cgf_state *c = bpf_sk_storage_get(&cgf_state, sk, 0, 0);
+
+	if (c && c->generation == cfg.generation && c->verdict == CGF_ALLOW) {
+		if (cfg.accounting)
+			skb_acct(skb, dir, NULL);
+		return CGF_ALLOW;
+	}
+	return tcp_judge(skb, dir, hook, sk);
 }
 
 SEC("cgroup_skb/egress")

@@ -4,6 +4,7 @@
 #ifndef CGF_BPF_SOCK_ADDR_H
 #define CGF_BPF_SOCK_ADDR_H
 
+#include "lib/conn.h"
 #include "lib/events.h"
 #include "lib/gate.h"
 #include "lib/verdict.h"
@@ -236,6 +237,40 @@ static __always_inline bool connect_limits(struct bpf_sock_addr *ctx, __u8 hook)
 	return true;	/* finish() makes it a "would deny" in audit mode */
 }
 
+/*
+ * network.state: a UDP datagram (or connect) to a peer the socket exchanges
+ * datagrams with is an answer, not a flow the cgroup starts: allowed if the
+ * version in force allowed the peer, else judged again in the direction the
+ * exchange started in. 0: not such a peer (egress judges); 1: judged.
+ */
+static __always_inline int sock_addr_answer(struct bpf_sock_addr *ctx, const __u32 addr[4],
+					    __u8 v6, int *v, __u32 *rule)
+{
+	__u16 port = bpf_ntohs((__u16)ctx->user_port);
+	bool valid = false;
+	__u8 d;
+
+	if (!cfg.state || ctx->type != SOCK_DGRAM || ctx->protocol != IPPROTO_UDP)
+		return 0;
+	d = peer_known(ctx->sk, addr, v6, port, &valid);
+	if (d == CGF_CONN_NONE || (!valid && d == CGF_CONN_OUT))
+		return 0;
+	if (valid) {
+		*v = CGF_ALLOW;
+		return 1;
+	}
+	/* a peer that asked, under the version before: ingress judges it again */
+	if (!cfg.has_ingress || !ctx->sk) {
+		*v = CGF_ALLOW;
+		return 1;
+	}
+	const struct cgf_addr_val *av = v6 ? lookup6(CGF_DIR_INGRESS, addr)
+					   : lookup4(CGF_DIR_INGRESS, addr[0]);
+
+	*v = VERDICT_RULE(av, IPPROTO_UDP, (__u16)ctx->sk->src_port, rule);
+	return 1;
+}
+
 static __always_inline int sock_addr4(struct bpf_sock_addr *ctx, __u8 dir,
 				      enum cgf_hook hook)
 {
@@ -250,8 +285,12 @@ static __always_inline int sock_addr4(struct bpf_sock_addr *ctx, __u8 dir,
 		redirect4(ctx);
 	if (dir == CGF_DIR_EGRESS && !cfg.has_egress)
 		return udp_flow(ctx, hook, 1);
-	av = lookup4(dir, ctx->user_ip4);
-	v = VERDICT_RULE(av, ctx->protocol, bpf_ntohs((__u16)ctx->user_port), &rule);
+	__u32 peer[4] = { ctx->user_ip4 };
+
+	if (dir != CGF_DIR_EGRESS || !sock_addr_answer(ctx, peer, 0, &v, &rule)) {
+		av = lookup4(dir, ctx->user_ip4);
+		v = VERDICT_RULE(av, ctx->protocol, bpf_ntohs((__u16)ctx->user_port), &rule);
+	}
 	hit(rule);
 	if (v != CGF_ALLOW) {
 		ev_sock_addr(ctx, hook, rule, dir, 0);
@@ -277,8 +316,18 @@ static __always_inline int sock_addr6(struct bpf_sock_addr *ctx, __u8 dir,
 	ip[1] = ctx->user_ip6[1];
 	ip[2] = ctx->user_ip6[2];
 	ip[3] = ctx->user_ip6[3];
-	av = lookup6(dir, ip);
-	v = VERDICT_RULE(av, ctx->protocol, bpf_ntohs((__u16)ctx->user_port), &rule);
+	__u32 peer[4] = { ip[0], ip[1], ip[2], ip[3] };
+	__u8 v6 = 1;
+
+	if (ip[0] == 0 && ip[1] == 0 && ip[2] == bpf_htonl(0xffff)) {	/* v4-mapped: an IPv4 peer */
+		peer[0] = ip[3];
+		peer[2] = peer[3] = 0;
+		v6 = 0;
+	}
+	if (dir != CGF_DIR_EGRESS || !sock_addr_answer(ctx, peer, v6, &v, &rule)) {
+		av = lookup6(dir, ip);
+		v = VERDICT_RULE(av, ctx->protocol, bpf_ntohs((__u16)ctx->user_port), &rule);
+	}
 	hit(rule);
 	if (v != CGF_ALLOW) {
 		ev_sock_addr(ctx, hook, rule, dir, 1);

@@ -114,11 +114,12 @@ static uint32_t at_least_one(size_t n)
 
 /* Before load: .rodata from the image, every map sized by its count. */
 static void configure(struct cgfence_bpf *s, const struct cgf_compiled *c, int mode,
-		      uint32_t slot)
+		      uint32_t slot, uint32_t generation)
 {
 	s->rodata->cfg = c->cfg;
 	s->rodata->cfg.audit = mode == CGF_MODE_AUDIT;
 	s->rodata->cfg.slot = slot;
+	s->rodata->cfg.generation = generation;
 	for (int d = 0; d < CGF_DIR_MAX; d++) {
 		bpf_map__set_max_entries(trie4(s, d), at_least_one(c->n4[d]));
 		bpf_map__set_max_entries(trie6(s, d), at_least_one(c->n6[d]));
@@ -241,8 +242,10 @@ static struct bpf_map *replaced_map(struct cgfence_bpf *s, size_t i)
 }
 
 /* Maps that outlive a version: counters, the switch, the slots, redirect state. */
-static int reuse_shared(struct cgfence_bpf *s, const char *dir, bool redir, bool *replace)
+static int reuse_shared(struct cgfence_bpf *s, const char *dir, const struct cgf_compiled *c,
+			bool *replace)
 {
+	bool redir = c->features & CGF_F_REDIRECT, state = c->features & CGF_F_STATE;
 	int err = reuse_pinned(s->maps.cgf_stats, dir, "stats");
 
 	err = err ?: reuse_pinned(s->maps.cgf_meta, dir, "meta");
@@ -258,6 +261,9 @@ static int reuse_shared(struct cgfence_bpf *s, const char *dir, bool redir, bool
 	err = err ?: redir ? reuse_pinned(s->maps.cgf_revnat, dir, "revnat") : 0;
 	err = err ?: redir ? reuse_pinned(s->maps.cgf_backend_hits, dir, "backend_hits") : 0;
 	err = err ?: redir ? reuse_pinned(s->maps.cgf_rr, dir, "rr") : 0;
+	/* sockets' verdicts: judged again where their generation is not this one's */
+	err = err ?: state ? reuse_pinned(s->maps.cgf_state, dir, "state") : 0;
+	err = err ?: state ? reuse_pinned(s->maps.cgf_peers, dir, "peers") : 0;
 	/* events, policy counters, accounting and rate-limit state go on */
 	err = err ?: reuse_pinned(s->maps.cgf_events, dir, "events");
 	err = err ?: reuse_pinned(s->maps.cgf_pstats, dir, "pstats");
@@ -287,6 +293,8 @@ static int pin_shared(struct cgfence_bpf *s, const char *dir, const struct cgf_c
 	err = err ?: redir ? pin_map(s->maps.cgf_revnat, dir, "revnat") : 0;
 	err = err ?: redir ? pin_map(s->maps.cgf_backend_hits, dir, "backend_hits") : 0;
 	err = err ?: redir ? pin_map(s->maps.cgf_rr, dir, "rr") : 0;
+	err = err ?: c->features & CGF_F_STATE ? pin_map(s->maps.cgf_state, dir, "state") : 0;
+	err = err ?: c->features & CGF_F_STATE ? pin_map(s->maps.cgf_peers, dir, "peers") : 0;
 	for (int h = 0; h < CGF_H_MAX && !err; h++) {
 		char n[32];
 
@@ -372,8 +380,8 @@ static int apply_prepare(struct apply *a)
 	return 0;
 }
 
-int cgf_version_load(const struct cgf_compiled *c, int mode, uint32_t slot, const char *dir,
-		     bool *replace, struct cgfence_bpf **out)
+int cgf_version_load(const struct cgf_compiled *c, int mode, uint32_t slot, uint32_t generation,
+		     const char *dir, bool *replace, struct cgfence_bpf **out)
 {
 	struct cgfence_bpf *s = cgfence_bpf__open();
 	bool none[ARRAY_SIZE(cgf_pin_replaceable)] = { false };
@@ -383,8 +391,8 @@ int cgf_version_load(const struct cgf_compiled *c, int mode, uint32_t slot, cons
 	replace = replace ?: none;
 	if (!s)
 		return cgf_error(-errno, "bpf: failed to open the BPF object: %m");
-	configure(s, c, mode, slot);
-	err = dir ? reuse_shared(s, dir, c->features & CGF_F_REDIRECT, replace) : 0;
+	configure(s, c, mode, slot, generation);
+	err = dir ? reuse_shared(s, dir, c, replace) : 0;
 	if (err)
 		return err;
 	err = cgfence_bpf__load(s);
@@ -397,10 +405,16 @@ int cgf_version_load(const struct cgf_compiled *c, int mode, uint32_t slot, cons
 	return err ?: fill_maps(s, c);
 }
 
+static uint32_t next_generation(const struct apply *a)
+{
+	return a->replaced ? a->old.generation + 1 : 1;
+}
+
 /* A new version in the free slot: open, size, load and fill; nothing attached. */
 static int apply_load(struct apply *a)
 {
-	int err = cgf_version_load(a->c, a->o->mode, a->slot, a->dir, a->replace, &a->s);
+	int err = cgf_version_load(a->c, a->o->mode, a->slot, next_generation(a), a->dir,
+				   a->replace, &a->s);
 
 	if (!err && !a->replaced)
 		err = cgf_pin_set_active(bpf_map__fd(a->s->maps.cgf_active), CGF_SLOT_OFF);
@@ -415,7 +429,7 @@ static int write_meta(struct apply *a)
 		.hooks = a->c->hooks,
 		.flags = (a->o->flags & ~CGF_META_LAYOUT_MASK) | cgf_meta_layout_flags(CGF_LAYOUT),
 		.digest = a->o->digest,
-		.generation = a->replaced ? a->old.generation + 1 : 1,
+		.generation = next_generation(a),
 		.applied_at = (uint64_t)time(NULL),
 		.n_prefixes = a->c->n_prefixes,
 		.n_rules = a->c->n_rules,

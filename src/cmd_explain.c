@@ -198,6 +198,61 @@ static int explain_redirect(const struct cgf_policy *p, const struct cgf_query *
 	return 0;
 }
 
+/* What network.state means for the answer just given. */
+static void explain_state_note(const struct cgf_policy *p, const char *hook)
+{
+	bool net = p->sec[CGF_DIR_EGRESS].present || p->sec[CGF_DIR_INGRESS].present;
+
+	if (!strcmp(hook, "reply"))
+		printf("note: state on: a reply from this address and port follows the verdict of "
+		       "the connection or datagram the cgroup sent it (egress); a reply from "
+		       "anywhere else is judged by ingress\n");
+	else if (!strcmp(hook, "ingress") && net && !p->stateless)
+		printf("note: state on: this judges what arrives unasked; replies to the cgroup's "
+		       "own connections and datagrams pass (explain POLICY reply ADDR:PORT)\n");
+	else if (!strcmp(hook, "ingress") && p->stateless)
+		printf("note: state off: every packet in is judged so, replies included\n");
+	else if (strcmp(hook, "bind") && p->stateless)
+		printf("note: state off: every packet out is judged so, answers included\n");
+	else if (strcmp(hook, "bind") && net)
+		printf("note: state on: this judges what the cgroup starts; its answers to "
+		       "connections it accepted follow ingress\n");
+}
+
+/* The verdict on an address and port, as text or JSON. */
+static void explain_print(const struct cgf_policy *p, const char *hook, const struct cgf_query *qp,
+			  const struct cgf_decision *dp)
+{
+	const struct cgf_query q = *qp;
+	const struct cgf_decision d = *dp;
+	char addr[64];
+
+	cgf_prefix_str(&q.addr, addr, sizeof(addr));
+	if (cgf_json) {
+		json_object *o = json_object_new_object();
+
+		json_object_object_add(o, "verdict",
+				       json_object_new_string(cgf_action_name(d.verdict)));
+		json_object_object_add(o, "enforced", json_object_new_boolean(p->mode == CGF_MODE_ENFORCE));
+		json_object_object_add(o, "hook", json_object_new_string(hook));
+		json_object_object_add(o, "section", json_object_new_string(cgf_dir_name(q.dir)));
+		json_object_object_add(o, "address", json_object_new_string(addr));
+		json_object_object_add(o, "port", json_object_new_int(q.port));
+		json_object_object_add(o, "protocol", json_object_new_string(cgf_proto_name(q.proto)));
+		json_object_object_add(o, "rule",
+				       d.rule == CGF_RULE_DEFAULT ? NULL : rule_json(p, d.rule));
+		json_object_object_add(o, "default", json_object_new_boolean(d.rule == CGF_RULE_DEFAULT));
+		json_object_object_add(o, "state", json_object_new_boolean(!p->stateless));
+		cgf_json_emit(o);
+	} else {
+		printf("%s\n", cgf_action_name(d.verdict));
+		print_rule_or_default(p, q.dir, &d);
+		explain_state_note(p, hook);
+		if (p->mode == CGF_MODE_AUDIT && d.verdict == CGF_DENY)
+			printf("note: audit mode: counted as would-deny, not enforced\n");
+	}
+}
+
 int cgf_do_explain(int argc, char **argv)
 {
 	const char *file = NULL, *hook = NULL, *ep = NULL, *why = NULL;
@@ -205,7 +260,6 @@ int cgf_do_explain(int argc, char **argv)
 	struct cgf_compiled *c;
 	struct cgf_query q = { 0 };
 	struct cgf_decision d;
-	char addr[64];
 	int proto, ret;
 
 	for (int i = 0; i < argc; i++) {
@@ -223,17 +277,17 @@ int cgf_do_explain(int argc, char **argv)
 	if (hook && !strcmp(hook, "socket") && ep)
 		return explain_socket(file, ep);
 	if (!ep)
-		return cgf_usage_error("explain: usage: explain POLICY connect|sendmsg|bind|ingress "
+		return cgf_usage_error("explain: usage: explain POLICY connect|sendmsg|bind|ingress|reply "
 				       "ADDR:PORT[/PROTO], or explain POLICY socket FAMILY/TYPE[/PROTO]");
-	if (!strcmp(hook, "connect") || !strcmp(hook, "sendmsg")) {
+	if (!strcmp(hook, "connect") || !strcmp(hook, "sendmsg") || !strcmp(hook, "reply")) {
 		q.dir = CGF_DIR_EGRESS;
 	} else if (!strcmp(hook, "ingress")) {
 		q.dir = CGF_DIR_INGRESS;
 	} else if (!strcmp(hook, "bind")) {
 		q.dir = CGF_DIR_BIND;
 	} else {
-		return cgf_usage_error("explain: '%s' is not a hook (connect, sendmsg, bind, ingress)",
-				       hook);
+		return cgf_usage_error("explain: '%s' is not a hook (connect, sendmsg, bind, ingress, "
+				       "reply)", hook);
 	}
 	if (cgf_parse_endpoint(ep, &q.addr, &q.port, &proto, &why))
 		return cgf_usage_error("explain: '%s': %s", ep, why);
@@ -241,35 +295,27 @@ int cgf_do_explain(int argc, char **argv)
 	ret = cgf_load_compile(file, &p, &c);
 	if (ret)
 		return ret;
-	if (q.dir == CGF_DIR_EGRESS && p->sec[CGF_DIR_REDIRECT].present &&
+	if (!strcmp(hook, "reply") && p->stateless) {
+		cgf_compiled_free(c);
+		cgf_policy_free(p);
+		return cgf_usage_error("explain reply: %s has network.state: off, so a reply is judged "
+				       "by ingress alone: explain POLICY ingress ADDR:LOCALPORT", file);
+	}
+	if (strcmp(hook, "reply") && q.dir == CGF_DIR_EGRESS && p->sec[CGF_DIR_REDIRECT].present &&
 	    !explain_redirect(p, &q)) {
 		cgf_compiled_free(c);
 		cgf_policy_free(p);
 		return 0;
 	}
-	cgf_eval(p, &q, &d);
-	cgf_prefix_str(&q.addr, addr, sizeof(addr));
-	if (cgf_json) {
-		json_object *o = json_object_new_object();
+	if (!strcmp(hook, "reply")) {	/* a reply follows the verdict of what it answers */
+		struct cgf_flow f = { .origin = CGF_DIR_EGRESS, .dir = CGF_DIR_INGRESS,
+				      .remote = q.addr, .proto = q.proto, .rport = q.port };
 
-		json_object_object_add(o, "verdict",
-				       json_object_new_string(cgf_action_name(d.verdict)));
-		json_object_object_add(o, "enforced", json_object_new_boolean(p->mode == CGF_MODE_ENFORCE));
-		json_object_object_add(o, "hook", json_object_new_string(hook));
-		json_object_object_add(o, "section", json_object_new_string(cgf_dir_name(q.dir)));
-		json_object_object_add(o, "address", json_object_new_string(addr));
-		json_object_object_add(o, "port", json_object_new_int(q.port));
-		json_object_object_add(o, "protocol", json_object_new_string(cgf_proto_name(q.proto)));
-		json_object_object_add(o, "rule",
-				       d.rule == CGF_RULE_DEFAULT ? NULL : rule_json(p, d.rule));
-		json_object_object_add(o, "default", json_object_new_boolean(d.rule == CGF_RULE_DEFAULT));
-		cgf_json_emit(o);
+		cgf_eval_flow(p, &f, &d);
 	} else {
-		printf("%s\n", cgf_action_name(d.verdict));
-		print_rule_or_default(p, q.dir, &d);
-		if (p->mode == CGF_MODE_AUDIT && d.verdict == CGF_DENY)
-			printf("note: audit mode: counted as would-deny, not enforced\n");
+		cgf_eval(p, &q, &d);
 	}
+	explain_print(p, hook, &q, &d);
 	cgf_compiled_free(c);
 	cgf_policy_free(p);
 	return 0;

@@ -109,3 +109,17 @@ void cgf_eval(const struct cgf_policy *p, const struct cgf_query *q, struct cgf_
 	d->verdict = found ? best.action : s->def;
 	d->rule = found ? best.rule : CGF_RULE_DEFAULT;
 }
+
+void cgf_eval_flow(const struct cgf_policy *p, const struct cgf_flow *f, struct cgf_decision *d)
+{
+	/* state on: the direction it started in; off: the packet's own */
+	int sec = p->stateless ? f->dir : f->origin;
+	struct cgf_query q = {
+		.dir = sec,
+		.addr = f->remote,
+		.proto = f->proto,
+		.port = sec == CGF_DIR_EGRESS ? f->rport : f->lport,
+	};
+
+	cgf_eval(p, &q, d);
+}

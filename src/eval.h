@@ -52,4 +52,21 @@ int cgf_eval_socket(const struct cgf_policy *p, int family, int type, int proto,
 /* A section that is absent allows everything (no hook is attached for it). */
 void cgf_eval(const struct cgf_policy *p, const struct cgf_query *q, struct cgf_decision *d);
 
+/*
+ * A packet of a flow (cgfence-policy(5): Connections). Under network.state:
+ * on, every packet of a flow has the verdict of the flow, judged in the
+ * direction it started in: egress on (remote, remote port) for one the
+ * cgroup started, ingress on (remote, local port) for one that arrived
+ * unasked. Under state: off, each packet is judged by its own direction.
+ */
+struct cgf_flow {
+	int origin;			/* CGF_DIR_EGRESS: the cgroup started it; _INGRESS: it arrived */
+	int dir;			/* this packet's: CGF_DIR_EGRESS (out) or _INGRESS (in) */
+	struct cgf_prefix remote;	/* the other end */
+	int proto;			/* enum cgf_proto */
+	uint16_t rport, lport;		/* the remote and the local port */
+};
+
+void cgf_eval_flow(const struct cgf_policy *p, const struct cgf_flow *f, struct cgf_decision *d);
+
 #endif

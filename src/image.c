@@ -27,6 +27,7 @@ uint32_t cgf_policy_features(const struct cgf_policy *p)
 	f |= p->vis.accounting ? CGF_F_ACCOUNTING : 0;
 	f |= p->vis.rate_cps ? CGF_F_RATE_LIMIT : 0;
 	f |= p->vis.log_connections ? CGF_F_LOG_CONNS : 0;
+	f |= !p->stateless && (f & (CGF_F_EGRESS | CGF_F_INGRESS)) ? CGF_F_STATE : 0;
 	for (size_t i = 0; i < p->n_sockopts; i++)
 		f |= p->sockopts[i].op == CGF_SOCKOPT_SET ? CGF_F_SOCKOPT_SET : CGF_F_SOCKOPT_GET;
 	return f;
@@ -91,6 +92,7 @@ static int compile_config(const struct cgf_policy *p, const struct cgf_host *h,
 	cfg->has_egress = p->sec[CGF_DIR_EGRESS].present;
 	cfg->has_ingress = p->sec[CGF_DIR_INGRESS].present;
 	cfg->has_redirect = p->sec[CGF_DIR_REDIRECT].present;
+	cfg->state = !p->stateless && (cfg->has_egress || cfg->has_ingress);
 	cfg->redir_first = (uint32_t)p->sec[CGF_DIR_REDIRECT].first;
 	cfg->n_rules = (uint32_t)p->n_rules;
 	cfg->accounting = v->accounting;

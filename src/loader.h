@@ -44,11 +44,12 @@ int cgf_apply(const struct cgf_compiled *c, const struct cgf_apply_opts *o,
 /* Load one version of a compiled policy into the kernel, nothing attached:
  * its maps filled, the shared ones reused from dir's pins (NULL: fresh);
  * replace[i] (pins.h: cgf_pin_replaceable) says which pinned maps of an
- * older layout it replaces, their entries copied (NULL: none).
+ * older layout it replaces, their entries copied (NULL: none). generation is
+ * the version's (meta.generation): sockets judged by another are judged again.
  * The caller destroys *out (cgfence_bpf__destroy), also on failure. */
 struct cgfence_bpf;
-int cgf_version_load(const struct cgf_compiled *c, int mode, uint32_t slot, const char *dir,
-		     bool *replace, struct cgfence_bpf **out);
+int cgf_version_load(const struct cgf_compiled *c, int mode, uint32_t slot, uint32_t generation,
+		     const char *dir, bool *replace, struct cgfence_bpf **out);
 
 /* Attach the version in force of policy name to more cgroups / drop one. */
 int cgf_attach_cgroups(const char *name, const char *const *paths, size_t n);

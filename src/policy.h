@@ -150,6 +150,8 @@ struct cgf_policy {
 	struct cgf_sysctl sysctl;
 	struct cgf_redirect *redirects;	/* sec[CGF_DIR_REDIRECT].n of them */
 	struct cgf_visibility vis;
+	bool stateless;		/* network.state: off (each packet judged alone) */
+	int state_line;		/* where network.state was written (0: not written) */
 };
 
 int cgf_policy_load(const char *path, struct cgf_policy **out);

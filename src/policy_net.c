@@ -297,6 +297,23 @@ static int parse_redirect(struct pctx *c, const struct yt_node *n)
 	return err;
 }
 
+/* network.state: on (YAML's on/true) or off (off/false) */
+static int parse_state(struct pctx *c, const struct yt_node *v)
+{
+	int err = pol_want_scalar(c, v, "network.state");
+
+	if (err)
+		return err;
+	if (!strcmp(v->str, "on") || !strcmp(v->str, "true"))
+		c->p->stateless = false;
+	else if (!strcmp(v->str, "off") || !strcmp(v->str, "false"))
+		c->p->stateless = true;
+	else
+		return ERR(v, "network.state must be on or off, not '%s'", v->str);
+	c->p->state_line = v->line;
+	return 0;
+}
+
 int pol_parse_network(struct pctx *c, const struct yt_node *n)
 {
 	int err = pol_want(c, n, YT_MAP, "network");
@@ -325,14 +342,20 @@ int pol_parse_network(struct pctx *c, const struct yt_node *n)
 		}
 		if (!strcmp(k->str, "redirect"))
 			continue;	/* after the sections: its rules come last */
+		if (!strcmp(k->str, "state")) {
+			err = parse_state(c, yt_map_val(n, i));
+			if (err)
+				return err;
+			continue;
+		}
 		if (!strcmp(k->str, "rate_limit")) {
 			err = pol_parse_rate_limit(c, yt_map_val(n, i));
 			if (err)
 				return err;
 			continue;
 		}
-		return ERR(k, "unknown key '%s' in network (expected egress, ingress, bind, sockets, "
-			   "redirect, rate_limit)", k->str);
+		return ERR(k, "unknown key '%s' in network (expected state, egress, ingress, bind, "
+			   "sockets, redirect, rate_limit)", k->str);
 	}
 	for (size_t i = 0; i < n->n; i++)
 		if (!strcmp(yt_map_key(n, i)->str, "redirect")) {

@@ -299,6 +299,54 @@ struct cgf_rl {
 	__u64 tat;
 };
 
+/*
+ * Connections (network.state: on). A verdict belongs to the socket, kept in
+ * socket-local storage of the policy (one map per policy, shared by its
+ * versions), judged once in the direction the flow started in and valid for
+ * the version (generation) that judged it.
+ *
+ * TCP sockets: one verdict for the connection (cgf_state). A listener carries
+ * dir = CGF_CONN_IN and no verdict; the kernel copies it into each socket
+ * it accepts (BPF_F_CLONE), so an accepted connection knows it came in.
+ *
+ * Datagram sockets (UDP, ping, raw): the peers the socket exchanged
+ * datagrams with (cgf_peers), a small hash table of CGF_PEERS entries, two
+ * ways per bucket. A datagram from or to a peer with a valid entry passes;
+ * an entry lasts CGF_PEER_WINDOW_S seconds after its last datagram
+ * (no limit for the peer of a connected socket).
+ */
+enum cgf_conn_dir {
+	CGF_CONN_NONE = 0,
+	CGF_CONN_OUT = 1,	/* the cgroup started it: egress judges (remote address and port) */
+	CGF_CONN_IN = 2,	/* it arrived unasked: ingress judges (remote address, local port) */
+};
+
+struct cgf_state {
+	__u32 generation;	/* of the version that judged it; 0: not judged */
+	__u32 rule;		/* the deciding rule */
+	__u8 dir;		/* enum cgf_conn_dir */
+	__u8 verdict;		/* CGF_ALLOW / CGF_DENY */
+	__u8 pad[2];
+};
+
+#define CGF_PEERS 16		/* entries per datagram socket: a power of two */
+#define CGF_PEER_WINDOW_S 30	/* seconds a datagram peer stays known after its last datagram */
+
+struct cgf_peer {
+	__u32 addr[4];		/* v4: addr[0], the rest 0 */
+	__u16 port;		/* the peer's port (0 for ICMP and raw) */
+	__u8 proto;		/* IPPROTO_* */
+	__u8 dir;		/* enum cgf_conn_dir; NONE: a free entry */
+	__u8 v6;		/* addr is IPv6 */
+	__u8 pad[3];
+	__u32 generation;
+	__u32 seen;		/* CLOCK_MONOTONIC seconds of the last datagram */
+};
+
+struct cgf_peers {
+	struct cgf_peer p[CGF_PEERS];
+};
+
 /* rule texts, for events and stats (array indexed by rule id) */
 struct cgf_rule_info {
 	__u32 line;
@@ -334,7 +382,10 @@ struct cgf_config {
 	__u8 has_egress, has_ingress, has_redirect;	/* the policy has the section */
 	__u8 accounting;	/* accounting: true */
 	__u8 log_denials, log_conns;	/* log.denials, log.connections */
-	__u8 pad[2];
+	__u8 state;		/* network.state: on (connections, not packets) */
+	__u8 pad;
+	__u32 generation;	/* the version's meta generation: sockets judged by another are judged again */
+	__u32 pad2;
 };
 
 enum cgf_mode {
@@ -387,7 +438,7 @@ struct cgf_meta {
  * treats a meta without CGF_META_MAGIC as no version and removes the policy.
  */
 #ifndef CGF_LAYOUT
-#define CGF_LAYOUT 2
+#define CGF_LAYOUT 3
 #endif
 #define CGF_LAYOUT_PIN "LAYOUT"	/* array map, one __u32 entry (no policy name: those are lower case) */
 #define CGF_META_LAYOUT_SHIFT 24
@@ -395,6 +446,8 @@ struct cgf_meta {
 
 #ifndef __bpf__
 _Static_assert(sizeof(struct cgf_key4) == 8, "cgf_key4 layout");
+_Static_assert(sizeof(struct cgf_state) == 12, "cgf_state layout");
+_Static_assert(sizeof(struct cgf_peer) == 32, "cgf_peer layout");
 _Static_assert(sizeof(struct cgf_key6) == 20, "cgf_key6 layout");
 _Static_assert(sizeof(struct cgf_addr_val) == 8, "cgf_addr_val layout");
 _Static_assert(sizeof(struct cgf_event) == 120, "cgf_event layout");
@@ -413,7 +466,7 @@ _Static_assert(sizeof(struct cgf_seg) == 8, "cgf_seg layout");
 _Static_assert(sizeof(struct cgf_class) == 24 + 2 * CGF_CLASS_SEGS * 8, "cgf_class layout");
 _Static_assert((1 << CGF_CLASS_STEPS) == CGF_CLASS_SEGS, "CGF_CLASS_SEGS = 2^CGF_CLASS_STEPS");
 _Static_assert(sizeof(struct cgf_meta) == 616, "cgf_meta layout");
-_Static_assert(sizeof(struct cgf_config) == 168, "cgf_config layout");
+_Static_assert(sizeof(struct cgf_config) == 176, "cgf_config layout");
 #endif
 
 #endif /* CGFENCE_ABI_H */

@@ -33,6 +33,7 @@ enum cgf_feature {
 	CGF_F_ACCOUNTING = 1u << 10,	/* accounting: true */
 	CGF_F_RATE_LIMIT = 1u << 11,	/* network.rate_limit */
 	CGF_F_LOG_CONNS  = 1u << 12,	/* log.connections */
+	CGF_F_STATE      = 1u << 13,	/* network.state: on, with egress or ingress */
 };
 
 #define CGF_F_SOCK_ADDR_OUT (CGF_F_EGRESS | CGF_F_REDIRECT)
@@ -44,8 +45,8 @@ enum cgf_feature {
 	  CGF_F_SOCK_ADDR_OUT | CGF_F_ACCOUNTING | CGF_F_RATE_LIMIT)			\
 	X(SENDMSG4, sendmsg4, CGROUP_UDP4_SENDMSG, sock_addr, CGF_F_SOCK_ADDR_OUT)	\
 	X(SENDMSG6, sendmsg6, CGROUP_UDP6_SENDMSG, sock_addr, CGF_F_SOCK_ADDR_OUT)	\
-	X(EGRESS, egress, CGROUP_INET_EGRESS, skb, CGF_F_EGRESS | CGF_F_ACCOUNTING)	\
-	X(INGRESS, ingress, CGROUP_INET_INGRESS, skb, CGF_F_INGRESS | CGF_F_ACCOUNTING)	\
+	X(EGRESS, egress, CGROUP_INET_EGRESS, skb, CGF_F_EGRESS | CGF_F_ACCOUNTING | CGF_F_STATE) \
+	X(INGRESS, ingress, CGROUP_INET_INGRESS, skb, CGF_F_INGRESS | CGF_F_ACCOUNTING | CGF_F_STATE) \
 	X(BIND4, bind4, CGROUP_INET4_BIND, sock_addr, CGF_F_BIND)			\
 	X(BIND6, bind6, CGROUP_INET6_BIND, sock_addr, CGF_F_BIND)			\
 	X(SOCK_CREATE, sock_create, CGROUP_INET_SOCK_CREATE, sock, CGF_F_SOCKETS)	\

@@ -70,12 +70,14 @@ network:
     default: allow
   ingress:
     default: deny
+  bind:
+    default: allow
 EOF
 )
 CGF_TEST_FAIL_AFTER_ATTACH=1 "$CGF_FAULTS" apply "$f" --cgroup "$CG" >/dev/null 2>&1
 check "late failure: exit 1" 1 $?
 check "late failure: old policy still enforced" EPERM "$(in_cg "$CG" "$NP" connect tcp 127.0.0.3 80)"
-check "late failure: no ingress link left" no "$([ -e /sys/fs/bpf/cgfence/$NAME/cg-*/ingress ] && echo yes || echo no)"
+check "late failure: no bind4 link left" no "$([ -e /sys/fs/bpf/cgfence/$NAME/cg-*/bind4 ] && echo yes || echo no)"
 check "late failure: generation unchanged" "$g0" "$(gen)"
 # a late failure of a re-apply that adds redirect: its new map pins go too
 sed 's/^  ingress:/  redirect:\n    - {match: {to: [127.0.0.9]}, to: 127.0.0.1:9}\n  ingress:/' "$f" >"$TMPD/late2.yaml"
@@ -83,7 +85,7 @@ pins() { ls /sys/fs/bpf/cgfence/$NAME | grep -v '^cg-' | sort | tr '\n' ' ' | se
 before=$(pins)
 CGF_TEST_FAIL_AFTER_ATTACH=1 "$CGF_FAULTS" apply "$TMPD/late2.yaml" --cgroup "$CG" >/dev/null 2>&1
 check "late failure adding redirect: exit 1" 1 $?
-check_match "late failure adding redirect: pins as before" "^acct active cgroups events hits-[01] meta pstats ratelimit rules-[01] slot-.* stats$" "$before"
+check_match "late failure adding redirect: pins as before" "^acct active cgroups events hits-[01] meta peers pstats ratelimit rules-[01] slot-.* state stats$" "$before"
 check "late failure adding redirect: no new map pins" "$before" "$(pins)"
 NEW=$(pname fresh)
 sed "s/name: $NAME/name: $NEW/" "$f" >"$TMPD/fresh.yaml"

@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Ingress on the real kernel: packets arriving at the cgroup's sockets are
-# dropped by source address; ports are the local (destination) port.
+# dropped by source address; ports are the local (destination) port. Under
+# network.state: off, each packet alone (t_state.sh: connections).
 . "$(dirname "$0")/lib.sh"
 
 mkcg CG ingress
@@ -9,6 +10,7 @@ POL=$(policy_file ingress <<EOF
 version: 1
 name: $NAME
 network:
+  state: off
   ingress:
     default: allow
     rules:

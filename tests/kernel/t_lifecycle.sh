@@ -16,7 +16,8 @@ check "pinned links exist" yes "$([ -e /sys/fs/bpf/cgfence/$NAME/cg-*/connect4 ]
 check "enforced after cgfence exited" EPERM "$(in_cg "$CG" "$NP" connect tcp 127.0.0.3 80)"
 js=$("$CGF" --json list)
 check_match "list --json names the cgroup" "\"name\":\"$NAME\".*\"path\":\"$CG\"" "$js"
-check_match "list --json names the hooks" '"hooks":\["connect4","connect6","sendmsg4","sendmsg6","egress"\]' "$js"
+# an egress policy: connect and sendmsg judge, the skb hooks keep its connections (state: on)
+check_match "list --json names the hooks" '"hooks":\["connect4","connect6","sendmsg4","sendmsg6","egress","ingress"\]' "$js"
 check_match "list (plain) shows it" "$NAME +enforce +1 +$CG connect4" "$("$CGF" list)"
 
 # apply to another cgroup: the policy moves there

@@ -280,9 +280,63 @@ static void test_random_agreement(void **state)
 	assert_int_equal(cases, 300 * 200);
 }
 
+/* cgf_eval_flow: under state on every packet of a flow has the verdict of
+ * the direction it started in; under state off each packet its own. */
+static void test_eval_flow(void **state)
+{
+	static const char yaml[] = "version: 1\nname: f\nnetwork:\n%s"
+		"  egress:\n    default: deny\n    rules:\n"
+		"      - {action: allow, to: [127.0.0.2], ports: [443]}\n"
+		"  ingress:\n    default: deny\n    rules:\n"
+		"      - {action: allow, from: [127.0.0.3], ports: [8080]}\n";
+	char buf[512];
+	struct cgf_flow f = { .proto = CGF_P_TCP };
+	struct cgf_decision d;
+	const char *why;
+	int pr;
+	uint16_t port;
+
+	(void)state;
+	for (int off = 0; off < 2; off++) {
+		struct cgf_policy *p = NULL;
+
+		snprintf(buf, sizeof(buf), yaml, off ? "  state: off\n" : "");
+		assert_int_equal(cgf_policy_parse_string("f.yaml", buf, strlen(buf), &p), 0);
+		/* out to 127.0.0.2:443 from local port 40000: allowed by egress */
+		assert_int_equal(cgf_parse_endpoint("127.0.0.2:443", &f.remote, &port, &pr, &why), 0);
+		f.origin = CGF_DIR_EGRESS;
+		f.rport = 443;
+		f.lport = 40000;
+		f.dir = CGF_DIR_EGRESS;
+		cgf_eval_flow(p, &f, &d);
+		assert_int_equal(d.verdict, CGF_ALLOW);
+		f.dir = CGF_DIR_INGRESS;	/* its reply: ingress denies 127.0.0.2 */
+		cgf_eval_flow(p, &f, &d);
+		assert_int_equal(d.verdict, off ? CGF_DENY : CGF_ALLOW);
+		/* in from 127.0.0.3 to local port 8080: allowed by ingress */
+		assert_int_equal(cgf_parse_endpoint("127.0.0.3:50000", &f.remote, &port, &pr, &why), 0);
+		f.origin = CGF_DIR_INGRESS;
+		f.rport = 50000;
+		f.lport = 8080;
+		f.dir = CGF_DIR_INGRESS;
+		cgf_eval_flow(p, &f, &d);
+		assert_int_equal(d.verdict, CGF_ALLOW);
+		assert_int_equal(d.rule, p->sec[CGF_DIR_INGRESS].first);
+		f.dir = CGF_DIR_EGRESS;		/* the server's answer: egress denies 127.0.0.3 */
+		cgf_eval_flow(p, &f, &d);
+		assert_int_equal(d.verdict, off ? CGF_DENY : CGF_ALLOW);
+		f.lport = 8081;			/* another local port: ingress denies */
+		f.dir = CGF_DIR_INGRESS;
+		cgf_eval_flow(p, &f, &d);
+		assert_int_equal(d.verdict, CGF_DENY);
+		cgf_policy_free(p);
+	}
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_eval_flow),
 		cmocka_unit_test(test_longer_prefix_wins),
 		cmocka_unit_test(test_ports_then_protocol_then_deny),
 		cmocka_unit_test(test_matching_port_entry_decides_width),

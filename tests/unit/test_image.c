@@ -193,9 +193,44 @@ static void test_config_and_tables(void **state)
 	cgf_compiled_free(c);
 }
 
+/* network.state: on attaches both skb hooks to a policy with egress or
+ * ingress (the verdicts of connections live in both directions); off, or a
+ * policy without either section, does not. */
+static void test_state_hooks(void **state)
+{
+	static const struct {
+		const char *net;
+		bool state, ingress_hook, egress_hook;
+	} cases[] = {
+		{ "network:\n  egress: {default: deny}\n", true, true, true },
+		{ "network:\n  ingress: {default: deny}\n", true, true, true },
+		{ "network:\n  state: off\n  egress: {default: deny}\n", false, false, true },
+		{ "network:\n  state: off\n  ingress: {default: deny}\n", false, true, false },
+		{ "network:\n  bind: {default: deny}\n", false, false, false },
+	};
+
+	(void)state;
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		char buf[256];
+		struct cgf_policy *p = NULL;
+		struct cgf_compiled *c = NULL;
+
+		snprintf(buf, sizeof(buf), "version: 1\nname: s\n%s", cases[i].net);
+		assert_int_equal(cgf_policy_parse_string("s.yaml", buf, strlen(buf), &p), 0);
+		assert_int_equal(cgf_compile(p, NULL, &c), 0);
+		assert_int_equal(c->cfg.state, cases[i].state);
+		assert_int_equal(!!(c->features & CGF_F_STATE), cases[i].state);
+		assert_int_equal(!!(c->hooks & CGF_HOOK_BIT(CGF_H_INGRESS)), cases[i].ingress_hook);
+		assert_int_equal(!!(c->hooks & CGF_HOOK_BIT(CGF_H_EGRESS)), cases[i].egress_hook);
+		cgf_compiled_free(c);
+		cgf_policy_free(p);
+	}
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_state_hooks),
 		cmocka_unit_test(test_tcp_from_host),
 		cmocka_unit_test(test_devices_from_host),
 		cmocka_unit_test(test_config_and_tables),

@@ -304,6 +304,34 @@ static void test_garbage(void **state)
 	}
 }
 
+/* network.state: on by default; on/off (or true/false); anything else refused */
+static void test_state(void **state)
+{
+	static const char *const yes[] = { "", "  state: on\n", "  state: true\n" };
+	static const char *const no[] = { "  state: off\n", "  state: false\n" };
+	char buf[256];
+
+	(void)state;
+	for (size_t i = 0; i < 3; i++) {
+		snprintf(buf, sizeof(buf), HEAD "network:\n%s  egress: {default: allow}\n", yes[i]);
+		struct cgf_policy *p = parse_ok(buf);
+
+		assert_false(p->stateless);
+		cgf_policy_free(p);
+	}
+	for (size_t i = 0; i < 2; i++) {
+		snprintf(buf, sizeof(buf), HEAD "network:\n%s  egress: {default: allow}\n", no[i]);
+		struct cgf_policy *p = parse_ok(buf);
+
+		assert_true(p->stateless);
+		assert_int_equal(p->state_line, 4);
+		cgf_policy_free(p);
+	}
+	ERR(HEAD "network:\n  state: maybe\n", "p.yaml:4:10: network.state must be on or off, not 'maybe'");
+	ERR(HEAD "network:\n  state: [on]\n", "p.yaml:4:10: network.state");
+	ERR(HEAD "network:\n  stat: on\n", "p.yaml:4:3: unknown key 'stat' in network (expected state,");
+}
+
 static void test_limits(void **state)
 {
 	char buf[16384];
@@ -348,7 +376,7 @@ int main(void)
 		cmocka_unit_test(test_rule_text), cmocka_unit_test(test_errors),
 		cmocka_unit_test(test_yaml_level),
 		cmocka_unit_test(test_visibility), cmocka_unit_test(test_garbage),
-		cmocka_unit_test(test_limits),
+		cmocka_unit_test(test_limits), cmocka_unit_test(test_state),
 		cmocka_unit_test(test_large),
 	};
 

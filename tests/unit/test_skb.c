@@ -3,7 +3,9 @@
  * The cgroup_skb programs (egress, ingress) run on crafted packets with
  * BPF_PROG_TEST_RUN: a version is loaded from a compiled policy, attached
  * nowhere, and each packet's verdict is the program's return value (1 pass,
- * 0 drop). Needs root (loading BPF programs); skips otherwise.
+ * 0 drop). Needs root (loading BPF programs); skips otherwise. A test run's
+ * packet has a socket of its own each time, so the policy judges packets
+ * alone (network.state: off); t_state.sh shows connections on real sockets.
  */
 #include <stdarg.h>
 #include <stddef.h>
@@ -33,7 +35,7 @@
 #include "util.h"
 
 static const char policy[] =
-	"version: 1\nname: skb\nnetwork:\n"
+	"version: 1\nname: skb\nnetwork:\n  state: off\n"
 	"  egress:\n    default: allow\n    rules:\n"
 	"      - {action: deny, to: [127.0.0.2]}\n"
 	"      - {action: deny, to: [127.0.0.3], ports: [80], protocol: tcp}\n"
@@ -151,7 +153,7 @@ static int setup(void **state)
 	if (geteuid() != 0)
 		return 0;
 	if (cgf_policy_parse_string("skb.yaml", policy, strlen(policy), &p) ||
-	    cgf_compile(p, NULL, &c) || cgf_version_load(c, CGF_MODE_ENFORCE, 0, NULL, NULL, &skel)) {
+	    cgf_compile(p, NULL, &c) || cgf_version_load(c, CGF_MODE_ENFORCE, 0, 1, NULL, NULL, &skel)) {
 		fprintf(stderr, "setup: %s\n", cgf_last_error());
 		return -1;
 	}
