@@ -45,7 +45,7 @@ CLI_SRCS := src/main.c src/cli.c src/cmd_apply.c src/cmd_list.c src/cmd_stats.c 
 CLI_OBJS := $(patsubst src/%.c,$(OUTPUT)/%.o,$(CLI_SRCS))
 
 UNIT_TESTS := $(patsubst tests/unit/%.c,$(OUTPUT)/tests/%,$(wildcard tests/unit/test_*.c))
-HELPERS    := $(OUTPUT)/netprobe $(OUTPUT)/difftest $(OUTPUT)/foreign.bpf.o $(OUTPUT)/cgfence-faults
+HELPERS    := $(OUTPUT)/netprobe $(OUTPUT)/difftest $(OUTPUT)/statetest $(OUTPUT)/foreign.bpf.o $(OUTPUT)/cgfence-faults
 
 ifeq ($(V),1)
 Q =
@@ -113,7 +113,7 @@ $(OUTPUT)/netprobe: tests/helpers/netprobe.c | $(OUTPUT)
 	$(call msg,CC,$@)
 	$(Q)$(CC) $(CFLAGS) $(LDFLAGS) $< -o $@
 
-$(OUTPUT)/difftest: tests/helpers/difftest.c tests/helpers/randpolicy.h $(OUTPUT)/libcgfence.a | $(OUTPUT)
+$(OUTPUT)/difftest $(OUTPUT)/statetest: $(OUTPUT)/%: tests/helpers/%.c tests/helpers/randpolicy.h $(OUTPUT)/libcgfence.a | $(OUTPUT)
 	$(call msg,CC,$@)
 	$(Q)$(CC) $(CFLAGS) -Itests/helpers $(LDFLAGS) $(filter %.c %.a,$^) $(LDLIBS) -o $@
 

@@ -263,7 +263,10 @@ static __noinline int tcp_judge(struct __sk_buff *skb, __u8 dir, enum cgf_hook h
 
 	if (parse(skb, dir, &p))
 		return CGF_ALLOW;
-	if (sk->state == BPF_TCP_LISTEN_) {
+	if (sk->state == BPF_TCP_LISTEN_ && dir == CGF_DIR_EGRESS) {
+		v = CGF_ALLOW;	/* a SYN-ACK (the kernel runs egress with the listener):
+				 * the answer to a SYN ingress allowed */
+	} else if (sk->state == BPF_TCP_LISTEN_) {
 		if (!c || c->dir != CGF_CONN_IN) {	/* what the sockets it accepts inherit */
 			struct cgf_state in = { .dir = CGF_CONN_IN };
 

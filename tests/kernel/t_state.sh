@@ -26,6 +26,7 @@ curl_code() { curl -s -o /dev/null -g -m 2 -w '%{http_code}' "$@"; }
 echo hello >"$TMPD/index.html"
 
 # -- egress: {default: deny} with one allowed address: the server still answers
+# (its SYN-ACKs, which the kernel sends as the listener, and all that follows)
 mkcg WEB web
 NW=$(pname web); track_policy "$NW"
 PW=$(policy_file web <<EOF
@@ -36,6 +37,11 @@ network:
     default: deny
     rules:
       - {action: allow, to: [127.0.0.2], ports: [5432], protocol: tcp}
+  ingress:                # and only its web port may be reached
+    default: deny
+    rules:
+      - {action: allow, ports: [8080], protocol: tcp}
+      - {action: allow, from: [127.0.0.21], protocol: udp}   # flows.py's peer
 EOF
 )
 "$CGF" apply "$PW" --cgroup "$WEB" >/dev/null
