@@ -374,17 +374,9 @@ static __always_inline int skb_decide(struct __sk_buff *skb, __u8 dir, enum cgf_
 	if (!cfg.state || !sc)
 		return skb_stateless(skb, dir, hook);
 	sk = bpf_sk_fullsock(sc);
-	if (!sk) {
-		/* a SYN-ACK: the answer to a SYN ingress allowed */
-		if (dir == CGF_DIR_EGRESS && sc && sc->state == BPF_TCP_NEW_SYN_RECV_) {
-			struct pkt p = {};
-
-			if (cfg.accounting && !parse(skb, dir, &p))
-				skb_acct(skb, dir, &p);
-			return CGF_ALLOW;
-		}
+	if (!sk)	/* the kernel runs these hooks with full sockets (a listener for
+			 * its SYN-ACKs): not expected, judged alone */
 		return skb_stateless(skb, dir, hook);
-	}
 	if (sk->protocol != IPPROTO_TCP)
 		return dgram_judge(skb, dir, hook, sk);
 

@@ -8,7 +8,6 @@
 #define BPF_TCP_ESTABLISHED_ 1	/* enum values of bpf_sock.state (uapi) */
 #define BPF_TCP_SYN_SENT_ 2
 #define BPF_TCP_LISTEN_ 10
-#define BPF_TCP_NEW_SYN_RECV_ 12
 
 /* TCP: one verdict per connection; a listener's entry (dir IN, no verdict) is
  * copied into the sockets it accepts */
