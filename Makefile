@@ -201,7 +201,7 @@ $(OUTPUT)/bench_redirect: bench/bench_redirect.c bench/benchlib.h $(OUTPUT)/libc
 	$(call msg,CC,$@)
 	$(Q)$(CC) $(CFLAGS) -Ibench $(LDFLAGS) $< $(OUTPUT)/libcgfence.a $(LDLIBS) -o $@
 
-$(OUTPUT)/bench_acct: bench/bench_acct.c bench/benchlib.h $(OUTPUT)/libcgfence.a | $(OUTPUT)
+$(OUTPUT)/bench_acct: bench/bench_acct.c bench/benchlib.h $(OUTPUT)/ref.skel.h $(OUTPUT)/libcgfence.a | $(OUTPUT)
 	$(call msg,CC,$@)
 	$(Q)$(CC) $(CFLAGS) -Ibench $(LDFLAGS) $< $(OUTPUT)/libcgfence.a $(LDLIBS) -o $@
 

@@ -6,7 +6,11 @@
  *            (also on sock_create and bind4, for bench_sock);
  *   ref_*    do one bare LPM-trie lookup of the destination: the floor for
  *            any policy that matches prefixes.
- * The egress one reads the IPv4 header as cgfence does.
+ * The egress one reads the IPv4 header as cgfence does. For bench_acct,
+ *   empty_ingress       the same on cgroup_skb/ingress;
+ *   storage_egress/_ingress   one socket-storage lookup of the packet's
+ *            socket (bpf_sk_storage_get, no entry made), the floor of a
+ *            verdict kept in the socket (network.state).
  */
 #include "vmlinux.h"
 #include <bpf/bpf_helpers.h>
@@ -69,3 +73,32 @@ int empty_sock_create(struct bpf_sock *sk) { return 1; }
 
 SEC("cgroup/bind4")
 int empty_bind4(struct bpf_sock_addr *ctx) { return 1; }
+
+SEC("cgroup_skb/ingress")
+int empty_ingress(struct __sk_buff *skb) { return 1; }
+
+struct {
+	__uint(type, BPF_MAP_TYPE_SK_STORAGE);
+	__uint(map_flags, BPF_F_NO_PREALLOC);
+	__type(key, int);
+	__type(value, __u32);
+} ref_sk SEC(".maps");
+
+static __always_inline int sk_lookup(struct __sk_buff *skb)
+{
+	struct bpf_sock *sk = skb->sk;
+	__u32 *v;
+
+	if (!sk)
+		return 1;
+	v = bpf_sk_storage_get(&ref_sk, sk, 0, 0);
+	if (v)
+		hits++;
+	return 1;
+}
+
+SEC("cgroup_skb/egress")
+int storage_egress(struct __sk_buff *skb) { return sk_lookup(skb); }
+
+SEC("cgroup_skb/ingress")
+int storage_ingress(struct __sk_buff *skb) { return sk_lookup(skb); }

@@ -334,9 +334,9 @@ static __noinline int dgram_judge(struct __sk_buff *skb, __u8 dir, enum cgf_hook
 		ps = bpf_sk_storage_get(&cgf_peers, sk, 0, BPF_SK_STORAGE_GET_F_CREATE);
 	if (ps) {
 		e = peer_find(ps, &p, &found);
-		now = now_s();
+		now = peer_now();
 		conn = peer_connected(sk, p.addr, p.rport, p.v6);
-		live = found && (conn || now - e->seen <= CGF_PEER_WINDOW_S);
+		live = found && (conn || !peer_expired(now, e->seen));
 		/* a known peer keeps the direction it started in; the connected
 		 * peer was asked for */
 		cdir = live ? e->dir : conn ? CGF_CONN_OUT : cdir;
@@ -367,27 +367,74 @@ static __noinline int dgram_judge(struct __sk_buff *skb, __u8 dir, enum cgf_hook
  * connection is allowed; only the first packet of a connection, a datagram
  * of a new peer and packets after a re-apply are judged.
  */
+/* The transport protocol, cheaply: IPv4's, or IPv6's next header (an
+ * extension header's number where there is one: not TCP). */
+static __always_inline __u8 l4_proto(struct __sk_buff *skb)
+{
+	__u8 *data = (void *)(long)skb->data, *end = (void *)(long)skb->data_end;
+
+	if (data + sizeof(struct ipv6hdr) > end)
+		return IPPROTO_UNKNOWN;
+	return skb->protocol == bpf_htons(ETH_P_IP) ? data[9] : data[6];
+}
+
+/* A datagram from or to a peer this version allowed: passes, the peer's
+ * entry refreshed. 1: it passed; 0: to be judged. */
+static __always_inline int dgram_known(struct __sk_buff *skb, __u8 dir, struct bpf_sock *sk)
+{
+	struct cgf_peers *ps = bpf_sk_storage_get(&cgf_peers, sk, 0, 0);
+	struct cgf_peer *e;
+	struct pkt p = {};
+	bool found;
+	__u32 now;
+
+	if (!ps || parse(skb, dir, &p) || p.no_l4)
+		return 0;
+	e = peer_find(ps, &p, &found);
+	if (!found || e->generation != cfg.generation)
+		return 0;
+	if (!peer_connected(sk, p.addr, p.rport, p.v6)) {	/* the window: not for the
+								 * connected peer */
+		now = peer_now();
+		if (peer_expired(now, e->seen))
+			return 0;
+		if (e->seen != now)
+			e->seen = now;
+	}
+	if (cfg.accounting)
+		skb_acct(skb, dir, &p);
+	return 1;
+}
+
 static __always_inline int skb_decide(struct __sk_buff *skb, __u8 dir, enum cgf_hook hook)
 {
 	struct bpf_sock *sc = skb->sk, *sk;
+	struct cgf_state *c;
 
 	if (!cfg.state || !sc)
 		return skb_stateless(skb, dir, hook);
+	/* the common case first: a packet of a connection, or of a datagram
+	 * exchange, this version allowed (only TCP stream sockets and datagram
+	 * sockets get these entries: sc needs no check of its own) */
+	if (l4_proto(skb) == IPPROTO_TCP) {
+		c = bpf_sk_storage_get(&cgf_state, sc, 0, 0);
+		if (c && c->generation == cfg.generation && c->verdict == CGF_ALLOW) {
+			if (cfg.accounting)
+				skb_acct(skb, dir, NULL);
+			return CGF_ALLOW;
+		}
+	}
+	if (dgram_known(skb, dir, sc))
+		return CGF_ALLOW;
 	sk = bpf_sk_fullsock(sc);
 	if (!sk)	/* the kernel runs these hooks with full sockets (a listener for
 			 * its SYN-ACKs): not expected, judged alone */
 		return skb_stateless(skb, dir, hook);
-	if (sk->protocol != IPPROTO_TCP)
-		return dgram_judge(skb, dir, hook, sk);
-
-	struct cgf_state *c = bpf_sk_storage_get(&cgf_state, sk, 0, 0);
-
-	if (c && c->generation == cfg.generation && c->verdict == CGF_ALLOW) {
-		if (cfg.accounting)
-			skb_acct(skb, dir, NULL);
-		return CGF_ALLOW;
-	}
-	return tcp_judge(skb, dir, hook, sk);
+	/* a raw socket of protocol TCP is no connection: its packets are judged
+	 * as datagrams, by their own addresses */
+	if (sk->protocol == IPPROTO_TCP && sk->type == SOCK_STREAM)
+		return tcp_judge(skb, dir, hook, sk);
+	return dgram_judge(skb, dir, hook, sk);
 }
 
 SEC("cgroup_skb/egress")

@@ -93,6 +93,8 @@ static int compile_config(const struct cgf_policy *p, const struct cgf_host *h,
 	cfg->has_ingress = p->sec[CGF_DIR_INGRESS].present;
 	cfg->has_redirect = p->sec[CGF_DIR_REDIRECT].present;
 	cfg->state = !p->stateless && (cfg->has_egress || cfg->has_ingress);
+	/* the datagram peers' window in jiffies: no clock read per datagram */
+	cfg->peer_window_jiffies = h->hz > 0 ? (uint32_t)(CGF_PEER_WINDOW_S * h->hz) : 0;
 	cfg->redir_first = (uint32_t)p->sec[CGF_DIR_REDIRECT].first;
 	cfg->n_rules = (uint32_t)p->n_rules;
 	cfg->accounting = v->accounting;

@@ -66,9 +66,18 @@ static __always_inline bool peer_connected(const struct bpf_sock *sk, const __u3
 	       SK_U32(sk, dst_ip6[2]) == addr[2] && SK_U32(sk, dst_ip6[3]) == addr[3];
 }
 
-static __always_inline __u32 now_s(void)
+/* Now, in the unit of cgf_peer.seen: jiffies (the verifier inlines
+ * bpf_jiffies64 into a load), or coarse seconds where HZ is unknown. */
+static __always_inline __u32 peer_now(void)
 {
-	return bpf_ktime_get_ns() / 1000000000ull;
+	return cfg.peer_window_jiffies ? (__u32)bpf_jiffies64()
+				       : (__u32)(bpf_ktime_get_coarse_ns() / 1000000000ull);
+}
+
+/* Has the peer last seen at seen gone quiet for longer than the window? */
+static __always_inline bool peer_expired(__u32 now, __u32 seen)
+{
+	return now - seen > (cfg.peer_window_jiffies ?: CGF_PEER_WINDOW_S);
 }
 
 /*
@@ -97,7 +106,7 @@ static __always_inline __u8 peer_known(struct bpf_sock *sk, const __u32 addr[4],
 		if (!peer_is(e, addr, v6, port, IPPROTO_UDP))
 			return CGF_CONN_NONE;
 	}
-	if (now_s() - e->seen > CGF_PEER_WINDOW_S)
+	if (peer_expired(peer_now(), e->seen))
 		return CGF_CONN_NONE;
 	*valid = e->generation == cfg.generation;
 	return e->dir;

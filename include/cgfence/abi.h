@@ -340,7 +340,8 @@ struct cgf_peer {
 	__u8 v6;		/* addr is IPv6 */
 	__u8 pad[3];
 	__u32 generation;
-	__u32 seen;		/* CLOCK_MONOTONIC seconds of the last datagram */
+	__u32 seen;		/* when its last datagram passed: jiffies (coarse
+				 * CLOCK_MONOTONIC seconds where HZ is unknown) */
 };
 
 struct cgf_peers {
@@ -385,7 +386,7 @@ struct cgf_config {
 	__u8 state;		/* network.state: on (connections, not packets) */
 	__u8 pad;
 	__u32 generation;	/* the version's meta generation: sockets judged by another are judged again */
-	__u32 pad2;
+	__u32 peer_window_jiffies;	/* CGF_PEER_WINDOW_S in jiffies; 0: HZ unknown (coarse clock) */
 };
 
 enum cgf_mode {

@@ -17,6 +17,8 @@ Cases (the cgroup's socket is C, outside sockets are S):
   udp-unasked      a datagram arrives at C, which sent nothing
   udp-serve        S sends to C (a server in the cgroup); C answers S
   tcp-unasked      S connects to a listener in the cgroup
+  raw-tcp          a raw socket of protocol TCP in the cgroup sends a packet to
+                   127.0.0.65, then one to 127.0.0.66: prints both results
 Every address is a 127.0.0.0/8 one (or ::1 with --v6).
 """
 import errno
@@ -53,6 +55,8 @@ def main():
         outside["s"] = udp()
         outside["other_port"] = udp(a1)
         outside["other_addr"] = udp(a2) if not v6 else udp("::1")
+    elif case == "raw-tcp":
+        pass
     elif case == "tcp-unasked":
         outside["client"] = socket.socket(fam, socket.SOCK_STREAM)
         outside["client"].setblocking(False)
@@ -62,6 +66,18 @@ def main():
     with open(os.path.join(cg, "cgroup.procs"), "w") as f:
         f.write("0")
     try:
+        if case == "raw-tcp":
+            r = socket.socket(socket.AF_INET, socket.SOCK_RAW, socket.IPPROTO_TCP)
+            hdr = bytes(20)	# a TCP header of zeros: the kernel adds the IP header
+            out = []
+            for dst in ("127.0.0.65", "127.0.0.66"):
+                try:
+                    r.sendto(hdr, (dst, 0))
+                    out.append("ok")
+                except OSError as e:
+                    out.append(errno.errorcode.get(e.errno, str(e.errno)))
+            print(" ".join(out))
+            return 0
         if case == "tcp-unasked":
             l = socket.socket(fam, socket.SOCK_STREAM)
             l.bind((c_addr, 0))

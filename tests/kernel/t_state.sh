@@ -92,6 +92,23 @@ check "ingress deny: dig in the cgroup gets its answer (unconnected UDP)" 127.0.
 	"$(in_cg "$IN" dig @127.0.0.53 -p 5353 +time=1 +tries=1 +short svc.cgfence.test)"
 check "control: the same dig outside any policy" 127.0.0.99 "$(dig @127.0.0.53 -p 5353 +time=1 +tries=1 +short svc.cgfence.test)"
 
+# a raw socket of protocol TCP is no connection: each packet judged by its address
+mkcg RAW raw
+NR=$(pname raw); track_policy "$NR"
+PR=$(policy_file raw <<EOF
+version: 1
+name: $NR
+network:
+  egress:
+    default: allow
+    rules:
+      - {action: deny, to: [127.0.0.66]}
+EOF
+)
+"$CGF" apply "$PR" --cgroup "$RAW" >/dev/null
+check "raw TCP socket: after an allowed packet, one to a denied address is dropped" "ok EPERM" \
+	"$(python3 "$FLOWS" "$RAW" raw-tcp)"
+
 # -- state: off: every packet judged alone (the behaviour before network.state)
 mkcg OFF off
 NO=$(pname off); track_policy "$NO"
