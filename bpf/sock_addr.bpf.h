@@ -238,10 +238,12 @@ static __always_inline bool connect_limits(struct bpf_sock_addr *ctx, __u8 hook)
 }
 
 /*
- * network.state: a UDP datagram (or connect) to a peer the socket exchanges
- * datagrams with is an answer, not a flow the cgroup starts: allowed if the
- * version in force allowed the peer, else judged again in the direction the
- * exchange started in. 0: not such a peer (egress judges); 1: judged.
+ * network.state: a UDP datagram (or connect) that egress denies may be an
+ * answer to a peer the socket exchanges datagrams with, not a flow the
+ * cgroup starts: allowed if the version in force allowed the peer, else
+ * judged again in the direction the exchange started in. Only asked when
+ * egress denies: what egress allows costs no storage lookup. 0: not such a
+ * peer (the denial stands); 1: *v and *rule judged anew.
  */
 static __always_inline int sock_addr_answer(struct bpf_sock_addr *ctx, const __u32 addr[4],
 					    __u8 v6, int *v, __u32 *rule)
@@ -285,13 +287,15 @@ static __always_inline int sock_addr4(struct bpf_sock_addr *ctx, __u8 dir,
 		redirect4(ctx);
 	if (dir == CGF_DIR_EGRESS && !cfg.has_egress)
 		return udp_flow(ctx, hook, 1);
-	__u32 peer[4] = { ctx->user_ip4 };
+	__u32 peer[4] = { ctx->user_ip4 };	/* read once: the verifier refuses a
+						 * second read through a moved pointer */
 
-	if (dir != CGF_DIR_EGRESS || !sock_addr_answer(ctx, peer, 0, &v, &rule)) {
-		av = lookup4(dir, ctx->user_ip4);
-		v = VERDICT_RULE(av, ctx->protocol, bpf_ntohs((__u16)ctx->user_port), &rule);
-	}
-	hit(rule);
+	av = lookup4(dir, peer[0]);
+	v = VERDICT_RULE(av, ctx->protocol, bpf_ntohs((__u16)ctx->user_port), &rule);
+
+	/* denied, unless an answer (which no rule of egress decides) */
+	if (v == CGF_ALLOW || dir != CGF_DIR_EGRESS || !sock_addr_answer(ctx, peer, 0, &v, &rule))
+		hit(rule);
 	if (v != CGF_ALLOW) {
 		ev_sock_addr(ctx, hook, rule, dir, 0);
 		acct_denied(bpf_get_current_cgroup_id());
@@ -316,19 +320,19 @@ static __always_inline int sock_addr6(struct bpf_sock_addr *ctx, __u8 dir,
 	ip[1] = ctx->user_ip6[1];
 	ip[2] = ctx->user_ip6[2];
 	ip[3] = ctx->user_ip6[3];
+	av = lookup6(dir, ip);
+	v = VERDICT_RULE(av, ctx->protocol, bpf_ntohs((__u16)ctx->user_port), &rule);
 	__u32 peer[4] = { ip[0], ip[1], ip[2], ip[3] };
 	__u8 v6 = 1;
 
-	if (ip[0] == 0 && ip[1] == 0 && ip[2] == bpf_htonl(0xffff)) {	/* v4-mapped: an IPv4 peer */
+	if (ip[0] == 0 && ip[1] == 0 && ip[2] == bpf_htonl(0xffff)) {	/* v4-mapped */
 		peer[0] = ip[3];
 		peer[2] = peer[3] = 0;
 		v6 = 0;
 	}
-	if (dir != CGF_DIR_EGRESS || !sock_addr_answer(ctx, peer, v6, &v, &rule)) {
-		av = lookup6(dir, ip);
-		v = VERDICT_RULE(av, ctx->protocol, bpf_ntohs((__u16)ctx->user_port), &rule);
-	}
-	hit(rule);
+	/* denied, unless an answer (which no rule of egress decides) */
+	if (v == CGF_ALLOW || dir != CGF_DIR_EGRESS || !sock_addr_answer(ctx, peer, v6, &v, &rule))
+		hit(rule);
 	if (v != CGF_ALLOW) {
 		ev_sock_addr(ctx, hook, rule, dir, 1);
 		acct_denied(bpf_get_current_cgroup_id());

@@ -31,6 +31,23 @@ check "README tour: database port allowed"   allow "$(ex "$TMPD/api.yaml" connec
 check "README tour: IPv6 DNS denied"          deny  "$(ex "$TMPD/api.yaml" sendmsg [2001:db8::1]:53/udp)"
 check "README tour: bind 22 denied"           deny  "$(ex "$TMPD/api.yaml" bind 0.0.0.0:22/tcp)"
 check "README tour: raw socket denied"        deny  "$(ex "$TMPD/api.yaml" socket inet/raw)"
+check "README tour: a reply follows its connection" allow "$(ex "$TMPD/api.yaml" reply 10.20.1.5:5432/tcp)"
+
+# no-inbound: what arrives unasked is denied, the answers to what it asks are not
+check "no-inbound: nothing arrives unasked"   deny  "$(ex examples/no-inbound.yaml ingress 192.0.2.1:443/tcp)"
+check "no-inbound: an HTTPS reply comes back" allow "$(ex examples/no-inbound.yaml reply 192.0.2.1:443/tcp)"
+check "no-inbound: a DNS answer comes back"   allow "$(ex examples/no-inbound.yaml reply 127.0.0.53:53/udp)"
+check "no-inbound: a reply from a private host does not" deny "$(ex examples/no-inbound.yaml reply 10.1.1.1:443/tcp)"
+mkcg NOIN noin
+NNI=$(pname noin); track_policy "$NNI"
+sed "s/^name: no-inbound/name: $NNI/" examples/no-inbound.yaml >"$TMPD/noin.yaml"
+"$CGF" apply "$TMPD/noin.yaml" --cgroup "$NOIN" >/dev/null
+check "no-inbound: applied to a test cgroup" 0 $?
+"$NP" listen udp 127.0.0.53 53 --say resolver >/dev/null &
+T_PIDS+=($!)
+sleep 0.2
+check_match "no-inbound: the resolver's answer comes back (UDP)" "^resolver peer=127.0.0.53:53" "$(in_cg "$NOIN" "$NP" hello udp 127.0.0.53 53)"
+check "no-inbound: a datagram that arrives unasked is dropped" timeout "$(python3 tests/helpers/flows.py "$NOIN" udp-unasked)"
 
 # dns-and-service: the rewrites explain shows, and that egress allows them
 check "dns-and-service: DNS to the local resolver" "redirect 127.0.0.53:5353" "$(ex examples/dns-and-service.yaml sendmsg 192.0.2.1:53/udp)"
