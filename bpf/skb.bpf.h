@@ -219,6 +219,24 @@ static __noinline int skb_stateless(struct __sk_buff *skb, __u8 dir, enum cgf_ho
 	return skb_done(skb, dir, hook, &p, cgf_judge(dir, &p, p.port, &rule), rule);
 }
 
+/* network.bind on the address and port the socket holds: those the kernel
+ * chose by itself (listen(), connect() and UDP autobind) pass no bind hook. */
+static __always_inline int sock_bind_verdict(const struct bpf_sock *sk, __u8 ipproto, __u32 *rule)
+{
+	__u32 a[4] = {};
+	__u8 v6 = sk->family == AF_INET6;
+
+	if (v6) {
+		a[0] = SK_U32(sk, src_ip6[0]);
+		a[1] = SK_U32(sk, src_ip6[1]);
+		a[2] = SK_U32(sk, src_ip6[2]);
+		a[3] = SK_U32(sk, src_ip6[3]);
+	} else {
+		a[0] = SK_U32(sk, src_ip4);
+	}
+	return bind_verdict(a, v6, ipproto, (__u16)sk->src_port, rule);
+}
+
 /* A connection of a socket that existed before the policy: accepted if its
  * local port has a listener, else one the cgroup made. */
 static __always_inline __u8 tcp_guess_dir(struct __sk_buff *skb, const struct bpf_sock *sk,
@@ -275,6 +293,8 @@ static __noinline int tcp_judge(struct __sk_buff *skb, __u8 dir, enum cgf_hook h
 				c->dir = CGF_CONN_IN;
 		}
 		v = cgf_judge(CGF_DIR_INGRESS, &p, p.port, &rule);
+		if (v == CGF_ALLOW && cfg.has_bind)	/* listen() may have bound it */
+			v = sock_bind_verdict(sk, IPPROTO_TCP, &rule);
 	} else if (c && c->generation == cfg.generation) {	/* judged: denied */
 		v = c->verdict;
 		rule = c->rule;
@@ -285,6 +305,8 @@ static __noinline int tcp_judge(struct __sk_buff *skb, __u8 dir, enum cgf_hook h
 			     : tcp_guess_dir(skb, sk, skb->protocol == bpf_htons(ETH_P_IPV6));
 		v = cdir == CGF_CONN_OUT ? cgf_judge(CGF_DIR_EGRESS, &p, p.rport, &rule)
 					 : cgf_judge(CGF_DIR_INGRESS, &p, p.lport, &rule);
+		if (v == CGF_ALLOW && cfg.has_bind)	/* connect() may have bound it */
+			v = sock_bind_verdict(sk, IPPROTO_TCP, &rule);
 		if (!c)
 			c = bpf_sk_storage_get(&cgf_state, sk, 0, BPF_SK_STORAGE_GET_F_CREATE);
 		if (c) {
@@ -347,6 +369,10 @@ static __noinline int dgram_judge(struct __sk_buff *skb, __u8 dir, enum cgf_hook
 	} else {
 		v = cdir == CGF_CONN_OUT ? cgf_judge(CGF_DIR_EGRESS, &p, p.rport, &rule)
 					 : cgf_judge(CGF_DIR_INGRESS, &p, p.lport, &rule);
+		/* UDP autobind may have bound it (the "port" of a raw or ping
+		 * socket is its protocol or echo id: no bind to judge) */
+		if (v == CGF_ALLOW && cfg.has_bind && sk->protocol == IPPROTO_UDP)
+			v = sock_bind_verdict(sk, IPPROTO_UDP, &rule);
 		if (e && v == CGF_ALLOW) {
 			__builtin_memcpy(e->addr, p.addr, 16);
 			e->port = p.rport;

@@ -1,5 +1,6 @@
 /* SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause) */
-/* cgroup/sock_create: which sockets may be made. */
+/* cgroup/sock_create: which sockets may be made; cgroup/post_bind4/6: the
+ * port a bind() got. */
 #ifndef CGF_BPF_SOCK_H
 #define CGF_BPF_SOCK_H
 
@@ -36,6 +37,32 @@ int cgf_sock_create(struct bpf_sock *sk)
 	GATE(sk, sock_create);
 	return finish_ev(CGF_H_SOCK_CREATE, sock_verdict(sk->family, sk->type, sk->protocol),
 			 CGF_RULE_DEFAULT);
+}
+
+/*
+ * After bind(): the address and port the socket got, which for bind() to
+ * port 0 the kernel chose (bind4/6 saw 0). Denied: bind() fails with EPERM
+ * and the socket is unbound again.
+ */
+SEC("cgroup/post_bind4")
+int cgf_post_bind4(struct bpf_sock *sk)
+{
+	__u32 addr[4] = { SK_U32(sk, src_ip4) }, rule = CGF_RULE_DEFAULT;
+
+	GATE(sk, post_bind4);
+	return finish_ev(CGF_H_POST_BIND4,
+			 bind_verdict(addr, 0, sk->protocol, (__u16)sk->src_port, &rule), rule);
+}
+
+SEC("cgroup/post_bind6")
+int cgf_post_bind6(struct bpf_sock *sk)
+{
+	__u32 addr[4] = { SK_U32(sk, src_ip6[0]), SK_U32(sk, src_ip6[1]), SK_U32(sk, src_ip6[2]),
+			  SK_U32(sk, src_ip6[3]) }, rule = CGF_RULE_DEFAULT;
+
+	GATE(sk, post_bind6);
+	return finish_ev(CGF_H_POST_BIND6,
+			 bind_verdict(addr, 1, sk->protocol, (__u16)sk->src_port, &rule), rule);
 }
 
 #endif

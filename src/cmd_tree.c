@@ -28,7 +28,6 @@ static const struct {
 	const char *name;
 } other_hooks[] = {
 	{ BPF_CGROUP_INET_SOCK_RELEASE, "sock_release" },
-	{ BPF_CGROUP_INET4_POST_BIND, "post_bind4" }, { BPF_CGROUP_INET6_POST_BIND, "post_bind6" },
 	{ BPF_CGROUP_INET4_GETSOCKNAME, "getsockname4" },
 	{ BPF_CGROUP_INET6_GETSOCKNAME, "getsockname6" },
 };

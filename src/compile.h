@@ -49,6 +49,7 @@ struct cgf_dev_entry {
  */
 struct cgf_host {
 	int hz;				/* CONFIG_HZ; <= 0: unknown */
+	uint16_t eph_lo, eph_hi;	/* ip_local_port_range here; 0, 0: unknown (32768-60999) */
 	const char *congestion;		/* available congestion controls, "cubic reno";
 					 * NULL: unknown (the kernel decides at connect) */
 	/* The files a device path or glob names: fn(arg, type, major, minor)

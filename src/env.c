@@ -185,10 +185,19 @@ static int host_devices(const struct cgf_host *h, const char *pattern,
 
 void cgf_host_probe(struct cgf_host *h)
 {
-	char *cc = NULL;
+	char *cc = NULL, *range = NULL;
 
 	memset(h, 0, sizeof(*h));
 	h->hz = cgf_kernel_hz();
+	if (!read_file("/proc/sys/net/ipv4/ip_local_port_range", &range, NULL)) {
+		unsigned int lo, hi;
+
+		if (sscanf(range, "%u %u", &lo, &hi) == 2 && lo && lo <= hi && hi <= 65535) {
+			h->eph_lo = (uint16_t)lo;
+			h->eph_hi = (uint16_t)hi;
+		}
+		free(range);
+	}
 	if (!read_file("/proc/sys/net/ipv4/tcp_available_congestion_control", &cc, NULL))
 		h->congestion = cc;	/* unreadable: unknown, the kernel decides */
 	h->devices = host_devices;

@@ -27,7 +27,7 @@ uint32_t cgf_policy_features(const struct cgf_policy *p)
 	f |= p->vis.accounting ? CGF_F_ACCOUNTING : 0;
 	f |= p->vis.rate_cps ? CGF_F_RATE_LIMIT : 0;
 	f |= p->vis.log_connections ? CGF_F_LOG_CONNS : 0;
-	f |= !p->stateless && (f & (CGF_F_EGRESS | CGF_F_INGRESS)) ? CGF_F_STATE : 0;
+	f |= !p->stateless && (f & (CGF_F_EGRESS | CGF_F_INGRESS | CGF_F_BIND)) ? CGF_F_STATE : 0;
 	for (size_t i = 0; i < p->n_sockopts; i++)
 		f |= p->sockopts[i].op == CGF_SOCKOPT_SET ? CGF_F_SOCKOPT_SET : CGF_F_SOCKOPT_GET;
 	return f;
@@ -92,7 +92,12 @@ static int compile_config(const struct cgf_policy *p, const struct cgf_host *h,
 	cfg->has_egress = p->sec[CGF_DIR_EGRESS].present;
 	cfg->has_ingress = p->sec[CGF_DIR_INGRESS].present;
 	cfg->has_redirect = p->sec[CGF_DIR_REDIRECT].present;
-	cfg->state = !p->stateless && (cfg->has_egress || cfg->has_ingress);
+	cfg->has_bind = p->sec[CGF_DIR_BIND].present;
+	cfg->state = !p->stateless && (cfg->has_egress || cfg->has_ingress || cfg->has_bind);
+	/* bind rules' port 0: a port the kernel chooses from the range of this
+	 * (the host's) network namespace, not one a container set for its own */
+	cfg->eph_lo = h->eph_lo ? h->eph_lo : 32768;
+	cfg->eph_hi = h->eph_lo ? h->eph_hi : 60999;
 	/* the datagram peers' window in jiffies: no clock read per datagram */
 	cfg->peer_window_jiffies = h->hz > 0 ? (uint32_t)(CGF_PEER_WINDOW_S * h->hz) : 0;
 	cfg->redir_first = (uint32_t)p->sec[CGF_DIR_REDIRECT].first;

@@ -27,6 +27,17 @@
 #define TCP_FLAG_SYN	0x02
 #define TCP_FLAG_ACK	0x10
 
+/* A 32-bit field of a bpf_sock at a constant offset: the verifier refuses the
+ * computed offsets the compiler makes of an array field read in a branch. */
+#define SK_U32(sk, field)						\
+	({								\
+		__u32 v_;						\
+		asm volatile("%0 = *(u32 *)(%1 + %2)"			\
+			     : "=r"(v_)					\
+			     : "r"(sk), "i"(__builtin_offsetof(struct bpf_sock, field))); \
+		v_;							\
+	})
+
 /* Set by user space before load (abi.h: struct cgf_config). */
 extern const volatile struct cgf_config cfg;
 

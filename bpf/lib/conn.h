@@ -43,17 +43,6 @@ static __always_inline bool peer_is(const struct cgf_peer *e, const __u32 addr[4
 	       e->addr[3] == addr[3];
 }
 
-/* A 32-bit field of a bpf_sock at a constant offset: the verifier refuses the
- * computed offsets the compiler makes of an array field read in a branch. */
-#define SK_U32(sk, field)						\
-	({								\
-		__u32 v_;						\
-		asm volatile("%0 = *(u32 *)(%1 + %2)"			\
-			     : "=r"(v_)					\
-			     : "r"(sk), "i"(__builtin_offsetof(struct bpf_sock, field))); \
-		v_;							\
-	})
-
 /* Is addr/port the peer the datagram socket sk is connected to? */
 static __always_inline bool peer_connected(const struct bpf_sock *sk, const __u32 addr[4],
 					   __u16 port, __u8 v6)

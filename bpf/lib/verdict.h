@@ -139,4 +139,25 @@ static __always_inline const struct cgf_addr_val *lookup6(__u8 dir, const __u32 
 	return bpf_map_lookup_elem(trie, &k);
 }
 
+/*
+ * network.bind on the port a socket actually holds (post_bind, and the
+ * first packet of a socket the kernel bound by itself: listen(), connect()
+ * and UDP autobind). A port the kernel chose from the host's ephemeral
+ * range (cfg.eph_lo-eph_hi, read at apply) is also judged as port 0 -
+ * "let the kernel choose" - and one it chose elsewhere (a range a process
+ * set for its own network namespace) only as itself. addr: the local
+ * address (IPv4 in addr[0]); 0.0.0.0 or :: for a wildcard.
+ */
+static __always_inline int bind_verdict(const __u32 addr[4], __u8 v6, __u32 ipproto, __u16 port,
+					__u32 *rule)
+{
+	const struct cgf_addr_val *av = v6 ? lookup6(CGF_DIR_BIND, addr)
+					   : lookup4(CGF_DIR_BIND, addr[0]);
+	int v = VERDICT_RULE(av, ipproto, port, rule);
+
+	if (v != CGF_ALLOW && port >= cfg.eph_lo && port <= cfg.eph_hi)
+		v = VERDICT_RULE(av, ipproto, 0, rule);
+	return v;
+}
+
 #endif

@@ -387,6 +387,9 @@ struct cgf_config {
 	__u8 pad;
 	__u32 generation;	/* the version's meta generation: sockets judged by another are judged again */
 	__u32 peer_window_jiffies;	/* CGF_PEER_WINDOW_S in jiffies; 0: HZ unknown (coarse clock) */
+	__u16 eph_lo, eph_hi;	/* the host's ephemeral ports: a port the kernel chose there is port 0 to bind rules */
+	__u8 has_bind;		/* the policy has network.bind */
+	__u8 pad3[3];
 };
 
 enum cgf_mode {
@@ -467,7 +470,7 @@ _Static_assert(sizeof(struct cgf_seg) == 8, "cgf_seg layout");
 _Static_assert(sizeof(struct cgf_class) == 24 + 2 * CGF_CLASS_SEGS * 8, "cgf_class layout");
 _Static_assert((1 << CGF_CLASS_STEPS) == CGF_CLASS_SEGS, "CGF_CLASS_SEGS = 2^CGF_CLASS_STEPS");
 _Static_assert(sizeof(struct cgf_meta) == 616, "cgf_meta layout");
-_Static_assert(sizeof(struct cgf_config) == 176, "cgf_config layout");
+_Static_assert(sizeof(struct cgf_config) == 184, "cgf_config layout");
 #endif
 
 #endif /* CGFENCE_ABI_H */

@@ -33,7 +33,7 @@ enum cgf_feature {
 	CGF_F_ACCOUNTING = 1u << 10,	/* accounting: true */
 	CGF_F_RATE_LIMIT = 1u << 11,	/* network.rate_limit */
 	CGF_F_LOG_CONNS  = 1u << 12,	/* log.connections */
-	CGF_F_STATE      = 1u << 13,	/* network.state: on, with egress or ingress */
+	CGF_F_STATE      = 1u << 13,	/* network.state: on, with egress, ingress or bind */
 };
 
 #define CGF_F_SOCK_ADDR_OUT (CGF_F_EGRESS | CGF_F_REDIRECT)
@@ -58,7 +58,9 @@ enum cgf_feature {
 	X(RECVMSG4, recvmsg4, CGROUP_UDP4_RECVMSG, sock_addr, CGF_F_REDIRECT)		\
 	X(RECVMSG6, recvmsg6, CGROUP_UDP6_RECVMSG, sock_addr, CGF_F_REDIRECT)		\
 	X(GETPEERNAME4, getpeername4, CGROUP_INET4_GETPEERNAME, sock_addr, CGF_F_REDIRECT) \
-	X(GETPEERNAME6, getpeername6, CGROUP_INET6_GETPEERNAME, sock_addr, CGF_F_REDIRECT)
+	X(GETPEERNAME6, getpeername6, CGROUP_INET6_GETPEERNAME, sock_addr, CGF_F_REDIRECT) \
+	X(POST_BIND4, post_bind4, CGROUP_INET4_POST_BIND, sock, CGF_F_BIND)		\
+	X(POST_BIND6, post_bind6, CGROUP_INET6_POST_BIND, sock, CGF_F_BIND)
 
 /* Hooks, as indexes of counters and bits of cgf_meta.hooks. */
 enum cgf_hook {

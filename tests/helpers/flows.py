@@ -19,6 +19,14 @@ Cases (the cgroup's socket is C, outside sockets are S):
   tcp-unasked      S connects to a listener in the cgroup
   raw-tcp          a raw socket of protocol TCP in the cgroup sends a packet to
                    127.0.0.65, then one to 127.0.0.66: prints both results
+Ports the kernel chooses (network.bind); each prints "privileged" or
+"unprivileged" for the port the kernel chose (below 1024 or not), then:
+  bind0            bind() to port 0: "ok" or the errno
+  listen           listen() on an unbound socket; S connects: "ok" or "timeout"
+  autobind         C (unbound UDP) sends to S, then S sends to C's port:
+                   the send's result, then "ok" (C got it) or "timeout"
+  connect          C (unbound TCP) connects to a listener outside: "ok",
+                   "timeout" or the errno
 Every address is a 127.0.0.0/8 one (or ::1 with --v6).
 """
 import errno
@@ -55,8 +63,17 @@ def main():
         outside["s"] = udp()
         outside["other_port"] = udp(a1)
         outside["other_addr"] = udp(a2) if not v6 else udp("::1")
-    elif case == "raw-tcp":
+    elif case in ("raw-tcp", "bind0"):
         pass
+    elif case == "listen":
+        outside["client"] = socket.socket(fam, socket.SOCK_STREAM)
+        outside["client"].setblocking(False)
+    elif case == "autobind":
+        outside["s"] = udp()
+    elif case == "connect":
+        outside["l"] = socket.socket(fam, socket.SOCK_STREAM)
+        outside["l"].bind((a1, 0))
+        outside["l"].listen(4)
     elif case == "tcp-unasked":
         outside["client"] = socket.socket(fam, socket.SOCK_STREAM)
         outside["client"].setblocking(False)
@@ -65,7 +82,53 @@ def main():
         return 2
     with open(os.path.join(cg, "cgroup.procs"), "w") as f:
         f.write("0")
+    def klass(sock):
+        return "privileged" if sock.getsockname()[1] < 1024 else "unprivileged"
     try:
+        if case == "bind0":
+            b = socket.socket(fam, socket.SOCK_DGRAM)
+            try:
+                b.bind((c_addr, 0))
+                print(klass(b), "ok")
+            except OSError as e:
+                print("-", errno.errorcode.get(e.errno, str(e.errno)))
+            return 0
+        if case == "listen":
+            l = socket.socket(fam, socket.SOCK_STREAM)
+            l.listen(4)
+            cl = outside["client"]
+            try:
+                cl.connect((c_addr, l.getsockname()[1]))
+            except BlockingIOError:
+                pass
+            _, w, _ = select.select([], [cl], [], TIMEOUT)
+            ok = bool(w) and cl.getsockopt(socket.SOL_SOCKET, socket.SO_ERROR) == 0
+            print(klass(l), "ok" if ok else "timeout")
+            return 0
+        if case == "autobind":
+            c = socket.socket(fam, socket.SOCK_DGRAM)
+            try:
+                c.sendto(b"x", outside["s"].getsockname()[:2])
+                sent = "sent"
+            except OSError as e:
+                sent = errno.errorcode.get(e.errno, str(e.errno))
+            outside["s"].sendto(b"y", (c_addr, c.getsockname()[1]))
+            print(klass(c), sent, "ok" if wait_recv(c) else "timeout")
+            return 0
+        if case == "connect":
+            c = socket.socket(fam, socket.SOCK_STREAM)
+            c.setblocking(False)
+            try:
+                c.connect(outside["l"].getsockname()[:2])
+            except BlockingIOError:
+                pass
+            except OSError as e:
+                print(klass(c), errno.errorcode.get(e.errno, str(e.errno)))
+                return 0
+            _, w, _ = select.select([], [c], [], TIMEOUT)
+            ok = bool(w) and c.getsockopt(socket.SOL_SOCKET, socket.SO_ERROR) == 0
+            print(klass(c), "ok" if ok else "timeout")
+            return 0
         if case == "raw-tcp":
             r = socket.socket(socket.AF_INET, socket.SOCK_RAW, socket.IPPROTO_TCP)
             hdr = bytes(20)	# a TCP header of zeros: the kernel adds the IP header

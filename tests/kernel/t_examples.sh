@@ -109,7 +109,7 @@ for cmd in $("$CGF" help | awk '$1 == "cgfence" { print $2 }' | sort -u); do
 	done
 done
 all=$("$CGF" --json version)	# its "hooks": the hook registry
-check_match "version --json lists the registry's hooks" '"hooks":\["connect4",.*"getpeername6"\]' "$all"
+check_match "version --json lists the registry's hooks" '"hooks":\["connect4",.*"getpeername6","post_bind4","post_bind6"\]' "$all"
 for h in $(grep -o '"hooks":\[[^]]*\]' <<<"$all" | grep -o '"[a-z0-9_]*"' | tr -d '"' | grep -v hooks | sort -u); do
 	grep -qw "$h" docs/cgfence.8.md && ok "cgfence(8) names hook '$h'" || not_ok "cgfence(8) does not name hook '$h'"
 done
