@@ -194,22 +194,26 @@ static int reuse_pinned(struct bpf_map *m, const char *dir, const char *name)
 	return 0;
 }
 
-/* A map replaced (reuse_pinned said 1): what the pinned one holds, copied. */
+/* A map replaced (reuse_pinned said 1): what the pinned one holds, copied
+ * (hashes with 8-byte keys; arrays, the entries both have). */
 static int copy_pinned(struct bpf_map *m, const char *dir, const char *name)
 {
 	_cleanup_close_ int from = cgf_pin_get(dir, name);
 	int ncpu = libbpf_num_possible_cpus(), to = bpf_map__fd(m);
-	bool percpu = bpf_map__type(m) == BPF_MAP_TYPE_PERCPU_HASH;
+	enum bpf_map_type t = bpf_map__type(m);
+	bool percpu = t == BPF_MAP_TYPE_PERCPU_HASH || t == BPF_MAP_TYPE_PERCPU_ARRAY;
 	size_t vsz = (percpu ? (size_t)ncpu : 1) * ((bpf_map__value_size(m) + 7) & ~7u);
 	_cleanup_free_ uint8_t *val = xcalloc(1, vsz);
-	uint64_t key, next;
+	uint64_t key = 0, next = 0;	/* 4 or 8 bytes of them used */
 	int more;
 
-	if (from < 0 || bpf_map__key_size(m) != sizeof(key))
+	if (from < 0 || (bpf_map__key_size(m) != 8 && bpf_map__key_size(m) != 4))
 		return 0;
 	for (more = bpf_map_get_next_key(from, NULL, &next); !more;
 	     more = bpf_map_get_next_key(from, &key, &next)) {
 		key = next;
+		if (bpf_map__key_size(m) == 4 && (uint32_t)key >= bpf_map__max_entries(m))
+			break;	/* an array bigger than the new one (not in any layout) */
 		if (!bpf_map_lookup_elem(from, &key, val) &&
 		    bpf_map_update_elem(to, &key, val, BPF_ANY))
 			return cgf_error(-errno, "bpf: failed to copy %s/%s into its new map: %m",
@@ -236,7 +240,8 @@ static int copy_pinned(struct bpf_map *m, const char *dir, const char *name)
 /* The map pinned as cgf_pin_replaceable[i]. */
 static struct bpf_map *replaced_map(struct cgfence_bpf *s, size_t i)
 {
-	struct bpf_map *const m[] = { s->maps.cgf_acct, s->maps.cgf_rl, s->maps.cgf_cgroups };
+	struct bpf_map *const m[] = { s->maps.cgf_acct, s->maps.cgf_rl, s->maps.cgf_cgroups,
+				      s->maps.cgf_stats };
 
 	return m[i];
 }
@@ -246,9 +251,8 @@ static int reuse_shared(struct cgfence_bpf *s, const char *dir, const struct cgf
 			bool *replace)
 {
 	bool redir = c->features & CGF_F_REDIRECT, state = c->features & CGF_F_STATE;
-	int err = reuse_pinned(s->maps.cgf_stats, dir, "stats");
+	int err = reuse_pinned(s->maps.cgf_meta, dir, "meta");
 
-	err = err ?: reuse_pinned(s->maps.cgf_meta, dir, "meta");
 	err = err ?: reuse_pinned(s->maps.cgf_active, dir, "active");
 	/* those a newer layout redefines: replaced (pins.h), in cgf_pin_replaceable's order */
 	for (size_t i = 0; i < ARRAY_SIZE(cgf_pin_replaceable) && err >= 0; i++) {
@@ -279,9 +283,8 @@ static int pin_shared(struct cgfence_bpf *s, const char *dir, const struct cgf_c
 		      const bool *replace)
 {
 	bool redir = c->features & CGF_F_REDIRECT;
-	int err = pin_map(s->maps.cgf_stats, dir, "stats");
+	int err = pin_map(s->maps.cgf_meta, dir, "meta");
 
-	err = err ?: pin_map(s->maps.cgf_meta, dir, "meta");
 	for (size_t i = 0; i < ARRAY_SIZE(cgf_pin_replaceable) && !err; i++) {
 		char next[64];
 

@@ -243,7 +243,7 @@ static void drain_map(uint32_t id)
 	close(fd);
 }
 
-const char *const cgf_pin_replaceable[3] = { "acct", "ratelimit", "cgroups" };
+const char *const cgf_pin_replaceable[4] = { "acct", "ratelimit", "cgroups", "stats" };
 
 /*
  * An apply makes NAME-next only when the pinned NAME has an older layout's

@@ -236,7 +236,10 @@ enum cgf_counter {
 	CGF_C_AUDIT = 1,       /* would have been denied (audit mode) */
 	CGF_C_MAX,
 };
-#define CGF_STATS_ENTRIES (CGF_H_MAX * CGF_C_MAX)
+/* room for 32 hooks, so that a hook added to the registry does not change
+ * the pinned map (layout 3 made it so; layouts 1 and 2 had CGF_H_MAX) */
+#define CGF_HOOKS_ROOM 32
+#define CGF_STATS_ENTRIES (CGF_HOOKS_ROOM * CGF_C_MAX)
 
 /* pstats map (per-CPU array): counters of the policy as a whole. */
 enum cgf_pcounter {
@@ -451,6 +454,7 @@ struct cgf_meta {
 #ifndef __bpf__
 _Static_assert(sizeof(struct cgf_key4) == 8, "cgf_key4 layout");
 _Static_assert(sizeof(struct cgf_state) == 12, "cgf_state layout");
+_Static_assert(CGF_H_MAX <= CGF_HOOKS_ROOM, "the stats map has room for every hook");
 _Static_assert(sizeof(struct cgf_peer) == 32, "cgf_peer layout");
 _Static_assert(sizeof(struct cgf_key6) == 20, "cgf_key6 layout");
 _Static_assert(sizeof(struct cgf_addr_val) == 8, "cgf_addr_val layout");

@@ -173,25 +173,13 @@ int main(int argc, char **argv)
 	struct probe *probes = xcalloc((size_t)ndest, sizeof(*probes));
 
 	for (int it = 0; it < npol && nbad < 5; it++) {
-		char yaml[16384], cmd[1024];
+		char yaml[16384];
 		struct cgf_policy *p = NULL;
 		int pfd[2], status;
-		FILE *f;
 
 		rand_policy(yaml, sizeof(yaml), name, 10);
-		f = fopen(file, "w");
-		fputs(yaml, f);
-		fclose(f);
-		if (cgf_policy_load(file, &p)) {
-			printf("not ok - policy %d does not parse: %s\n%s", it, cgf_last_error(), yaml);
+		if (rp_apply(cgf, file, cgroup, yaml, it, &p)) {
 			nbad++;
-			continue;
-		}
-		snprintf(cmd, sizeof(cmd), "%s apply %s --cgroup %s >/dev/null", cgf, file, cgroup);
-		if (system(cmd)) {
-			printf("not ok - policy %d: apply failed\n", it);
-			nbad++;
-			cgf_policy_free(p);
 			continue;
 		}
 		for (int j = 0; j < ndest; j++) {

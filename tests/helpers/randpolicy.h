@@ -14,6 +14,7 @@
 #include <string.h>
 
 #include "eval.h"
+#include "util.h"
 
 static unsigned int rp_seed;
 
@@ -110,6 +111,36 @@ static inline void rand_dest(struct cgf_query *q)
 		q->addr.len = 128;
 		q->addr.addr[15] = 1;
 	}
+}
+
+/*
+ * Write yaml to file, parse it into *p and apply it with `cgf apply file
+ * --cgroup cgroup`. 0; or 1 after printing a "not ok" line for policy it,
+ * with *p freed (NULL).
+ */
+static inline int rp_apply(const char *cgf, const char *file, const char *cgroup,
+			   const char *yaml, int it, struct cgf_policy **p)
+{
+	char cmd[1024];
+	FILE *f = fopen(file, "w");
+
+	*p = NULL;
+	if (!f)
+		return 1;
+	fputs(yaml, f);
+	fclose(f);
+	if (cgf_policy_load(file, p)) {
+		printf("not ok - policy %d does not parse: %s\n%s", it, cgf_last_error(), yaml);
+		return 1;
+	}
+	snprintf(cmd, sizeof(cmd), "%s apply %s --cgroup %s >/dev/null", cgf, file, cgroup);
+	if (system(cmd)) {
+		printf("not ok - policy %d: apply failed\n", it);
+		cgf_policy_free(*p);
+		*p = NULL;
+		return 1;
+	}
+	return 0;
 }
 
 #endif

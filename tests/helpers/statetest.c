@@ -357,24 +357,12 @@ int main(int argc, char **argv)
 	close(sp[1]);
 	factory = sp[0];
 	for (int it = 0; it < npol && nbad < 5; it++) {
-		char yaml[20000], cmd[1024];
+		char yaml[20000];
 		struct cgf_policy *p = NULL;
-		FILE *f;
 
 		state_policy(yaml, sizeof(yaml), argv[3]);
-		f = fopen(file, "w");
-		fputs(yaml, f);
-		fclose(f);
-		if (cgf_policy_load(file, &p)) {
-			printf("not ok - policy %d does not parse: %s\n%s", it, cgf_last_error(), yaml);
+		if (rp_apply(argv[1], file, argv[2], yaml, it, &p)) {
 			nbad++;
-			continue;
-		}
-		snprintf(cmd, sizeof(cmd), "%s apply %s --cgroup %s >/dev/null", argv[1], file, argv[2]);
-		if (system(cmd)) {
-			printf("not ok - policy %d: apply failed\n", it);
-			nbad++;
-			cgf_policy_free(p);
 			continue;
 		}
 		for (int j = 0; j < ncase && nbad < 5; j++) {

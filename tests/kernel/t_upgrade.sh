@@ -106,6 +106,9 @@ else
 	st=$("$CGF" --json stats "$E")
 	check "new: stats of an old policy" 0 $?
 	check_match "new: its accounting counts the loop's denials" '"denied":[1-9]' "$st"
+	hook_denied() { "$CGF" --json stats "$E" | python3 -c 'import json,sys; print(json.load(sys.stdin)[0]["by_hook"]["denied"]["connect4"])'; }
+	D0=$(hook_denied)
+	check_match "new: the old stats map counts connect4's denials" '^[1-9][0-9]*$' "$D0"
 	ev=$("$CGF" --json events "$E" | grep -c '"hook":"connect4".*"dst":"127.0.0.2".*"verdict":"deny"')
 	check_match "new: events of an old policy (its denials)" '^[1-9][0-9]*$' "$ev"
 	check_match "new: tree shows the old links" "$E" "$("$CGF" tree "$CGE")"
@@ -155,6 +158,9 @@ print(json.load(sys.stdin)["flags"] & 1)')"
 	check "no -next pins left" 0 "$(ls /sys/fs/bpf/cgfence/"$TID"-up-*/ | grep -c -- -next)"
 	check_match "accounting went on across the migration" '"denied":[1-9]' \
 		"$("$CGF" --json stats "$E")"
+	D1=$(hook_denied)
+	check "the per-hook counters went on across the migration (stats replaced, copied)" yes \
+		"$([ "${D1:-0}" -ge "${D0:-1}" ] && echo yes || echo "no: $D0 then $D1")"
 
 	sleep 0.3
 	kill "$LE" "$LG" 2>/dev/null; wait "$LE" "$LG" 2>/dev/null

@@ -58,12 +58,17 @@ static void test_features_need_hooks(void **state)
 {
 	(void)state;
 	/* every feature attaches at least one hook, and every hook serves one */
-	for (uint32_t f = 1; f <= CGF_F_LOG_CONNS; f <<= 1)
+	for (uint32_t f = 1; f <= CGF_F_STATE; f <<= 1)
 		if (!cgf_hooks_for(f))
 			fail_msg("feature 0x%x attaches no hook", f);
 	assert_int_equal(cgf_hooks_for(~0u), (1u << CGF_H_MAX) - 1);
 	assert_int_equal(cgf_hooks_for(CGF_F_BIND), CGF_HOOK_BIT(CGF_H_BIND4) |
-						    CGF_HOOK_BIT(CGF_H_BIND6));
+						    CGF_HOOK_BIT(CGF_H_BIND6) |
+						    CGF_HOOK_BIT(CGF_H_POST_BIND4) |
+						    CGF_HOOK_BIT(CGF_H_POST_BIND6));
+	/* connections: both packet hooks */
+	assert_int_equal(cgf_hooks_for(CGF_F_STATE), CGF_HOOK_BIT(CGF_H_EGRESS) |
+						     CGF_HOOK_BIT(CGF_H_INGRESS));
 	assert_int_equal(cgf_hook_by_name("no-such-hook"), -1);
 }
 

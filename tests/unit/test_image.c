@@ -193,9 +193,10 @@ static void test_config_and_tables(void **state)
 	cgf_compiled_free(c);
 }
 
-/* network.state: on attaches both skb hooks to a policy with egress or
- * ingress (the verdicts of connections live in both directions); off, or a
- * policy without either section, does not. */
+/* network.state: on attaches both skb hooks to a policy with egress,
+ * ingress or bind (the verdicts of connections live in both directions, and
+ * bind judges the ports the kernel binds by itself there); off, or a policy
+ * without those sections, does not. */
 static void test_state_hooks(void **state)
 {
 	static const struct {
@@ -206,7 +207,9 @@ static void test_state_hooks(void **state)
 		{ "network:\n  ingress: {default: deny}\n", true, true, true },
 		{ "network:\n  state: off\n  egress: {default: deny}\n", false, false, true },
 		{ "network:\n  state: off\n  ingress: {default: deny}\n", false, true, false },
-		{ "network:\n  bind: {default: deny}\n", false, false, false },
+		{ "network:\n  bind: {default: deny}\n", true, true, true },
+		{ "network:\n  state: off\n  bind: {default: deny}\n", false, false, false },
+		{ "network:\n  sockets: {deny_types: [raw]}\n", false, false, false },
 	};
 
 	(void)state;
