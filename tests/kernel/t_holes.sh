@@ -140,4 +140,34 @@ check "connect to the NAT64 form of a denied address: EPERM" EPERM \
 check "connect to its IPv4-compatible form: EPERM" EPERM \
 	"$(in_cg "$CGN" "$NP" connect udp ::10.1.2.3 80)"
 check "control: ::1 is not taken for 0.0.0.1" ok "$(in_cg "$CGN" "$NP" connect udp ::1 80)"
+
+# ICMP errors are no packets to a socket: the kernel turns them into the
+# socket's error (ECONNREFUSED) without running cgroup_skb/ingress, so an
+# error from a denied address still reaches a connected UDP socket. Not
+# enforced, and said so (docs/design.md, SECURITY); this shows it exactly.
+mkcg CGI icmperr
+NI=$(pname icmperr); track_policy "$NI"
+PI=$(policy_file icmperr <<EOF
+version: 1
+name: $NI
+network:
+  ingress:
+    default: allow
+    rules:
+      - {action: deny, from: [127.0.0.5, 127.0.0.21]}   # .21: flows.py's peer
+EOF
+)
+"$CGF" apply "$PI" --cgroup "$CGI" >/dev/null
+check "icmp errors: policy applied" 0 $?
+check "icmp errors: a datagram from the denied address is dropped" timeout \
+	"$(python3 "$(dirname "$0")/../helpers/flows.py" "$CGI" udp-unasked)"
+check "icmp errors: its port-unreachable still reaches the socket (not enforced)" ECONNREFUSED \
+	"$(in_cg "$CGI" python3 -c '
+import errno, socket
+s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+s.connect(("127.0.0.5", 9)); s.send(b"x"); s.settimeout(1)
+try:
+    s.recv(10); print("data")
+except OSError as e:
+    print(errno.errorcode.get(e.errno, e))')"
 t_done
