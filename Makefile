@@ -17,14 +17,14 @@ VERSION := 0.1.0
 DEB_PKGS := clang llvm libclang-rt-dev bpftool libbpf-dev libelf-dev zlib1g-dev libyaml-dev \
 	    libcmocka-dev libjson-c-dev pkg-config iproute2 nftables util-linux \
 	    valgrind make gcc libsystemd-dev go-md2man python3-yaml curl libmicrohttpd-dev \
-	    python3 socat dnsutils dnsmasq-base iputils-ping
+	    python3 socat dnsutils dnsmasq-base iputils-ping libseccomp-dev
 
 CFLAGS  ?= -O2 -g
 CFLAGS  += -std=gnu11 -Wall -Wextra -Werror -Wshadow -Wno-missing-field-initializers -Wno-format-truncation \
 	   -Iinclude -Isrc -I$(OUTPUT) -DCGF_VERSION='"$(VERSION)"'
 CFLAGS  += $(SANITIZE) $(if $(LAYOUT),-DCGF_LAYOUT=$(LAYOUT))
 LDFLAGS += $(SANITIZE)
-LDLIBS  += -lbpf -lelf -lz -lyaml -ljson-c -lsystemd -lmicrohttpd
+LDLIBS  += -lbpf -lelf -lz -lyaml -ljson-c -lsystemd -lmicrohttpd -lseccomp
 
 BPF_CFLAGS := -g -O2 -target bpf -mcpu=v3 -D__TARGET_ARCH_$(ARCH) -D__bpf__ -Ibpf \
 	      -Wall -Werror -Iinclude -I$(OUTPUT)

@@ -19,9 +19,12 @@
 #include <stdio.h>
 #include <string.h>
 #include <sys/prctl.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <time.h>
+
+#include <seccomp.h>
 
 #include "cgroup.h"
 #include "cli.h"
@@ -91,8 +94,35 @@ static void drop_to(const struct passwd *pw)
 	}
 }
 
+/*
+ * network.sockets.families, enforced for every family (the cgroup hook sees
+ * only inet and inet6): a seccomp filter makes socket() and socketpair() of
+ * a family not listed fail with EAFNOSUPPORT, as systemd's
+ * RestrictAddressFamilies= does. Syscalls of another ABI (32-bit
+ * socketcall) are refused by libseccomp's default for a foreign
+ * architecture: the process is killed.
+ */
+static int restrict_families(uint64_t allowed)
+{
+	scmp_filter_ctx f = seccomp_init(SCMP_ACT_ALLOW);
+	const int calls[] = { SCMP_SYS(socket), SCMP_SYS(socketpair) };
+	int err = f ? 0 : -ENOMEM;
+
+	for (size_t i = 0; i < ARRAY_SIZE(calls) && !err; i++) {
+		for (int af = 0; af < 64 && !err; af++)
+			if (!(allowed & (1ull << af)))
+				err = seccomp_rule_add(f, SCMP_ACT_ERRNO(EAFNOSUPPORT), calls[i], 1,
+						       SCMP_A0(SCMP_CMP_EQ, (scmp_datum_t)af));
+		err = err ?: seccomp_rule_add(f, SCMP_ACT_ERRNO(EAFNOSUPPORT), calls[i], 1,
+					      SCMP_A0(SCMP_CMP_GE, 64));
+	}
+	err = err ?: seccomp_load(f);
+	seccomp_release(f);
+	return err;
+}
+
 static void run_child(const char *cg, char **argv, pid_t parent, const sigset_t *mask,
-		      const struct passwd *pw)
+		      const struct passwd *pw, uint64_t families)
 {
 	char p[600];
 
@@ -107,6 +137,10 @@ static void run_child(const char *cg, char **argv, pid_t parent, const sigset_t 
 	}
 	if (pw)
 		drop_to(pw);	/* after entering the cgroup, before CMD */
+	if (families && restrict_families(families)) {
+		fprintf(stderr, "cgfence: run: cannot restrict address families (seccomp)\n");
+		_exit(125);
+	}
 	execvp(argv[0], argv);
 	fprintf(stderr, "cgfence: run: cannot execute '%s': %m\n", argv[0]);
 	_exit(errno == ENOENT ? 127 : 126);
@@ -119,6 +153,7 @@ struct run {
 	struct passwd pwbuf, *pw;
 	char pwstr[4096];
 	char cg[600], name[CGF_NAME_MAX + 1];
+	uint64_t families;	/* AF_* bits allowed (0: families not given, no filter) */
 };
 
 /* -p POLICY [--audit] [--user USER] [--cgroup-parent PATH] [--] CMD...; 0 or a usage error */
@@ -211,7 +246,7 @@ static int run_and_wait(struct run *r, const sigset_t *oldmask)
 	fflush(NULL);
 	pid = fork();
 	if (pid == 0)
-		run_child(r->cg, r->cmd, me, oldmask, r->pw);
+		run_child(r->cg, r->cmd, me, oldmask, r->pw, r->families);
 	child_pid = pid;
 	for (size_t i = 0; i < ARRAY_SIZE(sigs); i++)
 		sigaction(sigs[i], &sa, NULL);
@@ -259,7 +294,13 @@ int cgf_do_run(int argc, char **argv)
 	sigaddset(&stopsigs, SIGHUP);
 	sigaddset(&stopsigs, SIGQUIT);
 	sigprocmask(SIG_BLOCK, &stopsigs, &oldmask);
-	ret = cgf_load_compile(r.file, &p, &c) ?: set_up(&r, p, c);
+	ret = cgf_load_compile(r.file, &p, &c);
+	if (!ret && p->sockets.present && p->sockets.families_line)
+		r.families = p->sockets.families_other |
+			     (p->sockets.families & CGF_FAM_INET ? 1ull << AF_INET : 0) |
+			     (p->sockets.families & CGF_FAM_INET6 ? 1ull << AF_INET6 : 0) |
+			     1ull << 63;	/* (never a family: makes 0 mean "no filter") */
+	ret = ret ?: set_up(&r, p, c);
 	if (!ret) {
 		ret = run_and_wait(&r, &oldmask);
 		alarm(0);

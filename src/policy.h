@@ -38,6 +38,7 @@ struct cgf_section {
 struct cgf_sockets {
 	bool present;
 	uint8_t families;		/* CGF_FAM_*: allowed */
+	uint64_t families_other;	/* bit per AF_* other than inet/inet6 listed in families */
 	uint8_t deny_types;		/* bit 1 << SOCK_STREAM / SOCK_DGRAM / SOCK_RAW */
 	uint32_t deny_protos[9];	/* bit per protocol number 0..255, bit 256: MPTCP */
 	int line, col;

@@ -49,12 +49,15 @@ int pol_parse_sockets(struct pctx *c, const struct yt_node *n)
 					s->families |= CGF_FAM_INET;
 				else if (!strcmp(it->str, "inet6"))
 					s->families |= CGF_FAM_INET6;
-				else if (cgf_family_known(it->str))	/* allowed: nothing says otherwise */
+				else if (cgf_family_known(it->str)) {	/* run: seccomp allows it */
+					s->families_other |= 1ull << cgf_family_by_name(it->str);
 					fprintf(stderr, "cgfence: %s:%d:%d: note: families: '%s': the "
 						"cgroup sock_create hook sees only inet and inet6 sockets, "
-						"so it neither allows nor denies other families; restrict "
-						"them with seccomp (systemd's RestrictAddressFamilies=)\n",
+						"so it neither allows nor denies other families; `cgfence "
+						"run` restricts them with seccomp, elsewhere pair it with "
+						"systemd's RestrictAddressFamilies= or the runtime's seccomp\n",
 						c->file, it->line, it->col, it->str);
+				}
 				else
 					return ERR(it, "families: '%s' is not an address family (inet, inet6)",
 						   it->str);

@@ -12,17 +12,29 @@
 
 #define ARRAY_LEN(a) (sizeof(a) / sizeof((a)[0]))
 
+/* numbers as in linux/socket.h (some are newer than libc's headers) */
+static const struct {
+	const char *name;
+	int af;
+} fams[] = {
+	{ "unix", 1 },	    { "local", 1 },  { "ax25", 3 },	 { "ipx", 4 },	      { "appletalk", 5 },
+	{ "x25", 9 },	    { "key", 15 },   { "netlink", 16 }, { "packet", 17 },    { "rds", 21 },
+	{ "pppox", 24 },   { "llc", 26 },   { "ib", 27 },	 { "can", 29 },	      { "tipc", 30 },
+	{ "bluetooth", 31 }, { "alg", 38 }, { "nfc", 39 },	 { "vsock", 40 },     { "kcm", 41 },
+	{ "qipcrtr", 42 }, { "smc", 43 },   { "xdp", 44 },	 { "mctp", 45 },
+};
+
+int cgf_family_by_name(const char *name)
+{
+	for (size_t i = 0; i < ARRAY_LEN(fams); i++)
+		if (!strcmp(name, fams[i].name))
+			return fams[i].af;
+	return -1;
+}
+
 bool cgf_family_known(const char *name)
 {
-	static const char *const fams[] = { "unix", "local", "packet", "netlink", "bluetooth",
-					    "can", "vsock", "xdp", "alg", "tipc", "x25", "ax25",
-					    "appletalk", "ipx", "rds", "llc", "kcm", "qipcrtr",
-					    "smc", "mctp", "ib", "key", "nfc", "pppox" };
-
-	for (size_t i = 0; i < ARRAY_LEN(fams); i++)
-		if (!strcmp(name, fams[i]))
-			return true;
-	return false;
+	return cgf_family_by_name(name) >= 0;
 }
 
 static const struct {

@@ -11,6 +11,8 @@
 
 /* An address family other than inet/inet6 (packet, unix, netlink, ...). */
 bool cgf_family_known(const char *name);
+/* its AF_* number (below 64), else -1 */
+int cgf_family_by_name(const char *name);
 /* stream, dgram, raw, seqpacket -> SOCK_*, else -1 */
 int cgf_socktype_by_name(const char *name);
 const char *cgf_socktype_name(int type);

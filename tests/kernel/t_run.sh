@@ -52,4 +52,47 @@ check "run: two at once" "0 0" "$ra $rb"
 check "run: usage error exits 2" 2 $?
 "$CGF" run -p "$POL" 2>/dev/null
 check "run: no command exits 2" 2 $?
+# network.sockets.families, fully: run adds a seccomp filter, so families the
+# cgroup hook cannot see (packet, unix, netlink) are refused too
+cat >"$TMPD/socks.py" <<'EOF'
+import socket, errno
+out = []
+for name, fam, typ in (("inet", socket.AF_INET, socket.SOCK_DGRAM), ("inet6", socket.AF_INET6, socket.SOCK_DGRAM),
+                       ("unix", socket.AF_UNIX, socket.SOCK_DGRAM), ("packet", socket.AF_PACKET, socket.SOCK_DGRAM),
+                       ("netlink", socket.AF_NETLINK, socket.SOCK_DGRAM)):
+    try:
+        socket.socket(fam, typ).close(); out.append(name + "=ok")
+    except OSError as e:
+        out.append(name + "=" + errno.errorcode.get(e.errno, str(e.errno)))
+try:
+    socket.socketpair(socket.AF_UNIX); out.append("socketpair=ok")
+except OSError as e:
+    out.append("socketpair=" + errno.errorcode.get(e.errno, str(e.errno)))
+print(" ".join(out))
+EOF
+fam_policy() {	# fam_policy NAME FAMILIES
+	policy_file "$1" <<EOF
+version: 1
+name: $1
+network:
+  sockets:
+    families: [$2]
+EOF
+}
+check "run families [inet]: every other family refused, AF_PACKET and socketpair too" \
+	"inet=ok inet6=EAFNOSUPPORT unix=EAFNOSUPPORT packet=EAFNOSUPPORT netlink=EAFNOSUPPORT socketpair=EAFNOSUPPORT" \
+	"$("$CGF" run -p "$(fam_policy "$TID-fam1" inet)" -- python3 "$TMPD/socks.py" 2>/dev/null)"
+check "run families [inet, unix]: unix allowed, packet still refused" \
+	"inet=ok inet6=EAFNOSUPPORT unix=ok packet=EAFNOSUPPORT netlink=EAFNOSUPPORT socketpair=ok" \
+	"$("$CGF" run -p "$(fam_policy "$TID-fam2" "inet, unix")" -- python3 "$TMPD/socks.py" 2>/dev/null)"
+check "control: run without families: AF_PACKET opens (root, CAP_NET_RAW)" \
+	"inet=ok inet6=ok unix=ok packet=ok netlink=ok socketpair=ok" \
+	"$("$CGF" run -p "$(policy_file "$TID-fam3" <<EOF
+version: 1
+name: $TID-fam3
+network:
+  sockets:
+    deny_types: [sctp]
+EOF
+)" -- python3 "$TMPD/socks.py" 2>/dev/null)"
 t_done
