@@ -226,14 +226,7 @@ static __always_inline int sock_bind_verdict(const struct bpf_sock *sk, __u8 ipp
 	__u32 a[4] = {};
 	__u8 v6 = sk->family == AF_INET6;
 
-	if (v6) {
-		a[0] = SK_U32(sk, src_ip6[0]);
-		a[1] = SK_U32(sk, src_ip6[1]);
-		a[2] = SK_U32(sk, src_ip6[2]);
-		a[3] = SK_U32(sk, src_ip6[3]);
-	} else {
-		a[0] = SK_U32(sk, src_ip4);
-	}
+	SK_SRC_ADDR(sk, a, v6);
 	return bind_verdict(a, v6, ipproto, (__u16)sk->src_port, rule);
 }
 
@@ -247,10 +240,7 @@ static __always_inline __u8 tcp_guess_dir(struct __sk_buff *skb, const struct bp
 	__u32 size;
 
 	if (v6) {
-		t.ipv6.daddr[0] = SK_U32(sk, src_ip6[0]);
-		t.ipv6.daddr[1] = SK_U32(sk, src_ip6[1]);
-		t.ipv6.daddr[2] = SK_U32(sk, src_ip6[2]);
-		t.ipv6.daddr[3] = SK_U32(sk, src_ip6[3]);
+		SK_SRC_ADDR(sk, t.ipv6.daddr, 1);
 		t.ipv6.dport = bpf_htons(sk->src_port);
 		size = sizeof(t.ipv6);
 	} else {
@@ -363,36 +353,27 @@ static __noinline int dgram_judge(struct __sk_buff *skb, __u8 dir, enum cgf_hook
 		 * peer was asked for */
 		cdir = live ? e->dir : conn ? CGF_CONN_OUT : cdir;
 	}
-	if (live && e->generation == cfg.generation) {
-		v = CGF_ALLOW;
+	/* (a live entry of this version never gets here: dgram_known passed it) */
+	v = cdir == CGF_CONN_OUT ? cgf_judge(CGF_DIR_EGRESS, &p, p.rport, &rule)
+				 : cgf_judge(CGF_DIR_INGRESS, &p, p.lport, &rule);
+	/* UDP autobind may have bound it (the "port" of a raw or ping socket is
+	 * its protocol or echo id: no bind to judge) */
+	if (v == CGF_ALLOW && cfg.has_bind && sk->protocol == IPPROTO_UDP)
+		v = sock_bind_verdict(sk, IPPROTO_UDP, &rule);
+	if (e && v == CGF_ALLOW) {
+		__builtin_memcpy(e->addr, p.addr, 16);
+		e->port = p.rport;
+		e->proto = p.ipproto;
+		e->v6 = p.v6;
+		e->dir = cdir;
+		e->generation = cfg.generation;
 		e->seen = now;
-	} else {
-		v = cdir == CGF_CONN_OUT ? cgf_judge(CGF_DIR_EGRESS, &p, p.rport, &rule)
-					 : cgf_judge(CGF_DIR_INGRESS, &p, p.lport, &rule);
-		/* UDP autobind may have bound it (the "port" of a raw or ping
-		 * socket is its protocol or echo id: no bind to judge) */
-		if (v == CGF_ALLOW && cfg.has_bind && sk->protocol == IPPROTO_UDP)
-			v = sock_bind_verdict(sk, IPPROTO_UDP, &rule);
-		if (e && v == CGF_ALLOW) {
-			__builtin_memcpy(e->addr, p.addr, 16);
-			e->port = p.rport;
-			e->proto = p.ipproto;
-			e->v6 = p.v6;
-			e->dir = cdir;
-			e->generation = cfg.generation;
-			e->seen = now;
-		} else if (e && found) {
-			e->dir = CGF_CONN_NONE;	/* no longer allowed */
-		}
+	} else if (e && found) {
+		e->dir = CGF_CONN_NONE;	/* no longer allowed */
 	}
 	return skb_done(skb, dir, hook, &p, v, rule);
 }
 
-/*
- * network.state: on. A socket's packets pass without a lookup once its
- * connection is allowed; only the first packet of a connection, a datagram
- * of a new peer and packets after a re-apply are judged.
- */
 /* The transport protocol, cheaply: IPv4's, or IPv6's next header (an
  * extension header's number where there is one: not TCP). */
 static __always_inline __u8 l4_proto(struct __sk_buff *skb)
@@ -432,6 +413,11 @@ static __always_inline int dgram_known(struct __sk_buff *skb, __u8 dir, struct b
 	return 1;
 }
 
+/*
+ * network.state: on. A socket's packets pass without a prefix lookup once its
+ * connection is allowed; only the first packet of a connection, a datagram
+ * of a new peer and packets after a re-apply are judged.
+ */
 static __always_inline int skb_decide(struct __sk_buff *skb, __u8 dir, enum cgf_hook hook)
 {
 	struct bpf_sock *sc = skb->sk, *sk;
@@ -449,9 +435,10 @@ static __always_inline int skb_decide(struct __sk_buff *skb, __u8 dir, enum cgf_
 				skb_acct(skb, dir, NULL);
 			return CGF_ALLOW;
 		}
-	}
-	if (dgram_known(skb, dir, sc))
+	} else if (dgram_known(skb, dir, sc)) {	/* (a raw TCP socket's packets are
+						 * judged below, each by its peer) */
 		return CGF_ALLOW;
+	}
 	sk = bpf_sk_fullsock(sc);
 	if (!sk)	/* the kernel runs these hooks with full sockets (a listener for
 			 * its SYN-ACKs): not expected, judged alone */

@@ -57,9 +57,9 @@ int cgf_post_bind4(struct bpf_sock *sk)
 SEC("cgroup/post_bind6")
 int cgf_post_bind6(struct bpf_sock *sk)
 {
-	__u32 addr[4] = { SK_U32(sk, src_ip6[0]), SK_U32(sk, src_ip6[1]), SK_U32(sk, src_ip6[2]),
-			  SK_U32(sk, src_ip6[3]) }, rule = CGF_RULE_DEFAULT;
+	__u32 addr[4], rule = CGF_RULE_DEFAULT;
 
+	SK_SRC_ADDR(sk, addr, 1);
 	GATE(sk, post_bind6);
 	return finish_ev(CGF_H_POST_BIND6,
 			 bind_verdict(addr, 1, sk->protocol, (__u16)sk->src_port, &rule), rule);

@@ -38,6 +38,19 @@
 		v_;							\
 	})
 
+/* The local address a socket holds (IPv4 in a[0]); 0 / :: when unbound. */
+#define SK_SRC_ADDR(sk, a, v6)						\
+	do {								\
+		if (v6) {						\
+			(a)[0] = SK_U32(sk, src_ip6[0]);		\
+			(a)[1] = SK_U32(sk, src_ip6[1]);		\
+			(a)[2] = SK_U32(sk, src_ip6[2]);		\
+			(a)[3] = SK_U32(sk, src_ip6[3]);		\
+		} else {						\
+			(a)[0] = SK_U32(sk, src_ip4);			\
+		}							\
+	} while (0)
+
 /* Set by user space before load (abi.h: struct cgf_config). */
 extern const volatile struct cgf_config cfg;
 
