@@ -430,7 +430,8 @@ static int write_meta(struct apply *a)
 		.magic = CGF_META_MAGIC,
 		.mode = (uint32_t)a->o->mode,
 		.hooks = a->c->hooks,
-		.flags = (a->o->flags & ~CGF_META_LAYOUT_MASK) | cgf_meta_layout_flags(CGF_LAYOUT),
+		.flags = ((a->o->flags | a->c->meta_flags) & ~CGF_META_LAYOUT_MASK) |
+			 cgf_meta_layout_flags(CGF_LAYOUT),
 		.digest = a->o->digest,
 		.generation = next_generation(a),
 		.applied_at = (uint64_t)time(NULL),

@@ -8,6 +8,7 @@
 #include "container.h"
 #include "jsonout.h"
 #include "loader.h"
+#include "outside.h"
 #include "pipeline.h"
 #include "target.h"
 #include "util.h"
@@ -26,6 +27,36 @@ static json_object *apply_json(const char *name, const char *cgroup, int mode,
 	json_object_object_add(o, "generation", json_object_new_int64(r->generation));
 	json_object_object_add(o, "map_entries", cgf_map_entries_json(c));
 	return o;
+}
+
+static void say_outside(const char *policy, const struct cgf_outside *s)
+{
+	char buf[1024];
+
+	cgf_outside_str(s, buf, sizeof(buf));
+	fprintf(stderr, "cgfence: warning: %s: a socket from outside the policy's cgroups, not "
+		"filtered by it: %s\n", policy, buf);
+}
+
+/* Sockets the cgroups' processes hold that the policy cannot filter: said
+ * (and destroyed, if the policy says so). */
+static int outside_after_apply(const char *name, char **paths, size_t n, uint32_t flags)
+{
+	uint64_t *seen = NULL;
+	size_t n_seen = 0;
+	int found;
+
+	{
+		CGF_DIAG_SCOPE(d);	/* the policy is in force: a failed look is a warning */
+
+		found = cgf_outside_act(name, (const char *const *)paths, n, flags, &seen,
+					&n_seen, say_outside);
+		if (found < 0)
+			fprintf(stderr, "cgfence: warning: %s: cannot look for sockets from outside "
+				"its cgroups: %s\n", name, d.msg);
+	}
+	free(seen);
+	return found;
 }
 
 struct apply_args {
@@ -110,8 +141,15 @@ int cgf_do_apply(int argc, char **argv)
 		if (cgf_pipeline_apply(c, &o, &r))
 			ret = cgf_fail();
 	}
+	char *one[] = { abs };
+	int outside = ret ? 0 : outside_after_apply(p->name, n_paths ? paths : one,
+						    n_paths ? n_paths : 1, c->meta_flags);
+
 	if (!ret && cgf_json) {
-		cgf_json_emit(apply_json(p->name, abs, p->mode, &r, c));
+		json_object *j = apply_json(p->name, abs, p->mode, &r, c);
+
+		json_object_object_add(j, "outside_sockets", json_object_new_int(outside));
+		cgf_json_emit(j);
 	} else if (!ret) {
 		printf("%s %s to %s", r.replaced ? "replaced" : "applied", p->name, abs);
 		if (n_paths > 1)

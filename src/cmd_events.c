@@ -66,6 +66,19 @@ static void print_line(const char *line)
 		json_object_put(o);
 		return;
 	}
+	if (!strcmp(S("type") ?: "", "outside-socket")) {
+		const char *r = S("remote");
+
+		printf("%s %-16s %s pid %lld (%s) cgroup %s holds %s %s%s%s made in cgroup %s, not "
+		       "filtered by the policy%s\n", S("time"), S("type"), S("policy"),
+		       (long long)I("pid"), S("comm") ?: "", S("cgroup") ?: "?",
+		       S("protocol") ?: "?", S("local") ?: "?", r ? " -> " : "", r ? r : "",
+		       S("socket_cgroup") ?: "?",
+		       json_object_object_get_ex(o, "destroyed", &v) && json_object_get_boolean(v)
+			       ? ": destroyed" : "");
+		json_object_put(o);
+		return;
+	}
 	{
 		const char *sa = S("src"), *da = S("dst"), *pr = S("protocol");
 		char src[80] = "", dst[80] = "";

@@ -38,6 +38,22 @@ static void print_daemon_status(void)
 	json_object_put(st);
 }
 
+/* Sockets the policy cannot filter: made outside its cgroups. */
+static void print_outside(const struct cgf_applied *a)
+{
+	json_object *arr = cgf_applied_outside_json(a);
+
+	for (size_t i = 0; i < json_object_array_length(arr); i++) {
+		json_object *o = json_object_array_get_idx(arr, i), *v;
+#define S(k) (json_object_object_get_ex(o, k, &v) && v ? json_object_get_string(v) : "")
+		printf("%-24s outside socket, not filtered: pid %s (%s) %s %s%s%s from cgroup %s\n",
+		       "", S("pid"), S("comm"), S("protocol"), S("local"), *S("remote") ? " -> " : "",
+		       S("remote"), *S("socket_cgroup") ? S("socket_cgroup") : S("socket_cgroup_id"));
+#undef S
+	}
+	json_object_put(arr);
+}
+
 int cgf_do_list(int argc, char **argv)
 {
 	struct cgf_applied *a;
@@ -65,6 +81,7 @@ int cgf_do_list(int argc, char **argv)
 				cgf_print_hooks(a[i].cgs[j].hooks);
 			}
 			printf("\n");
+			print_outside(&a[i]);
 		}
 		print_daemon_status();
 	}

@@ -95,6 +95,7 @@ struct cgf_compiled {
 	size_t n_dev, cap_dev;
 	uint32_t features;	/* CGF_F_*: what the policy uses */
 	uint32_t hooks;		/* bit per enum cgf_hook, from the registry */
+	uint32_t meta_flags;	/* CGF_META_* the policy asks for */
 };
 
 /* What a policy uses (CGF_F_*), which decides its hooks (cgf_hooks_for). */

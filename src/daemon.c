@@ -328,8 +328,10 @@ static bool on_ready(int fd)
 			for (size_t k = 0; k < D.n; k++)
 				cgf_collector_poll(D.pols[k].events);
 	} else if (fd == D.tfd_repair) {
-		if (read(fd, &ticks, sizeof(ticks)) > 0)
+		if (read(fd, &ticks, sizeof(ticks)) > 0) {
 			dmn_repair("periodic");
+			dmn_outside();
+		}
 		if (D.dirty)
 			dmn_write_status();
 	} else if (fd == D.sfd) {
@@ -354,6 +356,9 @@ static void shut_down(void)
 		cgf_collector_close(D.pols[i].events);
 	}
 	free(D.pols);
+	for (size_t i = 0; i < D.n_outside; i++)
+		free(D.outside[i].cookies);
+	free(D.outside);
 	for (size_t i = 0; i < D.n_w; i++)
 		free(D.w[i].rel);
 	free(D.w);
@@ -387,6 +392,7 @@ int cgf_do_daemon(int argc, char **argv)
 	dmn_add_watch("", false);
 	dmn_rescan(false);
 	dmn_drop_orphans();
+	dmn_outside();
 	dmn_write_status();
 	sd_notify(0, "READY=1");
 	dmn_log(6, "ready", "policies=%zu", D.n);

@@ -14,6 +14,7 @@
 
 #include "cgroup.h"
 #include "daemon_int.h"
+#include "outside.h"
 #include "events.h"
 #include "layout.h"
 #include "loader.h"
@@ -165,5 +166,53 @@ void dmn_drop_orphans(void)
 			     m->source + dl + 1);
 	}
 	cgf_unlock();
+	cgf_applied_free(a, n);
+}
+
+static void say_outside(const char *policy, const struct cgf_outside *s)
+{
+	char buf[1024], q[1100];
+
+	cgf_outside_str(s, buf, sizeof(buf));
+	dmn_log(4, "outside-socket", "policy=%s socket=%s", policy, dmn_q(buf, q, sizeof(q)));
+}
+
+void dmn_outside(void)
+{
+	struct cgf_applied *a = NULL;
+	size_t n = 0;
+	struct seen_outside *now;
+
+	{
+		CGF_DIAG_SCOPE(d);	/* nothing listed: nothing to look at */
+
+		if (cgf_list_nogc(&a, &n))
+			return;
+	}
+	now = xcalloc(n + 1, sizeof(*now));
+	for (size_t i = 0; i < n; i++) {
+		const char **paths = xcalloc(a[i].n_cgs + 1, sizeof(*paths));
+		size_t np = 0;
+
+		snprintf(now[i].name, sizeof(now[i].name), "%s", a[i].name);
+		for (size_t j = 0; j < D.n_outside; j++)
+			if (!strcmp(D.outside[j].name, a[i].name)) {
+				now[i].cookies = TAKE_PTR(D.outside[j].cookies);
+				now[i].n = D.outside[j].n;
+			}
+		for (size_t j = 0; j < a[i].n_cgs; j++)
+			if (a[i].cgs[j].path[0])
+				paths[np++] = a[i].cgs[j].path;
+		CGF_DIAG_SCOPE(d);
+		if (np && cgf_outside_act(a[i].name, paths, np, a[i].meta.flags, &now[i].cookies,
+					  &now[i].n, say_outside) < 0)
+			dmn_log(4, "outside-socket", "policy=%s error=\"%s\"", a[i].name, d.msg);
+		free(paths);
+	}
+	for (size_t j = 0; j < D.n_outside; j++)
+		free(D.outside[j].cookies);
+	free(D.outside);
+	D.outside = now;
+	D.n_outside = n;
 	cgf_applied_free(a, n);
 }

@@ -29,6 +29,12 @@ struct watch {
 	char *rel;			/* "" for the cgroup2 root */
 };
 
+struct seen_outside {			/* sockets from outside already said, by policy */
+	char name[CGF_NAME_MAX + 1];
+	uint64_t *cookies;
+	size_t n;
+};
+
 struct daemon {
 	const char *dir, *run_dir, *metrics;
 	struct cgf_metrics *m;
@@ -42,6 +48,8 @@ struct daemon {
 	struct watch *w;
 	size_t n_w;
 	bool dirty;			/* status file to rewrite */
+	struct seen_outside *outside;
+	size_t n_outside;
 	time_t started;
 };
 
@@ -67,5 +75,8 @@ void dmn_add_watch(const char *rel, bool announce);
 void dmn_repair(const char *why);
 void dmn_cgroup_events(void);
 void dmn_drop_orphans(void);
+/* every applied policy: sockets from outside its cgroups said, destroyed if
+ * its policy says so */
+void dmn_outside(void);
 
 #endif

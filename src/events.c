@@ -221,6 +221,24 @@ static void note_losses(struct cgf_event_src *s)
 	}
 }
 
+void cgf_event_append(const char *name, json_object *o)
+{
+	struct cgf_event_src s = { .out = -1 };
+	char buf[64];
+
+	if ((mkdir(cgf_run_dir(), 0700) && errno != EEXIST))
+		return;
+	snprintf(s.log, sizeof(s.log), "%s/events", cgf_run_dir());
+	if (mkdir(s.log, 0700) && errno != EEXIST)
+		return;
+	snprintf(s.log, sizeof(s.log), "%s/events/%s.jsonl", cgf_run_dir(), name);
+	iso_time(ns(CLOCK_REALTIME), buf, sizeof(buf));
+	json_object_object_add(o, "time", json_object_new_string(buf));
+	append(&s, o);
+	if (s.out >= 0)
+		close(s.out);
+}
+
 /* Become the collector if nobody is, and move what the ring buffer holds to the log. */
 void cgf_event_collect(struct cgf_event_src *s, bool keep)
 {

@@ -13,6 +13,8 @@
 #include <stdio.h>
 #include <sys/types.h>
 
+#include <json-c/json.h>
+
 #include "loader.h"
 
 struct cgf_event_src {
@@ -37,6 +39,10 @@ void cgf_event_collect(struct cgf_event_src *s, bool keep);
 
 /* Release what a source holds (its lock: collecting stops). */
 void cgf_event_src_close(struct cgf_event_src *s);
+
+/* One event of user space's (a JSON object with "type"), timed now, to policy
+ * name's log: one write, appended. */
+void cgf_event_append(const char *name, json_object *o);
 
 /* The daemon collects for the policies it manages. */
 struct cgf_collector;

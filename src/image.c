@@ -335,6 +335,7 @@ int cgf_compile(const struct cgf_policy *p, const struct cgf_host *host,
 	compile_tables(p, o);
 	o->features = cgf_policy_features(p);
 	o->hooks = cgf_hooks_for(o->features);
+	o->meta_flags = p->destroy_outside ? CGF_META_DESTROY_OUTSIDE : 0;
 	*out = o;
 	return 0;
 }

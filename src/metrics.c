@@ -163,6 +163,14 @@ static void emit_cgroups(struct prom *p, const char *m, const char *policy, json
 	}
 }
 
+static void emit_outside(struct prom *p, const char *m, const char *policy, json_object *pol)
+{
+	json_object *arr;
+
+	if (json_object_object_get_ex(pol, "outside_sockets", &arr))
+		out(p, "%s{policy=\"%s\"} %zu\n", m, policy, json_object_array_length(arr));
+}
+
 static void emit_bytes(struct prom *p, const char *m, const char *policy, json_object *pol)
 {
 	static const char *const kv[][2] = { { "direction=\"out\"", "bytes_out" },
@@ -240,6 +248,7 @@ static const struct metric {
 	{ "cgfence_cgroup_packets_total", "counter", "Packets that passed, per cgroup and direction (accounting: true).", emit_packets },
 	{ "cgfence_cgroup_connections_total", "counter", "New connections per cgroup: tcp_connect (SYN sent), tcp_accept (SYN-ACK sent), udp_connect.", emit_connections },
 	{ "cgfence_cgroup_denied_total", "counter", "Calls and packets of the cgroup denied (or that would be, in audit mode) (accounting: true).", emit_cgroup_denied },
+	{ "cgfence_outside_sockets", "gauge", "Sockets held by the policy's processes that were made outside its cgroups (not filtered by it).", emit_outside },
 	{ "cgfence_program_runs_total", "counter", "Runs of the policy's program per hook (kernel run-time statistics).", emit_runs },
 	{ "cgfence_program_run_seconds_total", "counter", "Time spent in the policy's program per hook (kernel run-time statistics).", emit_run_seconds },
 };

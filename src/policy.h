@@ -153,6 +153,7 @@ struct cgf_policy {
 	struct cgf_visibility vis;
 	bool stateless;		/* network.state: off (each packet judged alone) */
 	int state_line;		/* where network.state was written (0: not written) */
+	bool destroy_outside;	/* network.outside_sockets: destroy */
 };
 
 int cgf_policy_load(const char *path, struct cgf_policy **out);

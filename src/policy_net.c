@@ -314,6 +314,22 @@ static int parse_state(struct pctx *c, const struct yt_node *v)
 	return 0;
 }
 
+/* network.outside_sockets: report (default) or destroy */
+static int parse_outside(struct pctx *c, const struct yt_node *v)
+{
+	int err = pol_want_scalar(c, v, "network.outside_sockets");
+
+	if (err)
+		return err;
+	if (!strcmp(v->str, "report"))
+		c->p->destroy_outside = false;
+	else if (!strcmp(v->str, "destroy"))
+		c->p->destroy_outside = true;
+	else
+		return ERR(v, "network.outside_sockets must be report or destroy, not '%s'", v->str);
+	return 0;
+}
+
 int pol_parse_network(struct pctx *c, const struct yt_node *n)
 {
 	int err = pol_want(c, n, YT_MAP, "network");
@@ -348,6 +364,12 @@ int pol_parse_network(struct pctx *c, const struct yt_node *n)
 				return err;
 			continue;
 		}
+		if (!strcmp(k->str, "outside_sockets")) {
+			err = parse_outside(c, yt_map_val(n, i));
+			if (err)
+				return err;
+			continue;
+		}
 		if (!strcmp(k->str, "rate_limit")) {
 			err = pol_parse_rate_limit(c, yt_map_val(n, i));
 			if (err)
@@ -355,7 +377,7 @@ int pol_parse_network(struct pctx *c, const struct yt_node *n)
 			continue;
 		}
 		return ERR(k, "unknown key '%s' in network (expected state, egress, ingress, bind, "
-			   "sockets, redirect, rate_limit)", k->str);
+			   "sockets, redirect, rate_limit, outside_sockets)", k->str);
 	}
 	for (size_t i = 0; i < n->n; i++)
 		if (!strcmp(yt_map_key(n, i)->str, "redirect")) {

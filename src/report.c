@@ -6,6 +6,7 @@
 #include "jsonout.h"
 #include "layout.h"
 #include "loader.h"
+#include "outside.h"
 #include "report.h"
 #include "stats.h"
 #include "util.h"
@@ -27,6 +28,29 @@ static uint64_t total(const uint64_t v[CGF_H_MAX])
 	for (int h = 0; h < CGF_H_MAX; h++)
 		t += v[h];
 	return t;
+}
+
+json_object *cgf_applied_outside_json(const struct cgf_applied *a)
+{
+	json_object *arr = json_object_new_array();
+	const char **paths = xcalloc(a->n_cgs + 1, sizeof(*paths));
+	struct cgf_outside *v = NULL;
+	size_t n = 0, np = 0;
+
+	for (size_t i = 0; i < a->n_cgs; i++)
+		if (a->cgs[i].path[0])
+			paths[np++] = a->cgs[i].path;
+	{
+		CGF_DIAG_SCOPE(d);	/* nothing found is what we can say */
+
+		if (np && cgf_outside_scan(paths, np, &v, &n))
+			n = 0;
+	}
+	for (size_t i = 0; i < n; i++)
+		json_object_array_add(arr, cgf_outside_json(&v[i]));
+	free(v);
+	free(paths);
+	return arr;
 }
 
 json_object *cgf_applied_json(const struct cgf_applied *a, bool counters)
@@ -57,6 +81,9 @@ json_object *cgf_applied_json(const struct cgf_applied *a, bool counters)
 		json_object_array_add(cgs, cg);
 	}
 	json_object_object_add(o, "cgroups", cgs);
+	json_object_object_add(o, "outside_sockets_action", json_object_new_string(
+		a->meta.flags & CGF_META_DESTROY_OUTSIDE ? "destroy" : "report"));
+	json_object_object_add(o, "outside_sockets", cgf_applied_outside_json(a));
 	json_object_object_add(o, "denied", json_object_new_uint64(total(a->denied)));
 	json_object_object_add(o, "audit_would_deny", json_object_new_uint64(total(a->audit)));
 	if (counters) {

@@ -10,6 +10,8 @@
 #include "loader.h"
 
 /* One policy as list --json shows it; with counters, as stats adds them. */
+/* The sockets the policy's cgroups' processes hold from outside them, now. */
+json_object *cgf_applied_outside_json(const struct cgf_applied *a);
 json_object *cgf_applied_json(const struct cgf_applied *a, bool counters);
 
 /* `stats --json`: the list object, counters by hook, and what the policy

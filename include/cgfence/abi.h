@@ -432,6 +432,7 @@ struct cgf_meta {
 #define CGF_META_KEEP   0x1u  /* stays loaded with no cgroup (a pattern target) */
 #define CGF_META_DAEMON 0x2u  /* applied by cgfence daemon */
 #define CGF_META_OCI    0x4u  /* the shared instance of oci-hook's containers */
+#define CGF_META_DESTROY_OUTSIDE 0x8u /* network.outside_sockets: destroy */
 
 /*
  * Pin layout: what is pinned under the pin root, with which map types, key and

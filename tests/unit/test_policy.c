@@ -9,6 +9,8 @@
 #include <string.h>
 #include <cmocka.h>
 
+#include "cgfence/abi.h"
+#include "compile.h"
 #include "policy.h"
 #include "util.h"
 
@@ -332,6 +334,33 @@ static void test_state(void **state)
 	ERR(HEAD "network:\n  stat: on\n", "p.yaml:4:3: unknown key 'stat' in network (expected state,");
 }
 
+/* network.outside_sockets: report by default, or destroy; in the compiled
+ * policy's meta flags, so the daemon and list know it */
+static void test_outside_sockets(void **state)
+{
+	struct cgf_policy *p;
+	struct cgf_compiled *c = NULL;
+
+	(void)state;
+	p = parse_ok(HEAD "network:\n  egress: {default: allow}\n");
+	assert_false(p->destroy_outside);
+	assert_int_equal(cgf_compile(p, NULL, &c), 0);
+	assert_int_equal(c->meta_flags & CGF_META_DESTROY_OUTSIDE, 0);
+	cgf_compiled_free(c);
+	cgf_policy_free(p);
+	p = parse_ok(HEAD "network:\n  outside_sockets: destroy\n");
+	assert_true(p->destroy_outside);
+	assert_int_equal(cgf_compile(p, NULL, &c), 0);
+	assert_int_equal(c->meta_flags & CGF_META_DESTROY_OUTSIDE, CGF_META_DESTROY_OUTSIDE);
+	cgf_compiled_free(c);
+	cgf_policy_free(p);
+	p = parse_ok(HEAD "network:\n  outside_sockets: report\n");
+	assert_false(p->destroy_outside);
+	cgf_policy_free(p);
+	ERR(HEAD "network:\n  outside_sockets: kill\n",
+	    "p.yaml:4:20: network.outside_sockets must be report or destroy, not 'kill'");
+}
+
 static void test_limits(void **state)
 {
 	char buf[16384];
@@ -377,6 +406,7 @@ int main(void)
 		cmocka_unit_test(test_yaml_level),
 		cmocka_unit_test(test_visibility), cmocka_unit_test(test_garbage),
 		cmocka_unit_test(test_limits), cmocka_unit_test(test_state),
+		cmocka_unit_test(test_outside_sockets),
 		cmocka_unit_test(test_large),
 	};
 
