@@ -17,7 +17,7 @@ VERSION := 0.1.0
 DEB_PKGS := clang llvm libclang-rt-dev bpftool libbpf-dev libelf-dev zlib1g-dev libyaml-dev \
 	    libcmocka-dev libjson-c-dev pkg-config iproute2 nftables util-linux \
 	    valgrind make gcc libsystemd-dev go-md2man python3-yaml curl libmicrohttpd-dev \
-	    python3 socat dnsutils dnsmasq-base iputils-ping libseccomp-dev
+	    python3 socat dnsutils dnsmasq-base iputils-ping libseccomp-dev podman runc busybox-static
 
 CFLAGS  ?= -O2 -g
 CFLAGS  += -std=gnu11 -Wall -Wextra -Werror -Wshadow -Wno-missing-field-initializers -Wno-format-truncation \
@@ -40,8 +40,8 @@ LIB_SRCS := src/yamltree.c src/addr.c src/policy.c src/policy_util.c src/policy_
 	    src/rundir.c src/events.c src/store_bpffs.c src/metrics.c src/outside.c
 LIB_OBJS := $(patsubst src/%.c,$(OUTPUT)/%.o,$(LIB_SRCS))
 CLI_SRCS := src/main.c src/cli.c src/cmd_apply.c src/cmd_list.c src/cmd_stats.c src/cmd_explain.c \
-	    src/cmd_run.c src/cmd_oci.c src/cmd_tree.c src/cmd_events.c src/daemon.c \
-	    src/daemon_files.c src/daemon_cgroups.c
+	    src/cmd_run.c src/cmd_oci.c src/cmd_doctor.c src/cmd_tree.c src/cmd_events.c src/daemon.c \
+	    src/daemon_files.c src/daemon_cgroups.c src/daemon_oci.c
 CLI_OBJS := $(patsubst src/%.c,$(OUTPUT)/%.o,$(CLI_SRCS))
 
 UNIT_TESTS := $(patsubst tests/unit/%.c,$(OUTPUT)/tests/%,$(wildcard tests/unit/test_*.c))

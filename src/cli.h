@@ -40,6 +40,7 @@ int cgf_do_check(int argc, char **argv);
 int cgf_do_explain(int argc, char **argv);
 int cgf_do_run(int argc, char **argv);
 int cgf_do_oci_hook(int argc, char **argv);
+int cgf_do_doctor(int argc, char **argv);
 int cgf_do_tree(int argc, char **argv);
 int cgf_do_daemon(int argc, char **argv);
 int cgf_do_events(int argc, char **argv);

@@ -22,6 +22,7 @@
 #include "env.h"
 #include "jsonout.h"
 #include "loader.h"
+#include "oci.h"
 #include "pipeline.h"
 #include "pins.h"
 #include "target.h"
@@ -29,8 +30,6 @@
 
 #include <stdbool.h>
 
-#define ANNOTATION "cgfence.io/policy"
-#define DEFAULT_POLICY_DIR "/etc/cgfence/policies"
 
 static int oci_fail(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 static int oci_fail(const char *fmt, ...)
@@ -175,55 +174,70 @@ static bool in_force(const char *name, uint64_t digest)
 }
 
 /*
- * createRuntime / prestart: the container's cgroup joins the policy's one
- * instance on this host (name, shared by every container that names the
- * policy: one program set, a link set per container). The same file as the
- * instance's: the programs in force are attached, nothing loaded. A changed
- * file: a new version for every container of the instance at once.
+ * The cgroup abs of container id joins the policy's one instance on this
+ * host (name, shared by every container that names the policy: one program
+ * set, a link set per container). The same file as the instance's: the
+ * programs in force are attached, nothing loaded. A changed file: a new
+ * version for every container of the instance at once. 0, or -errno with
+ * the error set.
  */
-static int oci_apply(const char *id, const char *dir, const char *policy, const char *name,
-		     json_object *config, int pid)
+int cgf_oci_join(const char *dir, const char *policy, const char *abs)
 {
 	struct cgf_policy *p = NULL;
 	struct cgf_compiled *c = NULL;
 	struct cgf_apply_result r;
-	char file[4200], abs[600], *buf = NULL, **paths = NULL;
+	char file[4200], name[CGF_NAME_MAX + 1], *buf = NULL, **paths = NULL;
 	const char *one = abs;
 	size_t len = 0, n;
 	uint64_t digest;
-	int ret = container_cgroup(id, config, pid, abs, sizeof(abs));
+	int ret;
 
+	if (!valid_name(policy) || strlen(policy) > CGF_NAME_MAX - 13)
+		return cgf_error(-EINVAL, "annotation %s='%s' is not a policy name ([a-z0-9_-], at "
+				 "most %d characters)", ANNOTATION, policy, CGF_NAME_MAX - 13);
+	snprintf(name, sizeof(name), "%s-oci", policy);
+	ret = cgf_env_check();
 	if (ret)
 		return ret;
 	snprintf(file, sizeof(file), "%s/%s.yaml", dir, policy);
 	/* said without "No such file or directory": runtimes read that phrase in a
 	 * hook's message as a hook that is not there (podman: exit 127) */
 	if (access(file, F_OK) || read_file(file, &buf, &len))
-		return oci_fail("container %.12s: annotation %s=%s names a policy that %s does not "
-				"hold (%s.yaml): add the policy or fix the annotation", id, ANNOTATION,
-				policy, dir, policy);
+		return cgf_error(-ENOENT, "annotation %s=%s names a policy that %s does not hold "
+				 "(%s.yaml): add the policy or fix the annotation", ANNOTATION,
+				 policy, dir, policy);
 	digest = cgf_digest(buf, len);
 	if (in_force(name, digest)) {
 		free(buf);
-		if (cgf_env_check() || cgf_attach_cgroups(name, &one, 1))
-			return oci_fail("container %.12s: %s", id, cgf_last_error());
-		return EXIT_OK;
+		return cgf_attach_cgroups(name, &one, 1);
 	}
 	ret = cgf_pipeline_compile(file, buf, len, &p, &c);
 	free(buf);
 	if (ret)
-		return oci_fail("container %.12s: policy %s: %s", id, policy, cgf_last_error());
+		return cgf_error(ret, "policy %s: %s", policy, cgf_last_error());
 	n = instance_cgroups(name, abs, &paths);
 	struct cgf_apply_opts o = { .cgroups = (const char *const *)paths, .n_cgroups = n,
 				    .mode = p->mode, .name = name, .source = file,
 				    .digest = digest, .flags = CGF_META_OCI };
 
-	ret = cgf_pipeline_apply(c, &o, &r) ? oci_fail("container %.12s: %s", id, cgf_last_error())
-					     : EXIT_OK;
+	ret = cgf_pipeline_apply(c, &o, &r);
 	cgf_strv_free(paths, n);
 	cgf_compiled_free(c);
 	cgf_policy_free(p);
 	return ret;
+}
+
+/* createRuntime / prestart: the container's cgroup joins the policy's instance. */
+static int oci_apply(const char *id, const char *dir, const char *policy, json_object *config,
+		     int pid)
+{
+	char abs[600];
+	int ret = container_cgroup(id, config, pid, abs, sizeof(abs));
+
+	if (ret)
+		return ret;
+	return cgf_oci_join(dir, policy, abs) ? oci_fail("container %.12s: %s", id,
+							  cgf_last_error()) : EXIT_OK;
 }
 
 struct leave {
@@ -253,6 +267,16 @@ static int leave_one(const char *dir, const char *name, void *arg)
 	return 0;
 }
 
+int cgf_oci_leave(uint64_t cg)
+{
+	struct leave l = { .cg = cg };
+
+	if (cgf_lock())
+		return -EAGAIN;
+	cgf_pins_for_each_policy(leave_one, &l);
+	return l.ret ? -EIO : 0;
+}
+
 /* The container's cgroup leaves every oci-hook instance it is in; an
  * instance goes with its last container. A cgroup already gone is left to
  * settle (the next command, the daemon). Before shared instances, each
@@ -280,7 +304,7 @@ static int oci_hook(const char *dir, const char *stage, json_object *state)
 {
 	json_object *config, *ann = NULL, *pid_o;
 	const char *id = str_of(state, "id"), *status = str_of(state, "status"), *policy;
-	char name[CGF_NAME_MAX + 1], tag[16];
+	char tag[16];
 	int ret, pid = 0;
 	bool poststop;
 
@@ -301,14 +325,8 @@ static int oci_hook(const char *dir, const char *stage, json_object *state)
 				      : oci_leave(id, tag, config, pid);
 	else if (!policy)
 		ret = EXIT_OK;	/* not ours */
-	else if (!valid_name(policy) || strlen(policy) > CGF_NAME_MAX - 13)
-		ret = oci_fail("container %.12s: annotation %s='%s' is not a policy name "
-			       "([a-z0-9_-], at most %d characters)", id, ANNOTATION, policy,
-			       CGF_NAME_MAX - 13);
-	else if (snprintf(name, sizeof(name), "%s-oci", policy), cgf_env_check())
-		ret = oci_fail("%s", cgf_last_error());
 	else
-		ret = oci_apply(id, dir, policy, name, config, pid);
+		ret = oci_apply(id, dir, policy, config, pid);
 	json_object_put(config);
 	return ret;
 }

@@ -97,6 +97,10 @@ bool cgf_container_id_of(const char *b, char *id, size_t len)
 		snprintf(id, len, "%s", b);
 		return true;
 	}
+	if (n == 7 + 64 && !strncmp(b, "libpod-", 7) && is_id(b + 7, 64)) {
+		snprintf(id, len, "%s", b + 7);	/* podman, cgroupfs: libpod_parent/libpod-ID */
+		return true;
+	}
 	if (n <= 6 || strcmp(b + n - 6, ".scope"))
 		return false;
 	for (size_t i = 0; i < ARRAY_SIZE(prefixes); i++) {
@@ -150,7 +154,7 @@ int cgf_container_cgroup(const char *id, char *abs, size_t len)
 	nftw(mnt, search_fn, 32, FTW_PHYS | FTW_MOUNT);
 	if (!s_search.found_id[0])
 		return cgf_error(-ENOENT, "container '%s': no cgroup for it under %s (looked for "
-				 "docker-, cri-containerd-, crio- and libpod-ID.scope, and ID "
+				 "docker-, cri-containerd-, crio- and libpod-ID.scope, libpod-ID and ID "
 				 "directories of the cgroupfs driver)", id, mnt);
 	if (s_search.other_id[0])
 		return cgf_error(-EINVAL, "container '%s' is ambiguous: %.12s... and %.12s... both "

@@ -25,7 +25,8 @@ int cgf_oci_cgroup_path(const char *cgroups_path, char *rel, size_t len, const c
 /*
  * The container id a cgroup directory's name stands for: "docker-ID.scope",
  * "cri-containerd-ID.scope", "crio-ID.scope", "libpod-ID.scope" (systemd
- * driver) or a bare 64-hex "ID" (cgroupfs driver). conmon's scopes and other
+ * driver), a bare 64-hex "ID" (cgroupfs driver) or "libpod-ID" (podman's
+ * cgroupfs driver). conmon's scopes and other
  * names are not containers. Returns false for those.
  */
 bool cgf_container_id_of(const char *basename, char *id, size_t len);

@@ -39,6 +39,7 @@
 #include "compile.h"
 #include "events.h"
 #include "layout.h"
+#include "oci.h"
 #include "loader.h"
 #include "pipeline.h"
 #include "policy.h"
@@ -224,6 +225,13 @@ static int setup(void)
 	if (ep_add(D.sfd) || ep_add(D.ino_pol) || ep_add(D.ino_cg) || ep_add(D.tfd_repair) ||
 	    ep_add(D.tfd_rescan) || ep_add(D.tfd_events))
 		return cgf_error(-errno, "epoll: %m");
+	if (D.n_rt) {	/* the second line for annotated containers */
+		for (size_t r = 0; r < D.n_rt; r++)
+			D.rt_wd[r] = -1;
+		D.ino_rt = inotify_init1(IN_CLOEXEC | IN_NONBLOCK);
+		if (D.ino_rt < 0 || ep_add(D.ino_rt))
+			return cgf_error(-errno, "cannot watch the runtimes' state: %m");
+	}
 	if (D.metrics) {	/* /metrics, served from this loop: no second thread */
 		D.m = cgf_metrics_start(D.metrics, cgf_stats_all);
 		if (!D.m || ep_add(cgf_metrics_fd(D.m)))
@@ -236,7 +244,8 @@ static int setup(void)
 static void usage_daemon(void)
 {
 	fprintf(stderr, "usage: cgfence daemon --policy-dir DIR [--repair-interval SECONDS] "
-			"[--run-dir DIR] [--detach-on-exit] [--metrics HOST:PORT]\n");
+			"[--run-dir DIR] [--detach-on-exit] [--metrics HOST:PORT] "
+			"[--oci-policy-dir DIR] [--runtime-root DIR]... [--no-oci]\n");
 }
 
 /* --policy-dir DIR, --repair-interval S, --run-dir DIR, --metrics HOST:PORT
@@ -249,7 +258,8 @@ static int parse_args(int argc, char **argv)
 		const char *a = argv[i], *eq = strchr(a, '='), *val;
 		size_t klen = eq ? (size_t)(eq - a) : strlen(a);
 		bool takes = IS("--policy-dir") || IS("--repair-interval") ||
-			     IS("--run-dir") || IS("--metrics");
+			     IS("--run-dir") || IS("--metrics") || IS("--oci-policy-dir") ||
+			     IS("--runtime-root");
 
 		if (strncmp(a, "--", 2) || klen < 3) {
 			usage_daemon();
@@ -276,6 +286,19 @@ static int parse_args(int argc, char **argv)
 			D.metrics = val;
 		} else if (IS("--detach-on-exit")) {
 			D.detach_on_exit = true;
+		} else if (IS("--oci-policy-dir")) {
+			D.oci_dir = val;
+		} else if (IS("--runtime-root")) {
+			if (!D.rt_given)
+				D.n_rt = 0;
+			D.rt_given = true;
+			if (D.n_rt == ARRAY_SIZE(D.rt))
+				return cgf_usage_error("daemon: at most %zu --runtime-root",
+						       ARRAY_SIZE(D.rt));
+			D.rt[D.n_rt++] = val;
+		} else if (IS("--no-oci")) {
+			D.n_rt = 0;
+			D.rt_given = true;
 		} else {
 			usage_daemon();
 			return IS("--help") ? -1 : cgf_usage_error("daemon: unknown option '%s'", a);
@@ -320,6 +343,8 @@ static bool on_ready(int fd)
 		dmn_cgroup_events();
 	} else if (fd == D.ino_pol) {
 		policy_events();
+	} else if (D.ino_rt && fd == D.ino_rt) {
+		dmn_oci_events();
 	} else if (fd == D.tfd_rescan) {
 		if (read(fd, &ticks, sizeof(ticks)) > 0)
 			dmn_rescan(false);
@@ -330,6 +355,7 @@ static bool on_ready(int fd)
 	} else if (fd == D.tfd_repair) {
 		if (read(fd, &ticks, sizeof(ticks)) > 0) {
 			dmn_repair("periodic");
+			dmn_oci_setup();
 			dmn_outside();
 		}
 		if (D.dirty)
@@ -359,6 +385,7 @@ static void shut_down(void)
 	for (size_t i = 0; i < D.n_outside; i++)
 		free(D.outside[i].cookies);
 	free(D.outside);
+	dmn_oci_free();
 	for (size_t i = 0; i < D.n_w; i++)
 		free(D.w[i].rel);
 	free(D.w);
@@ -375,6 +402,15 @@ int cgf_do_daemon(int argc, char **argv)
 	D.run_dir = CGF_RUN_DIR_DEFAULT;
 	D.repair_s = 10;
 	D.lock_fd = -1;
+	D.oci_dir = DEFAULT_POLICY_DIR;
+	{	/* runc's state, alone and under podman, Docker, containerd */
+		static const char *const roots[] = { "/run/runc", "/run/docker/runtime-runc/moby",
+						     "/run/containerd/runc/k8s.io",
+						     "/run/containerd/runc/default" };
+
+		for (size_t i = 0; i < ARRAY_SIZE(roots); i++)
+			D.rt[D.n_rt++] = roots[i];
+	}
 	D.stats_fd = -1;
 	ret = parse_args(argc, argv);
 	if (ret)
@@ -385,13 +421,15 @@ int cgf_do_daemon(int argc, char **argv)
 		return EXIT_FAIL;
 	}
 	D.started = time(NULL);
-	dmn_log(6, "start", "pid=%d policy_dir=%s repair_interval=%ds%s%s", getpid(), D.dir_abs,
-		D.repair_s, D.metrics ? " metrics=" : "", D.metrics ? D.metrics : "");
+	dmn_log(6, "start", "pid=%d policy_dir=%s repair_interval=%ds%s%s oci_policy_dir=%s "
+		"runtime_roots=%zu", getpid(), D.dir_abs, D.repair_s, D.metrics ? " metrics=" : "",
+		D.metrics ? D.metrics : "", D.oci_dir, D.n_rt);
 	/* pins first (finish anything cut short), then the tree, then the files */
 	dmn_repair("start");
 	dmn_add_watch("", false);
 	dmn_rescan(false);
 	dmn_drop_orphans();
+	dmn_oci_setup();
 	dmn_outside();
 	dmn_write_status();
 	sd_notify(0, "READY=1");

@@ -50,6 +50,13 @@ struct daemon {
 	bool dirty;			/* status file to rewrite */
 	struct seen_outside *outside;
 	size_t n_outside;
+	/* the second line for containers (daemon_oci.c) */
+	const char *oci_dir;		/* the policies annotations name */
+	const char *rt[8];		/* runtime state roots (runc format) */
+	int rt_wd[8];
+	size_t n_rt;
+	bool rt_given;			/* --runtime-root given: no defaults */
+	int ino_rt;			/* inotify on them, 0 when off */
 	time_t started;
 };
 
@@ -75,6 +82,11 @@ void dmn_add_watch(const char *rel, bool announce);
 void dmn_repair(const char *why);
 void dmn_cgroup_events(void);
 void dmn_drop_orphans(void);
+/* daemon_oci.c: annotated containers no hook confined */
+void dmn_oci_setup(void);
+void dmn_oci_events(void);
+void dmn_oci_free(void);
+
 /* every applied policy: sockets from outside its cgroups said, destroyed if
  * its policy says so */
 void dmn_outside(void);

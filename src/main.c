@@ -59,9 +59,10 @@ static const struct cmd {
 	{ "tree", cgf_do_tree, "tree [CGROUP] [--json]" },
 	{ "daemon", cgf_do_daemon,
 	  "daemon --policy-dir DIR [--repair-interval S] [--run-dir DIR] [--detach-on-exit]\n"
-	  "    [--metrics HOST:PORT]" },
+	  "    [--metrics HOST:PORT] [--oci-policy-dir DIR] [--runtime-root DIR]... [--no-oci]" },
 	{ "oci-hook", cgf_do_oci_hook,
 	  "oci-hook [--policy-dir DIR] [--stage createRuntime|prestart|poststop] < STATE.json" },
+	{ "doctor", cgf_do_doctor, "doctor [--policy-dir DIR] [--json]" },
 	{ "version", do_version, "version [--json]" },
 	{ "help", do_help, "help" },
 };

@@ -111,6 +111,10 @@ check_match "ambiguous prefix: names both" "ambiguous: detach daemon" "$(cat "$T
 "$CGF" detach 'Bad Name' 2>/dev/null; check "detach bad name: exit 2" 2 $?
 "$CGF" explain "$GOOD" connect 127.0.0.1 2>/dev/null; check "explain without port: exit 2" 2 $?
 "$CGF" explain "$GOOD" accept 127.0.0.1:80 2>/dev/null; check "explain unknown hook: exit 2" 2 $?
+"$CGF" doctor --frobnicate 2>"$TMPD/err"; check "doctor unknown option: exit 2" 2 $?
+check_match "doctor unknown option: named" "doctor: unexpected argument '--frobnicate'" "$(cat "$TMPD/err")"
+"$CGF" daemon --policy-dir "$TMPD" --runtime-root 2>"$TMPD/err"; check "daemon --runtime-root without a value: exit 2" 2 $?
+"$CGF" outside 2>/dev/null; check "unknown command outside: exit 2" 2 $?
 check_match "--json error is a JSON object" '^\{"error":' "$("$CGF" --json detach "$(pname nope)" 2>/dev/null)"
 check "old policy survived all of it" EPERM "$(in_cg "$CG" "$NP" connect tcp 127.0.0.3 80)"
 t_done

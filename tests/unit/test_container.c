@@ -81,6 +81,9 @@ static void test_ids_from_names(void **state)
 	assert_true(cgf_container_id_of("crio-" ID ".scope", id, sizeof(id)));
 	assert_true(cgf_container_id_of("libpod-" ID ".scope", id, sizeof(id)));
 	assert_true(cgf_container_id_of(ID, id, sizeof(id)));	/* cgroupfs */
+	assert_true(cgf_container_id_of("libpod-" ID, id, sizeof(id)));	/* podman, cgroupfs */
+	assert_string_equal(id, ID);
+	assert_false(cgf_container_id_of("libpod-" ID "0", id, sizeof(id)));
 	assert_false(cgf_container_id_of("crio-conmon-" ID ".scope", id, sizeof(id)));
 	assert_false(cgf_container_id_of("docker.service", id, sizeof(id)));
 	assert_false(cgf_container_id_of("kubepods-besteffort.slice", id, sizeof(id)));
