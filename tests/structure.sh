@@ -54,7 +54,7 @@ LAYERS = [
     ("compile", {"compile", "image", "eval", "hook"}),
     ("library", {"pipeline", "apply", "settle", "store", "store_bpffs", "pins", "layout", "env",
                  "list", "report", "stats", "metrics", "events", "rundir", "cgroup",
-                 "container", "target", "fault", "loader", "jsonout"}),
+                 "container", "target", "fault", "loader", "jsonout", "outside"}),
     ("cli", None),	# main, cli, cmd_*, daemon*: the top
 ]
 

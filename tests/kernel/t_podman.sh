@@ -37,10 +37,10 @@ EOF
 printf 'version: 1\nname: %s\nnetwork:\n  egress: {default: maybe}\n' "$P" >"$PD/bad.yaml"
 
 # podman with this test's storage, state, runc state, cgroup parent
-RUNC_ROOT="$TMPD/runc"
+RUNC_ROOT="$TMPD/runc" RUNTIME=runc
 pm() {
 	podman --root "$TMPD/storage" --runroot "$TMPD/run" --storage-driver vfs \
-		--runtime runc --runtime-flag "root=$RUNC_ROOT" --cgroup-manager cgroupfs \
+		--runtime "$RUNTIME" --runtime-flag "root=$RUNC_ROOT" --cgroup-manager cgroupfs \
 		--tmpdir "$TMPD/libpod" --events-backend none "$@"
 }
 # run options: no network, rlimits this sandbox allows, our cgroup parent
@@ -78,6 +78,20 @@ check_match "hook: what the policy allows is not denied" "127\.0\.0\.3\): Connec
 out=$(pm --hooks-dir "$HOOKS" run --rm "${RUNOPTS[@]}" "$IMG" sh -c "$FIRST" 2>&1)
 check_match "hook: a container without the annotation is not confined" \
 	"127\.0\.0\.2\): Connection refused" "$out"
+
+# crun, where it runs: the same; on a hybrid cgroup layout it refuses to
+if command -v crun >/dev/null; then
+	out=$(RUNTIME=crun pm --hooks-dir "$HOOKS" run --rm "${RUNOPTS[@]}" \
+		--annotation "cgfence.io/policy=$P" "$IMG" sh -c "$FIRST" 2>&1)
+	if grep -q "hybrid mode not supported\|cannot run a container" <<<"$out"; then
+		echo "ok - # SKIP crun cannot run containers here: $(tail -1 <<<"$out")"
+	else
+		check_match "hook (crun): the first instruction of the container is denied" \
+			"127\.0\.0\.2\): Operation not permitted" "$out"
+	fi
+else
+	echo "ok - # SKIP crun is not installed"
+fi
 
 # a running container: exec is confined; list shows it; rm takes it away
 ID=$(pm --hooks-dir "$HOOKS" run -d "${RUNOPTS[@]}" --annotation "cgfence.io/policy=$P" \
