@@ -4,9 +4,12 @@
  * detaching it hold a CPU? One busy loop per CPU, pinned, reads the
  * monotonic clock and records its longest gap; meanwhile cgfence applies a
  * policy of N prefixes to a cgroup, applies a changed one (a re-apply) and
- * detaches it. Each phase ends a second after its command, since the kernel
- * frees maps from a workqueue after the last reference goes. Prints each
- * phase's wall time and the longest gap any CPU saw, and an idle baseline.
+ * detaches it. A replaced or detached version's big maps are emptied by a
+ * process of cgfence's own, cgfence-drain, after the command returned: each
+ * phase lasts until no such process is left, and a second more, since the
+ * kernel frees maps from a workqueue after the last reference goes. Prints
+ * each phase's command time, the time until its drain was done, and the
+ * longest gap any CPU saw, and an idle baseline.
  *
  *   bench_stall [--prefixes N] [--cgfence PATH]
  */
@@ -20,6 +23,7 @@
 #include <sys/mman.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
+#include <dirent.h>
 #include <unistd.h>
 
 #include "benchlib.h"
@@ -32,6 +36,31 @@ struct shared {
 	volatile int phase, stop;
 	volatile double gap_ms[MAX_CPUS][PHASES];	/* longest gap per CPU and phase */
 };
+
+/* is a cgfence-drain process running? */
+static bool draining(void)
+{
+	DIR *d = opendir("/proc");
+	struct dirent *e;
+	bool yes = false;
+
+	while (d && !yes && (e = readdir(d))) {
+		char path[300], comm[32] = "";
+		FILE *f;
+
+		if (e->d_name[0] < '0' || e->d_name[0] > '9')
+			continue;
+		snprintf(path, sizeof(path), "/proc/%s/comm", e->d_name);
+		f = fopen(path, "r");
+		if (f && fgets(comm, sizeof(comm), f))
+			yes = !strcmp(comm, "cgfence-drain\n");
+		if (f)
+			fclose(f);
+	}
+	if (d)
+		closedir(d);
+	return yes;
+}
 
 static void spin(struct shared *sh, int cpu)
 {
@@ -71,7 +100,7 @@ int main(int argc, char **argv)
 	long n = 1000000;
 	int ncpu = (int)sysconf(_SC_NPROCESSORS_ONLN);
 	char cg2[512], cg[600], name[64], p1[128], p2[128];
-	double secs[PHASES] = { 0 };
+	double secs[PHASES] = { 0 }, drain[PHASES] = { 0 };
 	struct shared *sh;
 	pid_t kids[MAX_CPUS];
 
@@ -115,9 +144,14 @@ int main(int argc, char **argv)
 
 		sh->phase = ph;
 		c = run(ph == 1 ? apply1 : ph == 2 ? apply2 : detach);
+		double t_end = now_ns();
+
 		if (c.status)
 			fprintf(stderr, "bench_stall: %s exited %d\n", phase_name[ph], c.status);
 		secs[ph] = c.secs;
+		while (draining())
+			usleep(20000);
+		drain[ph] = c.secs + (now_ns() - t_end) / 1e9;
 		sleep(1);	/* maps are freed after the command, from a workqueue */
 	}
 	sh->stop = 1;
@@ -127,8 +161,8 @@ int main(int argc, char **argv)
 	unlink(p1);
 	unlink(p2);
 	printf("# bench_stall: %ld prefixes; a busy loop pinned to each of %d CPUs reports its "
-	       "longest gap\n\n| phase | command s | longest gap ms (any CPU) | per CPU |\n"
-	       "|---|---:|---:|---|\n", n, ncpu);
+	       "longest gap\n\n| phase | command s | drained s | longest gap ms (any CPU) | per CPU |\n"
+	       "|---|---:|---:|---:|---|\n", n, ncpu);
 	for (int ph = 0; ph < PHASES; ph++) {
 		double worst = 0;
 		char per[512] = "";
@@ -140,11 +174,13 @@ int main(int argc, char **argv)
 				snprintf(per + strlen(per), sizeof(per) - strlen(per), "%s%.1f",
 					 c ? " " : "", sh->gap_ms[c][ph]);
 		}
-		char t[32] = "-";
+		char t[32] = "-", dr[32] = "-";
 
-		if (ph)
+		if (ph) {
 			snprintf(t, sizeof(t), "%.2f", secs[ph]);
-		printf("| %s | %s | %.1f | %s |\n", phase_name[ph], t, worst, per);
+			snprintf(dr, sizeof(dr), "%.2f", drain[ph]);
+		}
+		printf("| %s | %s | %s | %.1f | %s |\n", phase_name[ph], t, dr, worst, per);
 	}
 	return 0;
 }

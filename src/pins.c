@@ -4,7 +4,11 @@
 #include <dirent.h>
 #include <errno.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
+#include <sys/prctl.h>
+#include <sys/syscall.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include <bpf/bpf.h>
@@ -207,13 +211,26 @@ int cgf_pin_link_attach(int prog_fd, int cgfd, int h, const char *path)
 
 /*
  * Empty the big decision maps of a version's programs (address and port
- * tries, hashes), an entry at a time. The kernel frees a map in one go with
- * no break, which holds a CPU for hundreds of milliseconds at a million
- * prefixes; emptied first, the free is cheap, and each delete here is short
- * and preemptible. Only for a version no longer deciding: its programs then
- * only hand calls on (the gate), and touch none of these maps.
+ * tries, hashes), an entry at a time, before the kernel frees them. Freed
+ * in one go, a trie of a million prefixes holds a CPU for hundreds of
+ * milliseconds with no break. Deleted one by one, each node goes through
+ * two RCU grace periods (the BPF allocator's), and whatever was deleted on
+ * a CPU during one RCU Tasks Trace grace period is freed there in one
+ * callback, again with no break: deleting as fast as we can held a CPU for
+ * 30 ms at a million prefixes. So the drain is paced (DRAIN_CHUNK entries,
+ * then a pause), which keeps each such callback under about 10 ms, and runs
+ * in a process of its own, "cgfence-drain", so that the command that
+ * replaced or detached the version does not wait for it: the version no
+ * longer decides (its programs only hand calls on, and touch none of
+ * these maps), it only has to go. The drainer holds the maps, exits when
+ * they are empty, and the kernel frees them then.
  */
-#define DRAIN_MIN 4096	/* entries: smaller maps free quickly enough */
+#define DRAIN_MIN 4096		/* entries: smaller maps free quickly enough */
+#define DRAIN_CHUNK 600	/* entries deleted between two pauses */
+#define DRAIN_PAUSE_US 20000
+#define DRAIN_LINGER_S 2	/* after the last delete: the grace periods pass, the
+				 * allocator frees the nodes in small batches, not the
+				 * map's free all at once */
 
 static bool per_version(const char *name)
 {
@@ -226,21 +243,74 @@ static bool per_version(const char *name)
 	return false;
 }
 
-static void drain_map(uint32_t id)
+/* The map's fd when it is one to drain, else -1. */
+static int drainable(uint32_t id)
 {
 	struct bpf_map_info info = {};
 	uint32_t len = sizeof(info);
-	uint8_t key[64];
 	int fd = bpf_map_get_fd_by_id(id);
 
-	if (fd < 0)
-		return;
-	if (!bpf_obj_get_info_by_fd(fd, &info, &len) && per_version(info.name) &&
-	    info.max_entries >= DRAIN_MIN && info.key_size <= sizeof(key) &&
+	if (fd >= 0 && !bpf_obj_get_info_by_fd(fd, &info, &len) && per_version(info.name) &&
+	    info.max_entries >= DRAIN_MIN && info.key_size <= 64 &&
 	    (info.type == BPF_MAP_TYPE_LPM_TRIE || info.type == BPF_MAP_TYPE_HASH))
-		while (!bpf_map_get_next_key(fd, NULL, key) && !bpf_map_delete_elem(fd, key))
-			;
-	close(fd);
+		return fd;
+	if (fd >= 0)
+		close(fd);
+	return -1;
+}
+
+static void drain_paced(const int *fds, size_t n)
+{
+	uint8_t key[64];
+	long done = 0;
+
+	for (size_t i = 0; i < n; i++)
+		while (!bpf_map_get_next_key(fds[i], NULL, key) &&
+		       !bpf_map_delete_elem(fds[i], key))
+			if (!(++done % DRAIN_CHUNK))
+				usleep(DRAIN_PAUSE_US);
+	if (done >= DRAIN_CHUNK)
+		sleep(DRAIN_LINGER_S);
+}
+
+static int cmp_int(const void *a, const void *b)
+{
+	return *(const int *)a - *(const int *)b;
+}
+
+/* A process of its own holds the maps (and nothing else) and drains them;
+ * the caller's fds are closed. Where it cannot be had, we drain here. */
+static void drain_in_background(int *fds, size_t n)
+{
+	pid_t kid;
+
+	if (!n)
+		return;
+	fflush(NULL);
+	kid = fork();
+	if (kid == 0) {
+		int from = 3;
+
+		if (fork())
+			_exit(0);	/* the caller waits for this one, not the drainer */
+		setsid();
+		prctl(PR_SET_NAME, "cgfence-drain");
+		qsort(fds, n, sizeof(*fds), cmp_int);
+		for (size_t i = 0; i < n; i++) {	/* no lock, no pin, no socket: only maps */
+			for (int fd = from; fd < fds[i]; fd++)
+				close(fd);
+			from = fds[i] + 1;
+		}
+		syscall(SYS_close_range, from, ~0U, 0);
+		drain_paced(fds, n);
+		_exit(0);
+	}
+	if (kid < 0)
+		drain_paced(fds, n);
+	else
+		waitpid(kid, NULL, 0);
+	for (size_t i = 0; i < n; i++)
+		close(fds[i]);
 }
 
 const char *const cgf_pin_replaceable[4] = { "acct", "ratelimit", "cgroups", "stats" };
@@ -278,6 +348,8 @@ void cgf_pin_promote_next(const char *dir)
 void cgf_pin_drain_slot(const char *dir, uint32_t slot)
 {
 	uint32_t seen[64], n_seen = 0;
+	int fds[64];
+	size_t n_fds = 0;
 
 	for (int h = 0; h < CGF_H_MAX; h++) {
 		uint32_t prog_id, ids[32] = { 0 }, n_ids = ARRAY_SIZE(ids);	/* the kernel fills ids */
@@ -298,11 +370,13 @@ void cgf_pin_drain_slot(const char *dir, uint32_t slot)
 				if (done || n_seen == ARRAY_SIZE(seen))
 					continue;
 				seen[n_seen++] = ids[i];
-				drain_map(ids[i]);
+				if ((fds[n_fds] = drainable(ids[i])) >= 0)
+					n_fds++;
 			}
 		}
 		close(pfd);
 	}
+	drain_in_background(fds, n_fds);
 }
 
 void cgf_pin_prune_gone(const char *dir)

@@ -32,4 +32,12 @@ check_match "explain agrees" "^allow" "$("$CGF" explain "$POL" connect 127.23.20
 printf 'version: 1\nname: %s\nnetwork:\n  egress:\n    default: allow\n' "$NAME" >"$TMPD/small.yaml"
 "$CGF" apply "$TMPD/small.yaml" --cgroup "$CG" >/dev/null
 check "replaced by a small policy" ECONNREFUSED "$(inc 127.31.66.64 80)"
+# the replaced version's million prefixes are emptied by cgfence-drain in the
+# background, paced, and then freed: nothing of it is left after it exits
+check_match "the replaced version is drained by a process of its own" "^cgfence-drain$" \
+	"$(ps -o comm= -p "$(pgrep -x cgfence-drain | head -1)")"
+wait_for 120 sh -c '! pgrep -x cgfence-drain >/dev/null'
+check "the drainer exits when its maps are empty" "" "$(pgrep -x cgfence-drain)"
+check "no trie of a million entries is left" "" \
+	"$(bpftool map list | grep -A1 'lpm_trie  name cgf_egress' | grep 'max_entries 1000001')"
 t_done
