@@ -3,6 +3,7 @@
 #define _GNU_SOURCE
 #include <dirent.h>
 #include <errno.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -293,6 +294,10 @@ static void drain_in_background(int *fds, size_t n)
 
 		if (fork())
 			_exit(0);	/* the caller waits for this one, not the drainer */
+		sigset_t none;
+
+		sigemptyset(&none);
+		sigprocmask(SIG_SETMASK, &none, NULL);	/* the daemon blocks its signals */
 		setsid();
 		prctl(PR_SET_NAME, "cgfence-drain");
 		qsort(fds, n, sizeof(*fds), cmp_int);
