@@ -3,7 +3,11 @@
 # bundles, real cgroups, the hook run as a runtime runs it): kernel map
 # memory, programs and links the policy holds, and the hook's wall time per
 # container. Then the same N containers each with a policy of its own (N
-# distinct policy files), for comparison.
+# distinct policy files), for comparison. Links, their pins and the
+# cgroups' program arrays are not maps: their cost is read as the growth of
+# the kernel's own memory (/proc/meminfo: Slab, Percpu, KernelStack) from
+# the N cgroups made to the N containers hooked, per container (a rough
+# figure on a shared machine; meaningful from N = 100).
 #   bench/oci_footprint.sh [CGFENCE] [N...]
 set -eu
 cd "$(dirname "$0")/.."
@@ -29,14 +33,22 @@ policy() {	# policy NAME
 mem() {	# kernel map memory (bytes), programs and links on the host
 	echo "$(bpftool map show -j | python3 -c 'import json,sys; print(sum(m.get("bytes_memlock", 0) for m in json.load(sys.stdin)))') $(bpftool prog show -j | python3 -c 'import json,sys; print(len(json.load(sys.stdin)))') $(bpftool link show -j | python3 -c 'import json,sys; print(len(json.load(sys.stdin)))')"
 }
+kmem() {	# the kernel's own memory, KiB
+	awk '/^(Slab|Percpu|KernelStack):/ { s += $2 } END { print s }' /proc/meminfo
+}
 # run N containers with policy naming function $2; prints the table row
 run() {	# run N MODE(shared|distinct)
-	local n=$1 mode=$2 i id b0 p0 l0 b1 p1 l1
+	local n=$1 mode=$2 i id b0 p0 l0 b1 p1 l1 k0 k1
+	for i in $(seq "$n"); do
+		id=$(printf '%08x%056d' "$i" 0)
+		mkdir -p "$TOP/$mode-$id" "$T/b/$mode-$id"
+	done
+	sync; echo 2 >/proc/sys/vm/drop_caches 2>/dev/null || true
+	k0=$(kmem)
 	read -r b0 p0 l0 < <(mem)
 	: >"$T/times"
 	for i in $(seq "$n"); do
 		id=$(printf '%08x%056d' "$i" 0)
-		mkdir -p "$TOP/$mode-$id" "$T/b/$mode-$id"
 		local pol=shared
 		[ "$mode" = distinct ] && pol="d$i" && policy "$pol"
 		printf '{"ociVersion":"1.0.2","linux":{"cgroupsPath":"/%s/%s-%s"},"annotations":{"cgfence.io/policy":"%s"}}\n' \
@@ -49,13 +61,16 @@ run() {	# run N MODE(shared|distinct)
 		echo $(( (e - s) / 1000 )) >>"$T/times"
 	done
 	read -r b1 p1 l1 < <(mem)
-	python3 - "$T/times" "$n" "$mode" "$(( b1 - b0 ))" "$(( p1 - p0 ))" "$(( l1 - l0 ))" <<'EOF'
+	sync; echo 2 >/proc/sys/vm/drop_caches 2>/dev/null || true
+	k1=$(kmem)
+	python3 - "$T/times" "$n" "$mode" "$(( b1 - b0 ))" "$(( p1 - p0 ))" "$(( l1 - l0 ))" "$(( k1 - k0 ))" <<'EOF'
 import sys, statistics
 t = sorted(int(x) for x in open(sys.argv[1]))
-n, mode, b, p, l = int(sys.argv[2]), sys.argv[3], int(sys.argv[4]), int(sys.argv[5]), int(sys.argv[6])
+n, mode, b, p, l, k = (int(sys.argv[2]), sys.argv[3], int(sys.argv[4]), int(sys.argv[5]),
+                       int(sys.argv[6]), int(sys.argv[7]))
 p99 = t[min(len(t) - 1, int(len(t) * 0.99))]
-print("| %d | %s | %d KiB | %.1f KiB | %d | %d | %.1f ms | %.1f ms |" % (
-    n, mode, b // 1024, b / 1024 / n, p, l, statistics.median(t) / 1000, p99 / 1000))
+print("| %d | %s | %d KiB | %.1f KiB | %d | %d | %.1f KiB | %.1f ms | %.1f ms |" % (
+    n, mode, b // 1024, b / 1024 / n, p, l, k / n, statistics.median(t) / 1000, p99 / 1000))
 EOF
 	# the containers go: poststop each
 	for i in $(seq "$n"); do
@@ -70,8 +85,8 @@ policy shared
 sleep 2
 echo "# oci_footprint ($(date -u +%Y-%m-%dT%H:%MZ), $(uname -r), $(nproc) CPUs): $CGF"
 echo
-echo "| containers | policies | kernel map memory | per container | programs | links | hook median | hook p99 |"
-echo "|---:|---|---:|---:|---:|---:|---:|---:|"
+echo "| containers | policies | kernel map memory | per container | programs | links | other kernel memory per container | hook median | hook p99 |"
+echo "|---:|---|---:|---:|---:|---:|---:|---:|---:|"
 for n in $SIZES; do
 	run "$n" shared
 done
