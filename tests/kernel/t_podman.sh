@@ -152,6 +152,22 @@ wait_for 10 logged "event=oci-left container=${ID:0:12}"
 check "second line: after rm, the instance is gone" "" "$("$CGF" list --json | python3 -c '
 import json, sys
 print(*[x["name"] for x in json.load(sys.stdin) if x["name"] == sys.argv[1]])' "$INST")"
+# no hook, and a policy that cannot be had: the daemon kills the container
+logpos
+pm --hooks-dir "$NOHOOKS" run -d --cidfile "$TMPD/cid" "${RUNOPTS[@]}" \
+	--annotation "cgfence.io/policy=$P-missing" "$IMG" sleep 600 >/dev/null 2>&1
+ID=$(cat "$TMPD/cid" 2>/dev/null)
+wait_for 10 logged "event=oci-confine-failed container=${ID:0:12}"
+check_match "second line: a container whose policy is missing is killed, and the log says why" \
+	"event=oci-confine-failed container=${ID:0:12} policy=$P-missing error=.*does not hold.* killed=yes" \
+	"$(grep "event=oci-confine-failed container=${ID:0:12}" "$LOG")"
+for _ in $(seq 50); do
+	[ "$(pm inspect -f '{{.State.Running}}' "$ID" 2>/dev/null)" = false ] && break
+	sleep 0.2
+done
+check "second line: ... and it is no longer running" false \
+	"$(pm inspect -f '{{.State.Running}}' "$ID" 2>/dev/null)"
+pm rm -f -t 0 "$ID" >/dev/null 2>&1
 # with the hook installed, the daemon leaves the container to it
 logpos
 ID=$(pm --hooks-dir "$HOOKS" run -d "${RUNOPTS[@]}" --annotation "cgfence.io/policy=$P" \
