@@ -21,7 +21,8 @@ T=$(mktemp -d)
 cleanup() {
 	for f in "$T"/pol/*.yaml; do [ -e "$f" ] && "$CGF" detach "$(basename "$f" .yaml)-oci" >/dev/null 2>&1; done
 	for d in "$TOP"/*/; do [ -d "$d" ] && rmdir "$d"; done 2>/dev/null
-	rmdir "$TOP" 2>/dev/null || true
+	for _ in $(seq 50); do rmdir "$TOP" 2>/dev/null && break; sleep 0.1; done	# busy while children die
+	[ ! -d "$TOP" ] || echo "oci_footprint: could not remove $TOP" >&2
 	rm -rf "$T"
 }
 trap cleanup EXIT
