@@ -2,8 +2,10 @@
 # N containers started through the OCI hook under one policy file (fake
 # bundles, real cgroups, the hook run as a runtime runs it): kernel map
 # memory, programs and links the policy holds, and the hook's wall time per
-# container. Then the same N containers each with a policy of its own (N
-# distinct policy files), for comparison. Links, their pins and the
+# container. Then the same through `cgfence apply POLICY --container ID`
+# (cgroups named as podman's cgroupfs driver names them, libpod-ID), and
+# the same N containers each with a policy of its own (N distinct policy
+# files), for comparison. Links, their pins and the
 # cgroups' program arrays are not maps: their cost is read as the growth of
 # the kernel's own memory (/proc/meminfo: Slab, Percpu, KernelStack) from
 # the N cgroups made to the N containers hooked, per container (a rough
@@ -19,7 +21,9 @@ TAG=ocifp$$
 TOP="$CG2/cgfence-$TAG"
 T=$(mktemp -d)
 cleanup() {
+	set +e	# a detach of what poststop already took fails: go on
 	for f in "$T"/pol/*.yaml; do [ -e "$f" ] && "$CGF" detach "$(basename "$f" .yaml)-oci" >/dev/null 2>&1; done
+	"$CGF" detach shared >/dev/null 2>&1
 	for d in "$TOP"/*/; do [ -d "$d" ] && rmdir "$d"; done 2>/dev/null
 	for _ in $(seq 50); do rmdir "$TOP" 2>/dev/null && break; sleep 0.1; done	# busy while children die
 	[ ! -d "$TOP" ] || echo "oci_footprint: could not remove $TOP" >&2
@@ -38,11 +42,12 @@ kmem() {	# the kernel's own memory, KiB
 	awk '/^(Slab|Percpu|KernelStack):/ { s += $2 } END { print s }' /proc/meminfo
 }
 # run N containers with policy naming function $2; prints the table row
-run() {	# run N MODE(shared|distinct)
+run() {	# run N MODE(shared|apply|distinct)
 	local n=$1 mode=$2 i id b0 p0 l0 b1 p1 l1 k0 k1
 	for i in $(seq "$n"); do
 		id=$(printf '%08x%056d' "$i" 0)
 		mkdir -p "$TOP/$mode-$id" "$T/b/$mode-$id"
+		[ "$mode" = apply ] && mkdir -p "$TOP/libpod-$id"
 	done
 	sync; echo 2 >/proc/sys/vm/drop_caches 2>/dev/null || true
 	k0=$(kmem)
@@ -56,8 +61,12 @@ run() {	# run N MODE(shared|distinct)
 			"${TOP#"$CG2"/}" "$mode" "$id" "$pol" >"$T/b/$mode-$id/config.json"
 		local s e
 		s=$(date +%s%N)
-		printf '{"ociVersion":"1.0.2","id":"%s","status":"creating","pid":0,"bundle":"%s"}\n' \
-			"$id" "$T/b/$mode-$id" | "$CGF" oci-hook --policy-dir "$T/pol" --stage createRuntime
+		if [ "$mode" = apply ]; then
+			"$CGF" apply "$T/pol/shared.yaml" --container "$id" >/dev/null
+		else
+			printf '{"ociVersion":"1.0.2","id":"%s","status":"creating","pid":0,"bundle":"%s"}\n' \
+				"$id" "$T/b/$mode-$id" | "$CGF" oci-hook --policy-dir "$T/pol" --stage createRuntime
+		fi
 		e=$(date +%s%N)
 		echo $(( (e - s) / 1000 )) >>"$T/times"
 	done
@@ -74,6 +83,15 @@ print("| %d | %s | %d KiB | %.1f KiB | %d | %d | %.1f KiB | %.1f ms | %.1f ms |"
     n, mode, b // 1024, b / 1024 / n, p, l, k / n, statistics.median(t) / 1000, p99 / 1000))
 EOF
 	# the containers go: poststop each
+	if [ "$mode" = apply ]; then
+		"$CGF" detach shared >/dev/null
+		for i in $(seq "$n"); do
+			id=$(printf '%08x%056d' "$i" 0)
+			rmdir "$TOP/libpod-$id" "$TOP/$mode-$id"
+		done
+		sleep 2
+		return
+	fi
 	for i in $(seq "$n"); do
 		id=$(printf '%08x%056d' "$i" 0)
 		printf '{"ociVersion":"1.0.2","id":"%s","status":"stopped","pid":0,"bundle":"%s"}\n' \
@@ -90,6 +108,9 @@ echo "| containers | policies | kernel map memory | per container | programs | l
 echo "|---:|---|---:|---:|---:|---:|---:|---:|---:|"
 for n in $SIZES; do
 	run "$n" shared
+done
+for n in $SIZES; do
+	run "$n" apply
 done
 for n in $SIZES; do
 	[ "$n" -le 100 ] && run "$n" distinct

@@ -1,7 +1,8 @@
 // SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
 #define _GNU_SOURCE
 #include <fcntl.h>
-#include <ftw.h>
+#include <dirent.h>
+#include <limits.h>
 #include <linux/magic.h>
 #include <mntent.h>
 #include <stdio.h>
@@ -113,15 +114,45 @@ static struct cg_entry {
 static size_t n_cache, cap_cache;
 static bool cache_filled;
 
-static int fill_fn(const char *p, const struct stat *st, int type, struct FTW *ftw)
+/* one directory, then those below it; path has room for PATH_MAX */
+static void walk(char *path, uint64_t ino, int level, cgf_walk_fn *fn, void *arg)
 {
-	(void)ftw;
-	if (type != FTW_D)
-		return 0;
+	size_t len = strlen(path);
+	struct dirent *e;
+	DIR *d;
+
+	fn(path, ino, level, arg);
+	if (level >= 64 || !(d = opendir(path)))
+		return;
+	while ((e = readdir(d))) {
+		if (e->d_type != DT_DIR || !strcmp(e->d_name, ".") || !strcmp(e->d_name, "..") ||
+		    len + 1 + strlen(e->d_name) >= PATH_MAX)
+			continue;
+		snprintf(path + len, PATH_MAX - len, "/%s", e->d_name);
+		walk(path, e->d_ino, level + 1, fn, arg);
+		path[len] = '\0';
+	}
+	closedir(d);
+}
+
+void cgf_cgroup_walk(const char *root, cgf_walk_fn *fn, void *arg)
+{
+	char path[PATH_MAX];
+	struct stat st;
+
+	if (stat(root, &st))
+		return;
+	snprintf(path, sizeof(path), "%s", root);
+	walk(path, (uint64_t)st.st_ino, 0, fn, arg);
+}
+
+static void fill_fn(const char *p, uint64_t ino, int level, void *arg)
+{
+	(void)level;
+	(void)arg;
 	GROW(cache, cap_cache, n_cache + 1);
-	cache[n_cache].id = (uint64_t)st->st_ino;
+	cache[n_cache].id = ino;
 	cache[n_cache++].path = xstrdup(p);
-	return 0;
 }
 
 static int refill(void)
@@ -133,7 +164,7 @@ static int refill(void)
 		return err;
 	while (n_cache)
 		free(cache[--n_cache].path);
-	nftw(mnt, fill_fn, 32, FTW_PHYS | FTW_MOUNT);
+	cgf_cgroup_walk(mnt, fill_fn, NULL);
 	cache_filled = true;
 	return 0;
 }

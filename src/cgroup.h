@@ -20,6 +20,12 @@ int cgf_cgroup_resolve(const char *arg, char *abs, size_t len);
 int cgf_cgroup_of_pid(int pid, char *abs, size_t len);
 
 int cgf_cgroup_id(const char *abs, uint64_t *id);
+
+/* Every directory of the tree below root, root first, depth first: its
+ * path, inode (the cgroup id) and depth. Reads directories only (no stat of
+ * each entry, as nftw would do for every file of every cgroup). */
+typedef void cgf_walk_fn(const char *path, uint64_t ino, int level, void *arg);
+void cgf_cgroup_walk(const char *root, cgf_walk_fn *fn, void *arg);
 /* Path of the live cgroup with this id; -ENOENT when it is gone. */
 /* Does cgroup id exist, by one walk of the tree (walk: anew) and the ids it
  * found: for many ids at once, where cgf_cgroup_path_by_id would walk again

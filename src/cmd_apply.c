@@ -7,6 +7,7 @@
 #include "cli.h"
 #include "container.h"
 #include "jsonout.h"
+#include "layout.h"
 #include "loader.h"
 #include "outside.h"
 #include "pipeline.h"
@@ -120,6 +121,54 @@ static int apply_targets(const struct apply_args *a, const struct cgf_policy *p,
 	return 0;
 }
 
+/*
+ * --container: the container joins the containers the policy is on, one
+ * instance for all of them (as oci-hook's containers share theirs); other
+ * cgroups it was on (not containers) are left, as --cgroup moves it. abs
+ * first, then those containers.
+ */
+static size_t container_paths(const char *name, const char *abs, char ***paths)
+{
+	struct cgf_meta m;
+	uint64_t *ids = NULL;
+	size_t n_ids = 0, n = 0;
+
+	{
+		CGF_DIAG_SCOPE(none);	/* not applied yet: just this container */
+
+		cgf_policy_state(name, &m, &ids, &n_ids);
+	}
+	*paths = xcalloc(n_ids + 1, sizeof(**paths));
+	(*paths)[n++] = xstrdup(abs);
+	for (size_t i = 0; i < n_ids; i++) {
+		CGF_DIAG_SCOPE(gone);
+		char p[600], id[130];
+		const char *base;
+
+		if (cgf_cgroup_path_by_id(ids[i], p, sizeof(p)) || !strcmp(p, abs))
+			continue;
+		base = strrchr(p, '/');
+		if (base && cgf_container_id_of(base + 1, id, sizeof(id)))
+			(*paths)[n++] = xstrdup(p);
+	}
+	free(ids);
+	return n;
+}
+
+/* The policy's version in force came from these very bytes, and holds the
+ * same mode: a container joins it without loading anything. */
+static bool same_in_force(const char *name, uint64_t digest, int mode, struct cgf_meta *m)
+{
+	CGF_DIAG_SCOPE(none);
+	uint64_t *ids = NULL;
+	size_t n = 0;
+	bool yes = !cgf_policy_state(name, m, &ids, &n) && m->digest == digest &&
+		   (int)m->mode == mode && cgf_meta_layout(m) == CGF_LAYOUT;
+
+	free(ids);
+	return yes;
+}
+
 int cgf_do_apply(int argc, char **argv)
 {
 	struct apply_args a = { 0 };
@@ -133,10 +182,34 @@ int cgf_do_apply(int argc, char **argv)
 	if (ret)
 		return ret;
 	ret = apply_targets(&a, p, abs, sizeof(abs), &paths, &n_paths);
-	if (!ret) {
+	uint64_t digest = 0;
+	struct cgf_meta m;
+	bool joined = false;
+
+	if (!ret && a.ctr) {	/* containers of one policy file share its instance */
+		char *buf = NULL;
+		size_t len = 0;
+
+		if (!read_file(a.file, &buf, &len))
+			digest = cgf_digest(buf, len);
+		free(buf);
+		n_paths = container_paths(p->name, abs, &paths);
+		if (digest && same_in_force(p->name, digest, p->mode, &m)) {
+			const char *one_path = abs;
+
+			joined = true;
+			if (cgf_env_check() || cgf_attach_cgroups(p->name, &one_path, 1) ||
+			    cgf_cgroup_id(abs, &r.cgroup_id))
+				ret = cgf_fail();
+			r.replaced = false;
+			r.generation = m.generation;
+			r.hooks = m.hooks;
+		}
+	}
+	if (!ret && !joined) {
 		struct cgf_apply_opts o = { .cgroup = abs, .mode = p->mode, .source = a.file,
 					    .cgroups = (const char *const *)paths,
-					    .n_cgroups = n_paths };
+					    .n_cgroups = n_paths, .digest = digest };
 
 		if (cgf_pipeline_apply(c, &o, &r))
 			ret = cgf_fail();
@@ -145,16 +218,24 @@ int cgf_do_apply(int argc, char **argv)
 	int outside = ret ? 0 : outside_after_apply(p->name, n_paths ? paths : one,
 						    n_paths ? n_paths : 1, c->meta_flags);
 
+	if (joined)
+		r.replaced = false;
+
 	if (!ret && cgf_json) {
 		json_object *j = apply_json(p->name, abs, p->mode, &r, c);
 
 		json_object_object_add(j, "outside_sockets", json_object_new_int(outside));
 		cgf_json_emit(j);
 	} else if (!ret) {
-		printf("%s %s to %s", r.replaced ? "replaced" : "applied", p->name, abs);
+		printf("%s %s to %s", joined ? "attached" : r.replaced ? "replaced" : "applied",
+		       p->name, abs);
 		if (n_paths > 1)
-			printf(" and %zu more cgroups", n_paths - 1);
-		printf(" (%s; hooks ", p->mode ? "audit" : "enforce");
+			printf(" and %zu more %s", n_paths - 1, a.ctr ? "containers" : "cgroups");
+		if (joined)
+			printf(" (its version in force, generation %u", r.generation);
+		else
+			printf(" (");
+		printf("%s%s; hooks ", joined ? ", " : "", p->mode ? "audit" : "enforce");
 		cgf_print_hooks(r.hooks);
 		printf("; %zu network rules, %zu prefixes)\n", p->n_rules, p->n_prefixes);
 	}

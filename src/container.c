@@ -1,7 +1,6 @@
 // SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
 #define _GNU_SOURCE
 #include <errno.h>
-#include <ftw.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -114,29 +113,29 @@ bool cgf_container_id_of(const char *b, char *id, size_t len)
 	return false;	/* crio-conmon-ID.scope and the rest */
 }
 
-/* nftw has no user pointer: the search state */
-static struct {
+struct search {
 	const char *want;
 	char found_id[130], found_path[600], other_id[130];
 	int depth;
-} s_search;
+};
 
-static int search_fn(const char *path, const struct stat *st, int type, struct FTW *ftw)
+static void search_fn(const char *path, uint64_t ino, int level, void *arg)
 {
+	struct search *s = arg;
+	const char *base = strrchr(path, '/');
 	char id[130];
 
-	(void)st;
-	if (type != FTW_D || !cgf_container_id_of(path + ftw->base, id, sizeof(id)) ||
-	    strncmp(id, s_search.want, strlen(s_search.want)))
-		return 0;
-	if (!s_search.found_id[0] || (!strcmp(id, s_search.found_id) && ftw->level < s_search.depth)) {
-		snprintf(s_search.found_id, sizeof(s_search.found_id), "%s", id);
-		snprintf(s_search.found_path, sizeof(s_search.found_path), "%s", path);
-		s_search.depth = ftw->level;
-	} else if (strcmp(id, s_search.found_id)) {
-		snprintf(s_search.other_id, sizeof(s_search.other_id), "%s", id);
+	(void)ino;
+	if (!base || !cgf_container_id_of(base + 1, id, sizeof(id)) ||
+	    strncmp(id, s->want, strlen(s->want)))
+		return;
+	if (!s->found_id[0] || (!strcmp(id, s->found_id) && level < s->depth)) {
+		snprintf(s->found_id, sizeof(s->found_id), "%s", id);
+		snprintf(s->found_path, sizeof(s->found_path), "%s", path);
+		s->depth = level;
+	} else if (strcmp(id, s->found_id)) {
+		snprintf(s->other_id, sizeof(s->other_id), "%s", id);
 	}
-	return 0;
 }
 
 int cgf_container_cgroup(const char *id, char *abs, size_t len)
@@ -149,9 +148,9 @@ int cgf_container_cgroup(const char *id, char *abs, size_t len)
 	err = cgf_cgroup2_mount(mnt, sizeof(mnt));
 	if (err)
 		return err;
-	memset(&s_search, 0, sizeof(s_search));
-	s_search.want = id;
-	nftw(mnt, search_fn, 32, FTW_PHYS | FTW_MOUNT);
+	struct search s_search = { .want = id };
+
+	cgf_cgroup_walk(mnt, search_fn, &s_search);
 	if (!s_search.found_id[0])
 		return cgf_error(-ENOENT, "container '%s': no cgroup for it under %s (looked for "
 				 "docker-, cri-containerd-, crio- and libpod-ID.scope, libpod-ID and ID "

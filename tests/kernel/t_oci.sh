@@ -114,8 +114,24 @@ check "apply --container with a unique prefix" EPERM "$(in_cg "$C2" "$NP" connec
 "$CGF" apply "$TMPD/ctr.yaml" --container "${ID1:0:11}" 2>"$TMPD/err"
 check "apply --container with an ambiguous prefix fails" 1 $?
 check_match "…and names both" "is ambiguous: ${ID1:0:12}\.\.\. and ${ID3:0:12}\.\.\.|is ambiguous: ${ID3:0:12}\.\.\. and ${ID1:0:12}\.\.\." "$(cat "$TMPD/err")"
+G0=$("$CGF" list --json | python3 -c 'import json,sys; print([p["generation"] for p in json.load(sys.stdin) if p["name"] == sys.argv[1]][0])' "$N")
+out=$("$CGF" apply "$TMPD/ctr.yaml" --container "$ID1")
+check "apply --container with a full id" EPERM "$(in_cg "$C1" "$NP" connect tcp 127.0.0.3 80)"
+check "apply --container: the containers of one policy file share it (the first stays)" EPERM \
+	"$(in_cg "$C2" "$NP" connect tcp 127.0.0.3 80)"
+check_match "apply --container: the same file attaches the version in force, nothing loaded" \
+	"^attached $N to .*$ID1 and 1 more containers \(its version in force, generation $G0, enforce" "$out"
+check "apply --container: one instance, two containers" "$G0 2" "$("$CGF" list --json | python3 -c '
+import json, sys
+p = [p for p in json.load(sys.stdin) if p["name"] == sys.argv[1]][0]
+print(p["generation"], len([c for c in p["cgroups"] if c["container"]]))' "$N")"
+echo "# changed" >>"$TMPD/ctr.yaml"
 "$CGF" apply "$TMPD/ctr.yaml" --container "$ID1" >/dev/null
-check "apply --container with a full id (moves the policy)" EPERM "$(in_cg "$C1" "$NP" connect tcp 127.0.0.3 80)"
+check "apply --container: a changed file is a new version for all of them" "$((G0 + 1)) 2" \
+	"$("$CGF" list --json | python3 -c '
+import json, sys
+p = [p for p in json.load(sys.stdin) if p["name"] == sys.argv[1]][0]
+print(p["generation"], len([c for c in p["cgroups"] if c["container"]]))' "$N")"
 "$CGF" apply "$TMPD/ctr.yaml" --container cf0000ffff 2>"$TMPD/err"
 check "apply --container with no match fails" 1 $?
 check_match "…and says where it looked" "no cgroup for it" "$(cat "$TMPD/err")"
