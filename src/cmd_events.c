@@ -117,6 +117,20 @@ static void print_line(const char *line)
 	json_object_put(o);
 }
 
+static bool all_lives;	/* --all: events of earlier lives of the name too */
+
+/* Is the line of this life of the policy (its "instance")? A line written
+ * before cgfence recorded instances (an upgrade) is of no known life: shown. */
+static bool this_life(const char *line, const char *instance)
+{
+	const char *k = strstr(line, "\"instance\":\"");
+	size_t n = strlen(instance);
+
+	if (all_lives || !instance[0] || !k)
+		return true;
+	return !strncmp(k + 12, instance, n) && k[12 + n] == '"';
+}
+
 /* Print the log lines we have not printed yet (the log may have been rotated). */
 static void drain_log(struct cgf_event_src *s)
 {
@@ -147,7 +161,8 @@ static void drain_log(struct cgf_event_src *s)
 			fseek(s->in, pos, SEEK_SET);
 			break;
 		}
-		print_line(line);
+		if (this_life(line, s->instance))
+			print_line(line);
 	}
 	free(line);
 	fflush(stdout);
@@ -183,6 +198,8 @@ int cgf_do_events(int argc, char **argv)
 	for (int i = 0; i < argc; i++) {
 		if (!strcmp(argv[i], "--follow") || !strcmp(argv[i], "-f"))
 			follow = true;
+		else if (!strcmp(argv[i], "--all"))
+			all_lives = true;
 		else if (argv[i][0] == '-' && argv[i][1])
 			return cgf_usage_error("events: unknown option '%s'", argv[i]);
 		else if (!name)

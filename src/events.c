@@ -29,6 +29,7 @@
 #include "container.h"
 #include "events.h"
 #include "hook.h"
+#include "pins.h"
 #include "rundir.h"
 #include "util.h"
 
@@ -70,11 +71,46 @@ static void addr_str(const uint8_t *a, int family, char *buf, size_t len)
 		snprintf(buf, len, "?");
 }
 
+static void instance_of_fd(int fd, char *buf, size_t len)
+{
+	static char boot[9];
+	struct bpf_map_info info = {};
+	uint32_t ilen = sizeof(info);
+
+	buf[0] = '\0';
+	if (!boot[0]) {
+		FILE *f = fopen("/proc/sys/kernel/random/boot_id", "re");
+
+		if (!f || !fgets(boot, sizeof(boot), f))
+			snprintf(boot, sizeof(boot), "noboot");
+		if (f)
+			fclose(f);
+	}
+	if (fd >= 0 && !bpf_obj_get_info_by_fd(fd, &info, &ilen))
+		snprintf(buf, len, "%s-%u", boot, info.id);
+}
+
+void cgf_event_instance(const char *name, char *buf, size_t len)
+{
+	char dir[CGF_PATH_LEN];
+	int fd;
+
+	cgf_pin_policy_dir(name, dir, sizeof(dir));
+	fd = cgf_pin_get(dir, "events");
+	instance_of_fd(fd, buf, len);
+	if (fd >= 0)
+		close(fd);
+}
+
 static void append(struct cgf_event_src *s, json_object *o)
 {
-	const char *line = json_object_to_json_string_ext(o, JSON_C_TO_STRING_PLAIN |
-								  JSON_C_TO_STRING_NOSLASHESCAPE);
+	const char *line;
 	struct stat st;
+
+	if (s->instance[0] && !json_object_object_get_ex(o, "instance", NULL))
+		json_object_object_add(o, "instance", json_object_new_string(s->instance));
+	line = json_object_to_json_string_ext(o, JSON_C_TO_STRING_PLAIN |
+						 JSON_C_TO_STRING_NOSLASHESCAPE);
 
 	if (s->out >= 0 && !fstat(s->out, &st) && (uint64_t)st.st_size > LOG_MAX) {
 		char old[PATH_MAX + 4];
@@ -232,6 +268,7 @@ void cgf_event_append(const char *name, json_object *o)
 	if (mkdir(s.log, 0700) && errno != EEXIST)
 		return;
 	snprintf(s.log, sizeof(s.log), "%s/events/%s.jsonl", cgf_run_dir(), name);
+	cgf_event_instance(name, s.instance, sizeof(s.instance));
 	iso_time(ns(CLOCK_REALTIME), buf, sizeof(buf));
 	json_object_object_add(o, "time", json_object_new_string(buf));
 	append(&s, o);
@@ -290,6 +327,7 @@ int cgf_event_src_add(struct cgf_event_src **v, size_t *n, const char *name)
 	}
 	snprintf(s->log, sizeof(s->log), "%s/%s.jsonl", dir, name);
 	snprintf(s->lock, sizeof(s->lock), "%s/%s.lock", dir, name);
+	instance_of_fd(s->v.events, s->instance, sizeof(s->instance));
 	(*n)++;
 	return 0;
 }

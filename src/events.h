@@ -27,6 +27,7 @@ struct cgf_event_src {
 	int out;			/* the log, for appending (collector) */
 	ino_t ino;
 	int64_t boot_to_real;		/* ns to add to CLOCK_BOOTTIME */
+	char instance[64];		/* this life of the policy (cgf_event_instance) */
 	uint64_t seen_dropped, seen_suppressed;
 	bool counters_known;
 };
@@ -39,6 +40,15 @@ void cgf_event_collect(struct cgf_event_src *s, bool keep);
 
 /* Release what a source holds (its lock: collecting stops). */
 void cgf_event_src_close(struct cgf_event_src *s);
+
+/*
+ * Which life of policy name the events are of: a name applied, detached and
+ * applied again writes to the same log, and its old events are not the new
+ * policy's. The id of the policy's ring buffer map, which lives as long as
+ * the policy (across versions and upgrades), with the boot it is of:
+ * "BOOT-ID". "" when the policy is not applied.
+ */
+void cgf_event_instance(const char *name, char *buf, size_t len);
 
 /* One event of user space's (a JSON object with "type"), timed now, to policy
  * name's log: one write, appended. */

@@ -55,7 +55,7 @@ static const struct cmd {
 	  "  cgfence explain POLICY.yaml socket inet|inet6/stream|dgram|raw[/PROTO] [--json]" },
 	{ "stats", cgf_do_stats, "stats [NAME] [--watch SECONDS] [--json]" },
 	{ "metrics", cgf_do_metrics, "metrics --listen HOST:PORT" },
-	{ "events", cgf_do_events, "events [--json] [--follow] [NAME]" },
+	{ "events", cgf_do_events, "events [--json] [--follow] [--all] [NAME]" },
 	{ "tree", cgf_do_tree, "tree [CGROUP] [--json]" },
 	{ "daemon", cgf_do_daemon,
 	  "daemon --policy-dir DIR [--repair-interval S] [--run-dir DIR] [--detach-on-exit]\n"

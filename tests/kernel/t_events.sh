@@ -196,4 +196,29 @@ check "events --bogus: exit 2" 2 $?
 "$CGF" events "$(pname nosuch)" >/dev/null 2>&1
 check "events of an unknown policy: exit 1" 1 $?
 
+# one life of a policy: a name applied, detached and applied again shares
+# its log, and shows only this life's events unless --all
+NL=$(pname life)
+track_policy "$NL"
+mkcg CGL life
+deny_one_policy life "$NL" 127.0.0.3 >/dev/null
+"$CGF" apply "$TMPD/life.yaml" --cgroup "$CGL" >/dev/null
+in_cg "$CGL" "$NP" connect tcp 127.0.0.3 80 >/dev/null
+"$CGF" events --json "$NL" >"$TMPD/life1"
+check "first life: its denial" 1 "$(grep -c '"type":"deny"' "$TMPD/life1")"
+I1=$(grep -o '"instance":"[^"]*"' "$TMPD/life1" | sort -u)
+check_match "each event names its life (boot and ring buffer)" '^"instance":"[0-9a-f]{8}-[0-9]+"$' "$I1"
+"$CGF" detach "$NL" >/dev/null
+"$CGF" apply "$TMPD/life.yaml" --cgroup "$CGL" >/dev/null
+check "second life: the first life's events are not shown" 0 \
+	"$("$CGF" events --json "$NL" | grep -c '"type":"deny"')"
+check "second life: --all shows them" 1 "$("$CGF" events --all --json "$NL" | grep -c '"type":"deny"')"
+in_cg "$CGL" "$NP" connect tcp 127.0.0.3 80 >/dev/null
+"$CGF" events --json "$NL" >"$TMPD/life2"
+check "second life: only its own denial" 1 "$(grep -c '"type":"deny"' "$TMPD/life2")"
+I2=$(grep -o '"instance":"[^"]*"' "$TMPD/life2" | sort -u)
+check "second life: another instance" "yes" "$([ -n "$I2" ] && [ "$I1" != "$I2" ] && echo yes)"
+check "the text output filters the same way" 1 \
+	"$("$CGF" events "$NL" | grep -c "deny")"
+
 t_done
