@@ -256,9 +256,11 @@ static int leave_one(const char *dir, const char *name, void *arg)
 	size_t n;
 
 	cgf_pin_cgroup_dir(dir, l->cg, cgdir, sizeof(cgdir));
-	if (access(cgdir, F_OK) || cgf_pin_meta(dir, &m) || !(m.flags & CGF_META_OCI))
+	if (cgf_pin_meta(dir, &m) || !(m.flags & CGF_META_OCI))
 		return 0;
-	if (cgf_detach_cgroup(name, l->cg) && !l->ret)
+	/* its pins may be gone already: the cgroup was removed and a settle
+	 * (the daemon, any command) pruned them; the instance may be empty */
+	if (!access(cgdir, F_OK) && cgf_detach_cgroup(name, l->cg) && !l->ret)
 		l->ret = oci_fail("%s", cgf_last_error());
 	n = cgf_pin_cgroup_ids(dir, &ids);
 	free(ids);

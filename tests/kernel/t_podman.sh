@@ -37,10 +37,17 @@ EOF
 printf 'version: 1\nname: %s\nnetwork:\n  egress: {default: maybe}\n' "$P" >"$PD/bad.yaml"
 
 # podman with this test's storage, state, runc state, cgroup parent
+# the runtime through a wrapper that gives it this test's state root: conmon
+# runs podman's cleanup with --runtime alone, so a --runtime-flag would not
+# reach the runtime's delete, which then leaves state and cgroup behind
 RUNC_ROOT="$TMPD/runc" RUNTIME=runc
+for rt in runc crun; do
+	printf '#!/bin/sh\nexec %s --root "%s" "$@"\n' "$rt" "$RUNC_ROOT" >"$TMPD/$rt-here"
+	chmod +x "$TMPD/$rt-here"
+done
 pm() {
 	podman --root "$TMPD/storage" --runroot "$TMPD/run" --storage-driver vfs \
-		--runtime "$RUNTIME" --runtime-flag "root=$RUNC_ROOT" --cgroup-manager cgroupfs \
+		--runtime "$TMPD/$RUNTIME-here" --cgroup-manager cgroupfs \
 		--tmpdir "$TMPD/libpod" --events-backend none "$@"
 }
 # run options: no network, rlimits this sandbox allows, our cgroup parent
