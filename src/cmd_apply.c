@@ -9,6 +9,7 @@
 #include "jsonout.h"
 #include "layout.h"
 #include "loader.h"
+#include "oci.h"
 #include "outside.h"
 #include "pipeline.h"
 #include "target.h"
@@ -121,40 +122,6 @@ static int apply_targets(const struct apply_args *a, const struct cgf_policy *p,
 	return 0;
 }
 
-/*
- * --container: the container joins the containers the policy is on, one
- * instance for all of them (as oci-hook's containers share theirs); other
- * cgroups it was on (not containers) are left, as --cgroup moves it. abs
- * first, then those containers.
- */
-static size_t container_paths(const char *name, const char *abs, char ***paths)
-{
-	struct cgf_meta m;
-	uint64_t *ids = NULL;
-	size_t n_ids = 0, n = 0;
-
-	{
-		CGF_DIAG_SCOPE(none);	/* not applied yet: just this container */
-
-		cgf_policy_state(name, &m, &ids, &n_ids);
-	}
-	*paths = xcalloc(n_ids + 1, sizeof(**paths));
-	(*paths)[n++] = xstrdup(abs);
-	for (size_t i = 0; i < n_ids; i++) {
-		CGF_DIAG_SCOPE(gone);
-		char p[600], id[130];
-		const char *base;
-
-		if (cgf_cgroup_path_by_id(ids[i], p, sizeof(p)) || !strcmp(p, abs))
-			continue;
-		base = strrchr(p, '/');
-		if (base && cgf_container_id_of(base + 1, id, sizeof(id)))
-			(*paths)[n++] = xstrdup(p);
-	}
-	free(ids);
-	return n;
-}
-
 /* The policy's version in force came from these very bytes, and holds the
  * same mode: a container joins it without loading anything. */
 static bool same_in_force(const char *name, uint64_t digest, int mode, struct cgf_meta *m)
@@ -193,7 +160,9 @@ int cgf_do_apply(int argc, char **argv)
 		if (!read_file(a.file, &buf, &len))
 			digest = cgf_digest(buf, len);
 		free(buf);
-		n_paths = container_paths(p->name, abs, &paths);
+		/* the container joins the containers the policy is on, one
+		 * instance for all of them; other cgroups it was on are left */
+		n_paths = cgf_instance_paths(p->name, abs, true, &paths);
 		if (digest && same_in_force(p->name, digest, p->mode, &m)) {
 			const char *one_path = abs;
 

@@ -135,26 +135,36 @@ static int container_cgroup_quiet(const char *id, json_object *config, int pid, 
 	return cgf_container_cgroup(id, abs, len);
 }
 
-/* The instance's cgroups that still exist, and abs: every container of the policy. */
-static size_t instance_cgroups(const char *name, const char *abs, char ***paths)
+void cgf_oci_instance(const char *policy, char *name, size_t len)
+{
+	snprintf(name, len, "%.*s-oci", CGF_NAME_MAX - 4, policy);
+}
+
+size_t cgf_instance_paths(const char *name, const char *abs, bool containers_only,
+			  char ***paths)
 {
 	struct cgf_meta m;
 	uint64_t *ids = NULL;
 	size_t n_ids = 0, n = 0;
 
 	{
-		CGF_DIAG_SCOPE(none);	/* no instance yet: just this container */
+		CGF_DIAG_SCOPE(none);	/* no instance yet: just this cgroup */
 
 		cgf_policy_state(name, &m, &ids, &n_ids);
 	}
 	*paths = xcalloc(n_ids + 1, sizeof(**paths));
+	(*paths)[n++] = xstrdup(abs);
 	for (size_t i = 0; i < n_ids; i++) {
-		char p[600];
+		CGF_DIAG_SCOPE(gone);
+		char p[600], id[130];
+		const char *base;
 
-		if (!cgf_cgroup_path_by_id(ids[i], p, sizeof(p)) && strcmp(p, abs))
+		if (cgf_cgroup_path_by_id(ids[i], p, sizeof(p)) || !strcmp(p, abs))
+			continue;
+		base = strrchr(p, '/');
+		if (!containers_only || (base && cgf_container_id_of(base + 1, id, sizeof(id))))
 			(*paths)[n++] = xstrdup(p);
 	}
-	(*paths)[n++] = xstrdup(abs);
 	free(ids);
 	return n;
 }
@@ -195,7 +205,7 @@ int cgf_oci_join(const char *dir, const char *policy, const char *abs)
 	if (!valid_name(policy) || strlen(policy) > CGF_NAME_MAX - 13)
 		return cgf_error(-EINVAL, "annotation %s='%s' is not a policy name ([a-z0-9_-], at "
 				 "most %d characters)", ANNOTATION, policy, CGF_NAME_MAX - 13);
-	snprintf(name, sizeof(name), "%s-oci", policy);
+	cgf_oci_instance(policy, name, sizeof(name));
 	ret = cgf_env_check();
 	if (ret)
 		return ret;
@@ -215,7 +225,7 @@ int cgf_oci_join(const char *dir, const char *policy, const char *abs)
 	free(buf);
 	if (ret)
 		return cgf_error(ret, "policy %s: %s", policy, cgf_last_error());
-	n = instance_cgroups(name, abs, &paths);
+	n = cgf_instance_paths(name, abs, false, &paths);
 	struct cgf_apply_opts o = { .cgroups = (const char *const *)paths, .n_cgroups = n,
 				    .mode = p->mode, .name = name, .source = file,
 				    .digest = digest, .flags = CGF_META_OCI };

@@ -191,8 +191,8 @@ void dmn_outside(void)
 	}
 	now = xcalloc(n + 1, sizeof(*now));
 	for (size_t i = 0; i < n; i++) {
-		const char **paths = xcalloc(a[i].n_cgs + 1, sizeof(*paths));
-		size_t np = 0;
+		size_t np;
+		const char **paths = cgf_applied_paths(&a[i], &np);
 
 		snprintf(now[i].name, sizeof(now[i].name), "%s", a[i].name);
 		for (size_t j = 0; j < D.n_outside; j++)
@@ -200,9 +200,6 @@ void dmn_outside(void)
 				now[i].cookies = TAKE_PTR(D.outside[j].cookies);
 				now[i].n = D.outside[j].n;
 			}
-		for (size_t j = 0; j < a[i].n_cgs; j++)
-			if (a[i].cgs[j].path[0])
-				paths[np++] = a[i].cgs[j].path;
 		CGF_DIAG_SCOPE(d);
 		if (np && cgf_outside_act(a[i].name, paths, np, a[i].meta.flags, &now[i].cookies,
 					  &now[i].n, say_outside) < 0)

@@ -152,7 +152,7 @@ static void handle(struct ctr *c)
 			goto out;
 		}
 	}
-	snprintf(c->instance, sizeof(c->instance), "%.*s-oci", CGF_NAME_MAX - 4, policy);
+	cgf_oci_instance(policy, c->instance, sizeof(c->instance));
 	if (in_instance(c->instance, c->cg))
 		goto out;	/* a hook of another name did it */
 	{

@@ -195,6 +195,17 @@ int cgf_list_nogc(struct cgf_applied **out, size_t *n)
 	return 0;
 }
 
+const char **cgf_applied_paths(const struct cgf_applied *a, size_t *n)
+{
+	const char **paths = xcalloc(a->n_cgs + 1, sizeof(*paths));
+
+	*n = 0;
+	for (size_t i = 0; i < a->n_cgs; i++)
+		if (a->cgs[i].path[0])
+			paths[(*n)++] = a->cgs[i].path;
+	return paths;
+}
+
 void cgf_applied_free(struct cgf_applied *a, size_t n)
 {
 	for (size_t i = 0; i < n; i++) {

@@ -98,6 +98,9 @@ int cgf_list(struct cgf_applied **out, size_t *n);
 /* The same without taking the lock or cleaning up first (readers: metrics). */
 int cgf_list_nogc(struct cgf_applied **out, size_t *n);
 void cgf_applied_free(struct cgf_applied *a, size_t n);
+/* The paths of a policy's cgroups that still exist (malloc'd array of
+ * pointers into a, *n of them). */
+const char **cgf_applied_paths(const struct cgf_applied *a, size_t *n);
 
 /*
  * Bring every policy's pins in line with its version in force: finish or

@@ -33,13 +33,10 @@ static uint64_t total(const uint64_t v[CGF_H_MAX])
 json_object *cgf_applied_outside_json(const struct cgf_applied *a)
 {
 	json_object *arr = json_object_new_array();
-	const char **paths = xcalloc(a->n_cgs + 1, sizeof(*paths));
 	struct cgf_outside *v = NULL;
-	size_t n = 0, np = 0;
+	size_t n = 0, np;
+	const char **paths = cgf_applied_paths(a, &np);
 
-	for (size_t i = 0; i < a->n_cgs; i++)
-		if (a->cgs[i].path[0])
-			paths[np++] = a->cgs[i].path;
 	{
 		CGF_DIAG_SCOPE(d);	/* nothing found is what we can say */
 
