@@ -29,11 +29,11 @@ LDLIBS  += -lbpf -lelf -lz -lyaml -ljson-c -lsystemd -lmicrohttpd -lseccomp
 BPF_CFLAGS := -g -O2 -target bpf -mcpu=v3 -D__TARGET_ARCH_$(ARCH) -D__bpf__ -Ibpf \
 	      -Wall -Werror -Iinclude -I$(OUTPUT)
 
-LIB_SRCS := src/yamltree.c src/addr.c src/policy.c src/policy_util.c src/policy_net.c src/policy_sock.c \
+LIB_SRCS := src/yamltree.c src/addr.c src/names.c src/policy.c src/policy_util.c src/policy_net.c src/policy_sock.c \
 	    src/policy_sockopt.c src/policy_devices.c \
 	    src/policy_tcp.c src/policy_sysctl.c src/policy_vis.c \
 	    src/sockdefs.c \
-	    src/compile.c src/eval.c \
+	    src/compile.c src/compile_names.c src/eval.c \
 	    src/util.c src/cgroup.c src/container.c src/jsonout.c \
 	    src/target.c src/stats.c src/layout.c src/hook.c src/pins.c src/env.c src/settle.c \
 	    src/list.c src/apply.c src/fault.c src/image.c src/pipeline.c src/report.c \
@@ -146,7 +146,8 @@ san-artifacts:
 	$(Q)$(MAKE) --no-print-directory OUTPUT=$(SAN_OUT) SANITIZE='$(SAN_FLAGS)' test-artifacts
 
 check: deps
-	$(Q)$(MAKE) --no-print-directory cgfence $(UNIT_TESTS) $(HELPERS) $(OUTPUT)/fuzz/fuzz_policy
+	$(Q)$(MAKE) --no-print-directory cgfence $(UNIT_TESTS) $(HELPERS) $(OUTPUT)/fuzz/fuzz_policy \
+		$(OUTPUT)/fuzz/fuzz_dns
 	$(Q)$(MAKE) --no-print-directory upgrade-artifacts
 	$(Q)[ "$(CHECK_SANITIZE)" = 0 ] || $(MAKE) --no-print-directory san-artifacts
 	$(Q)CHECK_SANITIZE=$(CHECK_SANITIZE) SAN_OUT=$(SAN_OUT) tests/check.sh
@@ -170,9 +171,9 @@ upgrade-artifacts:
 
 # fuzzing (clang libFuzzer, ASan, UBSan): make fuzz [FUZZ_SECONDS=60]
 FUZZ_SECONDS ?= 60
-FUZZ_SRCS := src/yamltree.c src/addr.c src/policy.c src/policy_util.c src/policy_net.c src/policy_sock.c \
+FUZZ_SRCS := src/yamltree.c src/addr.c src/names.c src/policy.c src/policy_util.c src/policy_net.c src/policy_sock.c \
 	     src/policy_sockopt.c src/policy_devices.c src/policy_vis.c \
-	     src/policy_tcp.c src/policy_sysctl.c src/sockdefs.c src/compile.c src/image.c src/eval.c src/hook.c \
+	     src/policy_tcp.c src/policy_sysctl.c src/sockdefs.c src/compile.c src/compile_names.c src/image.c src/eval.c src/hook.c \
 	     src/util.c
 FUZZ_FLAGS := -g -O1 -std=gnu11 -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=all \
 	      -Iinclude -Isrc -DCGF_VERSION='"$(VERSION)"'
@@ -182,8 +183,15 @@ $(OUTPUT)/fuzz/fuzz_policy: tests/fuzz/fuzz_policy.c $(FUZZ_SRCS) $(wildcard src
 	$(Q)mkdir -p $(OUTPUT)/fuzz
 	$(Q)$(CLANG) $(FUZZ_FLAGS) tests/fuzz/fuzz_policy.c $(FUZZ_SRCS) -lyaml -o $@
 
+$(OUTPUT)/fuzz/fuzz_dns: tests/fuzz/fuzz_dns.c src/names.c include/cgfence/dns.h include/cgfence/abi.h | $(OUTPUT)
+	$(call msg,FUZZ-CC,$@)
+	$(Q)mkdir -p $(OUTPUT)/fuzz
+	$(Q)$(CLANG) $(FUZZ_FLAGS) tests/fuzz/fuzz_dns.c src/names.c -o $@
+
 fuzz: deps
-	$(Q)$(MAKE) --no-print-directory $(OUTPUT)/fuzz/fuzz_policy
+	$(Q)$(MAKE) --no-print-directory $(OUTPUT)/fuzz/fuzz_policy $(OUTPUT)/fuzz/fuzz_dns
+	$(Q)$(OUTPUT)/fuzz/fuzz_dns -max_total_time=$(FUZZ_SECONDS) -timeout=10 \
+		-artifact_prefix=$(OUTPUT)/fuzz/ $$(mkdir -p $(OUTPUT)/fuzz/dns-corpus; echo $(OUTPUT)/fuzz/dns-corpus)
 	$(Q)mkdir -p $(OUTPUT)/fuzz/corpus && cp examples/*.yaml $(OUTPUT)/fuzz/corpus/
 	$(Q)$(OUTPUT)/fuzz/fuzz_policy -max_total_time=$(FUZZ_SECONDS) -timeout=10 -rss_limit_mb=2048 \
 		-dict=tests/fuzz/policy.dict -artifact_prefix=$(OUTPUT)/fuzz/ $(OUTPUT)/fuzz/corpus

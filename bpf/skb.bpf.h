@@ -6,6 +6,7 @@
 #include "lib/conn.h"
 #include "lib/events.h"
 #include "lib/gate.h"
+#include "lib/names.h"
 #include "lib/verdict.h"
 
 /*
@@ -32,6 +33,9 @@ struct pkt {
 	__u8 v6;
 	__u32 l4off;
 	__u8 no_l4;		/* the transport header (ports) could not be read */
+	__u8 why;		/* to_names: why egress denied (enum cgf_name_why) */
+	__u8 any_age;		/* to_names: an open connection's, past its answer's lifetime */
+	__u32 name;		/* to_names: allowed through pattern name - 1 */
 };
 
 #define SKIP 1			/* not judged: let it pass */
@@ -164,7 +168,7 @@ static __always_inline void skb_acct(struct __sk_buff *skb, __u8 dir, const stru
  * allows. Counts the deciding rule's hit. A global function: the verifier
  * checks it once, not at every place a packet may be judged.
  */
-__noinline int cgf_judge(__u32 sec, const struct pkt *p, __u32 port, __u32 *rule)
+__noinline int cgf_judge(__u32 sec, struct pkt *p, __u32 port, __u32 *rule)
 {
 	const struct cgf_addr_val *av;
 	int v;
@@ -180,6 +184,28 @@ __noinline int cgf_judge(__u32 sec, const struct pkt *p, __u32 port, __u32 *rule
 						  : by_class_portless(av->ref, p->ipproto, rule);
 	else
 		v = VERDICT_RULE(av, p->ipproto, (__u16)port, rule);
+	return v;
+}
+
+/* to_names: egress's deny default, judged again by the names learnt. A
+ * global function of its own, beside cgf_judge rather than inside it: the
+ * stack of a call chain is limited (512 bytes). */
+__noinline int cgf_judge_names(struct pkt *p, __u32 port, __u32 *rule)
+{
+	if (!p || !rule)
+		return CGF_DENY;
+	return names_verdict(p->addr, p->v6, p->ipproto, (__u16)port, p->any_age, rule, &p->why,
+			     &p->name);
+}
+
+/* cgf_judge, then the names; counts the deciding rule's hit */
+static __always_inline int judge(__u32 sec, struct pkt *p, __u32 port, __u32 *rule)
+{
+	int v = cgf_judge(sec, p, port, rule);
+
+	if (cfg.has_names && sec == CGF_DIR_EGRESS && v != CGF_ALLOW &&
+	    *rule == CGF_RULE_DEFAULT && !p->no_l4)
+		v = cgf_judge_names(p, port, rule);
 	hit(*rule);
 	return v;
 }
@@ -202,6 +228,7 @@ static __always_inline int skb_done(struct __sk_buff *skb, __u8 dir, enum cgf_ho
 		e->family = p->v6 ? 6 : 4;
 		__builtin_memcpy(dir == CGF_DIR_EGRESS ? e->daddr : e->saddr, p->addr, 16);
 		e->dport = p->port;
+		e->why = p->why;
 		ev_send(e);
 	}
 	return v;
@@ -216,7 +243,9 @@ static __noinline int skb_stateless(struct __sk_buff *skb, __u8 dir, enum cgf_ho
 
 	if (parse(skb, dir, &p))
 		return CGF_ALLOW;	/* neither IPv4 nor IPv6 */
-	return skb_done(skb, dir, hook, &p, cgf_judge(dir, &p, p.port, &rule), rule);
+	int v = judge(dir, &p, p.port, &rule);	/* before rule is read */
+
+	return skb_done(skb, dir, hook, &p, v, rule);
 }
 
 /* network.bind on the address and port the socket holds: those the kernel
@@ -232,7 +261,7 @@ static __always_inline int sock_bind_verdict(const struct bpf_sock *sk, __u8 ipp
 
 /* A connection of a socket that existed before the policy: accepted if its
  * local port has a listener, else one the cgroup made. */
-static __always_inline __u8 tcp_guess_dir(struct __sk_buff *skb, const struct bpf_sock *sk,
+static __noinline __u8 tcp_guess_dir(struct __sk_buff *skb, const struct bpf_sock *sk,
 					   __u8 v6)
 {
 	struct bpf_sock_tuple t = {};
@@ -282,19 +311,21 @@ static __noinline int tcp_judge(struct __sk_buff *skb, __u8 dir, enum cgf_hook h
 			if (c)
 				c->dir = CGF_CONN_IN;
 		}
-		v = cgf_judge(CGF_DIR_INGRESS, &p, p.port, &rule);
+		v = judge(CGF_DIR_INGRESS, &p, p.port, &rule);
 		if (v == CGF_ALLOW && cfg.has_bind)	/* listen() may have bound it */
 			v = sock_bind_verdict(sk, IPPROTO_TCP, &rule);
 	} else if (c && c->generation == cfg.generation) {	/* judged: denied */
 		v = c->verdict;
 		rule = c->rule;
 	} else {
+		/* allowed through a name: an open connection outlives its answer */
+		p.any_age = c && c->verdict == CGF_ALLOW && c->name;
 		cdir = c && c->dir ? c->dir
 		     : sk->state == BPF_TCP_SYN_SENT_
 			     ? CGF_CONN_OUT
 			     : tcp_guess_dir(skb, sk, skb->protocol == bpf_htons(ETH_P_IPV6));
-		v = cdir == CGF_CONN_OUT ? cgf_judge(CGF_DIR_EGRESS, &p, p.rport, &rule)
-					 : cgf_judge(CGF_DIR_INGRESS, &p, p.lport, &rule);
+		v = cdir == CGF_CONN_OUT ? judge(CGF_DIR_EGRESS, &p, p.rport, &rule)
+					 : judge(CGF_DIR_INGRESS, &p, p.lport, &rule);
 		if (v == CGF_ALLOW && cfg.has_bind)	/* connect() may have bound it */
 			v = sock_bind_verdict(sk, IPPROTO_TCP, &rule);
 		if (!c)
@@ -303,6 +334,7 @@ static __noinline int tcp_judge(struct __sk_buff *skb, __u8 dir, enum cgf_hook h
 			c->dir = cdir;
 			c->verdict = v;
 			c->rule = rule;
+			c->name = (__u16)p.name;
 			c->generation = cfg.generation;
 		}
 	}
@@ -354,8 +386,8 @@ static __noinline int dgram_judge(struct __sk_buff *skb, __u8 dir, enum cgf_hook
 		cdir = live ? e->dir : conn ? CGF_CONN_OUT : cdir;
 	}
 	/* (a live entry of this version never gets here: dgram_known passed it) */
-	v = cdir == CGF_CONN_OUT ? cgf_judge(CGF_DIR_EGRESS, &p, p.rport, &rule)
-				 : cgf_judge(CGF_DIR_INGRESS, &p, p.lport, &rule);
+	v = cdir == CGF_CONN_OUT ? judge(CGF_DIR_EGRESS, &p, p.rport, &rule)
+				 : judge(CGF_DIR_INGRESS, &p, p.lport, &rule);
 	/* UDP autobind may have bound it (the "port" of a raw or ping socket is
 	 * its protocol or echo id: no bind to judge) */
 	if (v == CGF_ALLOW && cfg.has_bind && sk->protocol == IPPROTO_UDP)
@@ -387,7 +419,7 @@ static __always_inline __u8 l4_proto(struct __sk_buff *skb)
 
 /* A datagram from or to a peer this version allowed: passes, the peer's
  * entry refreshed. 1: it passed; 0: to be judged. */
-static __always_inline int dgram_known(struct __sk_buff *skb, __u8 dir, struct bpf_sock *sk)
+static __noinline int dgram_known(struct __sk_buff *skb, __u8 dir, struct bpf_sock *sk)
 {
 	struct cgf_peers *ps = bpf_sk_storage_get(&cgf_peers, sk, 0, 0);
 	struct cgf_peer *e;
@@ -450,10 +482,31 @@ static __always_inline int skb_decide(struct __sk_buff *skb, __u8 dir, enum cgf_
 	return dgram_judge(skb, dir, hook, sk);
 }
 
+/* to_names: a datagram from a resolver's port 53 this cgroup may not send */
+static __noinline int dns_guard_egress(struct __sk_buff *skb)
+{
+	struct cgf_event *e;
+
+	if (!skb || !dns_forged(skb))
+		return 0;
+	pcount(CGF_PC_DNS_GUARD);
+	acct_denied(bpf_skb_cgroup_id(skb));
+	e = ev_denial(CGF_H_EGRESS, CGF_RULE_DNS);
+	if (e) {
+		e->cgroup_id = bpf_skb_cgroup_id(skb);
+		e->proto = IPPROTO_UDP;
+		e->sport = DNS_PORT;
+		ev_send(e);
+	}
+	return 1;
+}
+
 SEC("cgroup_skb/egress")
 int cgf_egress(struct __sk_buff *skb)
 {
 	GATE(skb, egress);
+	if (cfg.has_names && dns_guard_egress(skb))
+		return finish(CGF_H_EGRESS, CGF_DENY);
 	return finish(CGF_H_EGRESS, skb_decide(skb, CGF_DIR_EGRESS, CGF_H_EGRESS));
 }
 
@@ -461,6 +514,8 @@ SEC("cgroup_skb/ingress")
 int cgf_ingress(struct __sk_buff *skb)
 {
 	GATE(skb, ingress);
+	if (cfg.has_names)	/* before the socket sees the answer */
+		dns_learn(skb);
 	return finish(CGF_H_INGRESS, skb_decide(skb, CGF_DIR_INGRESS, CGF_H_INGRESS));
 }
 

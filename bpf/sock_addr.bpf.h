@@ -7,6 +7,7 @@
 #include "lib/conn.h"
 #include "lib/events.h"
 #include "lib/gate.h"
+#include "lib/names.h"
 #include "lib/verdict.h"
 
 struct {
@@ -163,7 +164,7 @@ static __always_inline void redirect6(struct bpf_sock_addr *ctx)
 /* An address call denied: the process, and the address it asked for
  * (bind: the local one, others: the destination). */
 static __always_inline void ev_sock_addr(struct bpf_sock_addr *ctx, __u8 hook, __u32 rule,
-					 __u8 dir, __u8 v6)
+					 __u8 dir, __u8 v6, __u8 why)
 {
 	struct cgf_event *e = ev_denial(hook, rule);
 	__u8 *a;
@@ -171,6 +172,7 @@ static __always_inline void ev_sock_addr(struct bpf_sock_addr *ctx, __u8 hook, _
 	if (!e)
 		return;
 	ev_task(e);
+	e->why = why;
 	e->proto = ctx->protocol;
 	e->family = v6 ? 6 : 4;
 	a = dir == CGF_DIR_BIND ? e->saddr : e->daddr;
@@ -233,7 +235,7 @@ static __always_inline bool connect_limits(struct bpf_sock_addr *ctx, __u8 hook)
 		a->rate_limited++;
 	hit(CGF_RULE_RATE);
 	pcount(CGF_PC_RATE_LIMITED);
-	ev_sock_addr(ctx, hook, CGF_RULE_RATE, CGF_DIR_EGRESS, hook == CGF_H_CONNECT6);
+	ev_sock_addr(ctx, hook, CGF_RULE_RATE, CGF_DIR_EGRESS, hook == CGF_H_CONNECT6, 0);
 	return true;	/* finish() makes it a "would deny" in audit mode */
 }
 
@@ -273,9 +275,36 @@ static __always_inline int sock_addr_answer(struct bpf_sock_addr *ctx, const __u
 	return 1;
 }
 
+/* to_names: bind() of a resolver's port 53 is refused (true: denied, event sent). */
+static __always_inline bool dns_bind_refused(struct bpf_sock_addr *ctx, __u8 dir,
+					     enum cgf_hook hook, const __u32 addr[4], __u8 v6)
+{
+	if (!cfg.has_names || dir != CGF_DIR_BIND ||
+	    !dns_bind_guard(addr, v6, bpf_ntohs((__u16)ctx->user_port)))
+		return false;
+	pcount(CGF_PC_DNS_GUARD);
+	ev_sock_addr(ctx, hook, CGF_RULE_DNS, dir, hook == CGF_H_BIND6, 0);
+	return true;
+}
+
+/* to_names: an egress call the address rules leave to the deny default is
+ * judged by the names learnt (*v, *rule, *why). */
+static __always_inline void sock_addr_names(struct bpf_sock_addr *ctx, __u8 dir,
+					    const __u32 addr[4], __u8 v6, int *v, __u32 *rule,
+					    __u8 *why)
+{
+	__u32 name = 0;
+
+	if (cfg.has_names && dir == CGF_DIR_EGRESS && *v != CGF_ALLOW &&
+	    *rule == CGF_RULE_DEFAULT)
+		*v = names_verdict(addr, v6, ctx->protocol, bpf_ntohs((__u16)ctx->user_port), false,
+				   rule, why, &name);
+}
+
 static __always_inline int sock_addr4(struct bpf_sock_addr *ctx, __u8 dir,
 				      enum cgf_hook hook)
 {
+	__u8 why = 0;
 	const struct cgf_addr_val *av;
 
 	__u32 rule = CGF_RULE_DEFAULT;
@@ -290,14 +319,19 @@ static __always_inline int sock_addr4(struct bpf_sock_addr *ctx, __u8 dir,
 	__u32 peer[4] = { ctx->user_ip4 };	/* read once: the verifier refuses a
 						 * second read through a moved pointer */
 
+	if (dns_bind_refused(ctx, dir, hook, peer, 0))
+		return finish(hook, CGF_DENY);
+	if (dir == CGF_DIR_BIND && !cfg.has_bind)
+		return 1;
 	av = lookup4(dir, peer[0]);
 	v = VERDICT_RULE(av, ctx->protocol, bpf_ntohs((__u16)ctx->user_port), &rule);
+	sock_addr_names(ctx, dir, peer, 0, &v, &rule, &why);
 
 	/* denied, unless an answer (which no rule of egress decides) */
 	if (v == CGF_ALLOW || dir != CGF_DIR_EGRESS || !sock_addr_answer(ctx, peer, 0, &v, &rule))
 		hit(rule);
 	if (v != CGF_ALLOW) {
-		ev_sock_addr(ctx, hook, rule, dir, 0);
+		ev_sock_addr(ctx, hook, rule, dir, 0, why);
 		acct_denied(bpf_get_current_cgroup_id());
 	}
 	return finish(hook, udp_flow(ctx, hook, v));
@@ -308,6 +342,7 @@ static __always_inline int sock_addr6(struct bpf_sock_addr *ctx, __u8 dir,
 {
 	const struct cgf_addr_val *av;
 	__u32 ip[4], rule = CGF_RULE_DEFAULT;
+	__u8 why = 0;
 	int v;
 
 	if (connect_limits(ctx, hook))
@@ -320,21 +355,26 @@ static __always_inline int sock_addr6(struct bpf_sock_addr *ctx, __u8 dir,
 	ip[1] = ctx->user_ip6[1];
 	ip[2] = ctx->user_ip6[2];
 	ip[3] = ctx->user_ip6[3];
-	av = lookup6(dir, ip);
-	v = VERDICT_RULE(av, ctx->protocol, bpf_ntohs((__u16)ctx->user_port), &rule);
 	__u32 peer[4] = { ip[0], ip[1], ip[2], ip[3] };
 	__u8 v6 = 1;
 
 	if (ip[0] == 0 && ip[1] == 0 && ip[2] == bpf_htonl(0xffff)) {	/* v4-mapped */
 		peer[0] = ip[3];
-		peer[2] = peer[3] = 0;
+		peer[1] = peer[2] = peer[3] = 0;
 		v6 = 0;
 	}
+	if (dns_bind_refused(ctx, dir, hook, peer, v6))
+		return finish(hook, CGF_DENY);
+	if (dir == CGF_DIR_BIND && !cfg.has_bind)
+		return 1;
+	av = lookup6(dir, ip);
+	v = VERDICT_RULE(av, ctx->protocol, bpf_ntohs((__u16)ctx->user_port), &rule);
+	sock_addr_names(ctx, dir, peer, v6, &v, &rule, &why);
 	/* denied, unless an answer (which no rule of egress decides) */
 	if (v == CGF_ALLOW || dir != CGF_DIR_EGRESS || !sock_addr_answer(ctx, peer, v6, &v, &rule))
 		hit(rule);
 	if (v != CGF_ALLOW) {
-		ev_sock_addr(ctx, hook, rule, dir, 1);
+		ev_sock_addr(ctx, hook, rule, dir, 1, why);
 		acct_denied(bpf_get_current_cgroup_id());
 	}
 	return finish(hook, udp_flow(ctx, hook, v));

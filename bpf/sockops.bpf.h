@@ -3,6 +3,7 @@
 #ifndef CGF_BPF_SOCKOPS_H
 #define CGF_BPF_SOCKOPS_H
 
+#include "lib/conn.h"
 #include "lib/events.h"
 #include "lib/gate.h"
 #include "lib/verdict.h"
@@ -82,6 +83,16 @@ static __always_inline void conn_event(struct bpf_sock_ops *skops, __u8 type, bo
 	e->type = type;
 	e->hook = CGF_H_SOCKOPS;
 	e->rule = CGF_RULE_DEFAULT;
+	struct bpf_sock *sk = skops->sk;
+
+	if (sk) {	/* allowed through a name: which one */
+		struct cgf_state *st = bpf_sk_storage_get(&cgf_state, sk, 0, 0);
+
+		if (st && st->name) {
+			e->name = st->name;
+			e->rule = st->rule;
+		}
+	}
 	e->proto = IPPROTO_TCP;
 	e->cgroup_id = c->cgroup_id;
 	e->pid = c->pid;

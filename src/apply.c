@@ -104,6 +104,17 @@ static int fill_maps(struct cgfence_bpf *s, const struct cgf_compiled *c)
 			  c->n_sysctl, BPF_ANY);
 	err = err ?: fill(s->maps.cgf_redirects, NULL, 0, c->redir, sizeof(*c->redir),
 			  c->n_redir, BPF_ANY);
+	for (size_t i = 0; i < c->n_names && !err; i++)
+		err = fill(s->maps.cgf_names, &c->names[i].key, 0, &c->names[i].val, 0, 1,
+			   BPF_NOEXIST);
+	for (size_t i = 0; i < c->n_pats && !err; i++)
+		err = fill(s->maps.cgf_name_pats, &c->pats[i].id, 0, &c->pats[i].val, 0, 1,
+			   BPF_NOEXIST);
+	for (size_t i = 0; i < c->n_dns_servers && !err; i++) {
+		uint8_t one = 1;
+
+		err = fill(s->maps.cgf_dns_servers, &c->dns_servers[i], 0, &one, 0, 1, BPF_ANY);
+	}
 	return err;
 }
 
@@ -136,6 +147,13 @@ static void configure(struct cgfence_bpf *s, const struct cgf_compiled *c, int m
 	bpf_map__set_max_entries(s->maps.cgf_ev_rl, c->n_rule_slots);
 	bpf_map__set_max_entries(s->maps.cgf_rule_hits, c->n_rule_slots);
 	bpf_map__set_max_entries(s->maps.cgf_rule_info, c->n_rule_slots);
+	/* to_names: only a policy with names pays for them (the parser's state per CPU) */
+	bpf_map__set_max_entries(s->maps.cgf_names, at_least_one(c->n_names));
+	bpf_map__set_max_entries(s->maps.cgf_name_pats, at_least_one(c->n_pats));
+	bpf_map__set_max_entries(s->maps.cgf_dns_servers, at_least_one(c->n_dns_servers));
+	bpf_map__set_max_entries(s->maps.cgf_learnt, c->learnt_max ? c->learnt_max : 1);
+	bpf_map__set_max_entries(s->maps.cgf_dns_scratch,
+				 c->features & CGF_F_NAMES ? (uint32_t)libbpf_num_possible_cpus() : 1);
 	for (int h = 0; h < CGF_H_MAX; h++)
 		bpf_program__set_autoload(hook_prog(s, h), !!(c->hooks & CGF_HOOK_BIT(h)));
 }
@@ -195,53 +213,41 @@ static int reuse_pinned(struct bpf_map *m, const char *dir, const char *name)
 }
 
 /* A map replaced (reuse_pinned said 1): what the pinned one holds, copied
- * (hashes with 8-byte keys; arrays, the entries both have). */
+ * (hashes, whatever their keys; arrays, the entries both have; an LRU
+ * smaller than what it holds keeps what fits). */
 static int copy_pinned(struct bpf_map *m, const char *dir, const char *name)
 {
 	_cleanup_close_ int from = cgf_pin_get(dir, name);
 	int ncpu = libbpf_num_possible_cpus(), to = bpf_map__fd(m);
 	enum bpf_map_type t = bpf_map__type(m);
 	bool percpu = t == BPF_MAP_TYPE_PERCPU_HASH || t == BPF_MAP_TYPE_PERCPU_ARRAY;
+	bool array = t == BPF_MAP_TYPE_ARRAY || t == BPF_MAP_TYPE_PERCPU_ARRAY;
 	size_t vsz = (percpu ? (size_t)ncpu : 1) * ((bpf_map__value_size(m) + 7) & ~7u);
 	_cleanup_free_ uint8_t *val = xcalloc(1, vsz);
-	uint64_t key = 0, next = 0;	/* 4 or 8 bytes of them used */
+	uint8_t key[64] = { 0 }, next[64] = { 0 };
 	int more;
 
-	if (from < 0 || (bpf_map__key_size(m) != 8 && bpf_map__key_size(m) != 4))
+	if (from < 0 || bpf_map__key_size(m) > sizeof(key))
 		return 0;
-	for (more = bpf_map_get_next_key(from, NULL, &next); !more;
-	     more = bpf_map_get_next_key(from, &key, &next)) {
-		key = next;
-		if (bpf_map__key_size(m) == 4 && (uint32_t)key >= bpf_map__max_entries(m))
-			break;	/* an array bigger than the new one (not in any layout) */
-		if (!bpf_map_lookup_elem(from, &key, val) &&
-		    bpf_map_update_elem(to, &key, val, BPF_ANY))
+	for (more = bpf_map_get_next_key(from, NULL, next); !more;
+	     more = bpf_map_get_next_key(from, key, next)) {
+		memcpy(key, next, sizeof(key));
+		if (array && *(uint32_t *)key >= bpf_map__max_entries(m))
+			break;	/* an array bigger than the new one */
+		if (!bpf_map_lookup_elem(from, key, val) &&
+		    bpf_map_update_elem(to, key, val, BPF_ANY) &&
+		    !(errno == E2BIG && t == BPF_MAP_TYPE_LRU_HASH))
 			return cgf_error(-errno, "bpf: failed to copy %s/%s into its new map: %m",
 					 dir, name);
 	}
 	return 0;
 }
 
-
-
-
-/*
- * Make the pins of one policy say exactly what its version in force says.
- * This finishes an apply (every link runs the active slot's program; hooks
- * and cgroups the version does not have are dropped, the other slot is
- * emptied), undoes an apply that failed or was killed before its switch,
- * finishes a detach, drops cgroups that are gone and re-attaches links that
- * were detached or unpinned from outside. Idempotent; needs the lock.
- */
-
-
-
-
 /* The map pinned as cgf_pin_replaceable[i]. */
 static struct bpf_map *replaced_map(struct cgfence_bpf *s, size_t i)
 {
 	struct bpf_map *const m[] = { s->maps.cgf_acct, s->maps.cgf_rl, s->maps.cgf_cgroups,
-				      s->maps.cgf_stats };
+				      s->maps.cgf_stats, s->maps.cgf_pstats, s->maps.cgf_learnt };
 
 	return m[i];
 }
@@ -270,7 +276,6 @@ static int reuse_shared(struct cgfence_bpf *s, const char *dir, const struct cgf
 	err = err ?: state ? reuse_pinned(s->maps.cgf_peers, dir, "peers") : 0;
 	/* events, policy counters, accounting and rate-limit state go on */
 	err = err ?: reuse_pinned(s->maps.cgf_events, dir, "events");
-	err = err ?: reuse_pinned(s->maps.cgf_pstats, dir, "pstats");
 	for (int h = 0; h < CGF_H_MAX && !err; h++) {
 		char n[32];
 
@@ -292,7 +297,6 @@ static int pin_shared(struct cgfence_bpf *s, const char *dir, const struct cgf_c
 		err = pin_map(replaced_map(s, i), dir, replace[i] ? next : cgf_pin_replaceable[i]);
 	}
 	err = err ?: pin_map(s->maps.cgf_events, dir, "events");
-	err = err ?: pin_map(s->maps.cgf_pstats, dir, "pstats");
 	err = err ?: redir ? pin_map(s->maps.cgf_revnat, dir, "revnat") : 0;
 	err = err ?: redir ? pin_map(s->maps.cgf_backend_hits, dir, "backend_hits") : 0;
 	err = err ?: redir ? pin_map(s->maps.cgf_rr, dir, "rr") : 0;
@@ -475,6 +479,10 @@ static int apply_pin(struct apply *a)
 	unlink(hp);
 	if (bpf_map__pin(a->s->maps.cgf_rule_info, rp) || bpf_map__pin(a->s->maps.cgf_rule_hits, hp))
 		return cgf_error(-EIO, "bpf: failed to pin %s or %s", rp, hp);
+	snprintf(rp, sizeof(rp), "%s/names-%u", a->dir, a->slot);	/* to_names' patterns */
+	unlink(rp);
+	if ((a->c->features & CGF_F_NAMES) && bpf_map__pin(a->s->maps.cgf_name_pats, rp))
+		return cgf_error(-EIO, "bpf: failed to pin %s", rp);
 	cgf_fault_point("slots");
 	return 0;
 }

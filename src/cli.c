@@ -99,3 +99,32 @@ json_object *cgf_map_entries_json(const struct cgf_compiled *c)
 	json_object_object_add(e, "ports", json_object_new_int64((int64_t)c->n_ports));
 	return e;
 }
+
+void cgf_print_names(json_object *names, const char *indent)
+{
+	json_object *pats, *v;
+
+	if (!names || !json_object_object_get_ex(names, "patterns", &pats))
+		return;
+#define U(o, k) (json_object_object_get_ex(o, k, &v) ? (long long)json_object_get_int64(v) : 0)
+	printf("%snames: %lld addresses learnt (limit %lld, %lld evicted), %lld answers read, "
+	       "%lld ignored, %lld resolver-port uses refused\n", indent, U(names, "addresses"),
+	       U(names, "limit"), U(names, "evicted"), U(names, "answers"),
+	       U(names, "answers_ignored"), U(names, "resolver_guard_refused"));
+	for (size_t i = 0; i < json_object_array_length(pats); i++) {
+		json_object *p = json_object_array_get_idx(pats, i), *as;
+
+		printf("%s  %s (line %lld):", indent,
+		       json_object_get_string(json_object_object_get(p, "pattern")), U(p, "line"));
+		as = json_object_object_get(p, "addresses");
+		for (size_t j = 0; as && j < json_object_array_length(as); j++) {
+			json_object *a = json_object_array_get_idx(as, j);
+			double e = json_object_get_double(json_object_object_get(a, "expires_in_s"));
+
+			printf(" %s (%s %.0f s)", json_object_get_string(json_object_object_get(a, "address")),
+			       e < 0 ? "expired" : "expires in", e < 0 ? -e : e);
+		}
+		printf("%s\n", as && json_object_array_length(as) ? "" : " none learnt");
+	}
+#undef U
+}

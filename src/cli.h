@@ -45,4 +45,7 @@ int cgf_do_tree(int argc, char **argv);
 int cgf_do_daemon(int argc, char **argv);
 int cgf_do_events(int argc, char **argv);
 
+/* to_names: the "names" object of list/stats as text lines */
+void cgf_print_names(struct json_object *names, const char *indent);
+
 #endif

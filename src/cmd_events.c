@@ -102,6 +102,10 @@ static void print_line(const char *line)
 			 json_object_object_get_ex(v, "line", &l))
 			printf(" rule line %d: %s", json_object_get_int(l), json_object_get_string(t));
 	}
+	if (S("name"))
+		printf(" through name %s", S("name"));
+	if (S("names_why"))
+		printf(" (%s)", S("names_why"));
 	if (!strcmp(S("type") ?: "", "connection-close")) {
 		double ms = json_object_object_get_ex(o, "duration_ms", &v) && v
 				    ? json_object_get_double(v) : 0.0;

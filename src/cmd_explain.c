@@ -9,6 +9,7 @@
 #include "compile.h"
 #include "eval.h"
 #include "jsonout.h"
+#include "names.h"
 #include "policy.h"
 #include "sockdefs.h"
 #include "util.h"
@@ -247,10 +248,150 @@ static void explain_print(const struct cgf_policy *p, const char *hook, const st
 	} else {
 		printf("%s\n", cgf_action_name(d.verdict));
 		print_rule_or_default(p, q.dir, &d);
+		if (q.dir == CGF_DIR_EGRESS && d.rule == CGF_RULE_DEFAULT && d.verdict == CGF_DENY &&
+		    p->n_name_rules)
+			printf("note: unless an allowed name resolved to it: to_names rules allow the "
+			       "addresses a trusted resolver answers for their names (explain POLICY "
+			       "%s NAME:PORT)\n", hook);
 		explain_state_note(p, hook);
 		if (p->mode == CGF_MODE_AUDIT && d.verdict == CGF_DENY)
 			printf("note: audit mode: counted as would-deny, not enforced\n");
 	}
+}
+
+/* The resolvers whose answers count, as one line. */
+static void dns_servers_str(const struct cgf_policy *p, char *buf, size_t len)
+{
+	size_t off = 0;
+
+	buf[0] = '\0';
+	for (size_t i = 0; i < p->dns.n_servers && off < len; i++) {
+		char a[64];
+
+		cgf_prefix_str(&p->dns.servers[i], a, sizeof(a));
+		off += (size_t)snprintf(buf + off, len - off, "%s%s", i ? ", " : "", a);
+	}
+}
+
+/*
+ * connect/sendmsg NAME:PORT: the to_names rules of egress that allow the
+ * name's addresses. The compiled names trie decides which patterns match
+ * (the kernel's lookup), their rules which ports and protocols.
+ */
+static int explain_name(const struct cgf_policy *p, const struct cgf_compiled *c, const char *hook,
+			const char *name, uint16_t port, int proto)
+{
+	size_t idx[CGF_NAME_IDS], n = cgf_compiled_names(c, name, idx);
+	struct cgf_spec best = { 0 };
+	bool found = false;
+	const char *via = NULL;
+	char servers[512], text[512];
+
+	for (size_t i = 0; i < n; i++) {
+		const struct cgf_section *s = &p->sec[CGF_DIR_EGRESS];
+
+		for (size_t r = s->first; r < s->first + s->n; r++)
+			for (size_t j = 0; j < p->rules[r].n_names; j++) {
+				bool was = found;
+				uint32_t prev = best.rule;
+
+				if (strcmp(p->rules[r].names[j], c->pats[idx[i]].text))
+					continue;
+				cgf_pick(&best, &found, &p->rules[r], 128, proto, port);
+				if (!was || prev != best.rule)
+					via = c->pats[idx[i]].text;
+			}
+	}
+	dns_servers_str(p, servers, sizeof(servers));
+	if (cgf_json) {
+		json_object *o = json_object_new_object();
+
+		json_object_object_add(o, "verdict", json_object_new_string(found ? "allow" : "deny"));
+		json_object_object_add(o, "enforced", json_object_new_boolean(p->mode == CGF_MODE_ENFORCE));
+		json_object_object_add(o, "hook", json_object_new_string(hook));
+		json_object_object_add(o, "section", json_object_new_string("egress"));
+		json_object_object_add(o, "name", json_object_new_string(name));
+		json_object_object_add(o, "port", json_object_new_int(port));
+		json_object_object_add(o, "protocol", json_object_new_string(cgf_proto_name(proto)));
+		json_object_object_add(o, "rule", found ? rule_json(p, best.rule) : NULL);
+		json_object_object_add(o, "pattern", via ? json_object_new_string(via) : NULL);
+		json_object_object_add(o, "default", json_object_new_boolean(!found));
+		json_object_object_add(o, "dns_servers", json_object_new_string(servers));
+		json_object_object_add(o, "min_ttl", json_object_new_int64(p->dns.min_ttl));
+		cgf_json_emit(o);
+		return 0;
+	}
+	printf("%s\n", found ? "allow" : "deny");
+	if (found) {
+		cgf_rule_text(&p->rules[best.rule], text, sizeof(text));
+		printf("rule: %s:%d: %s, through name %s\n", p->file, p->rules[best.rule].line, text,
+		       via ? via : name);
+		printf("note: allows the addresses in answers for %s from a trusted resolver (%s, port "
+		       "53), from the moment the answer arrives, for max(TTL, %u s) and while a "
+		       "connection to them is open; an address rule that covers such an address "
+		       "decides first\n", name, servers, p->dns.min_ttl);
+		printf("note: shared addresses: allowing a name allows its addresses for every name "
+		       "they serve (a CDN address allows every site on it); addresses resolved any "
+		       "other way (DNS over TCP or HTTPS, another resolver, a hosts file) are not "
+		       "allowed\n");
+	} else if (n) {
+		printf("default (%s default: %s): the to_names rules for %s do not allow this port or "
+		       "protocol\n", "egress", cgf_action_name(p->sec[CGF_DIR_EGRESS].def), name);
+	} else {
+		printf("default (egress default: %s): no to_names rule matches %s\n",
+		       cgf_action_name(p->sec[CGF_DIR_EGRESS].present ? p->sec[CGF_DIR_EGRESS].def
+								       : CGF_ALLOW), name);
+	}
+	return 0;
+}
+
+/* NAME:PORT[/PROTO]: a name where an address would be; 0 if it is one */
+static int name_endpoint(const char *ep, char name[CGF_NAME_TEXT_MAX], uint16_t *port, int *proto)
+{
+	char buf[CGF_NAME_TEXT_MAX + 16], *colon, *slash, *end;
+	const char *why;
+	size_t col;
+	unsigned long v;
+
+	snprintf(buf, sizeof(buf), "%s", ep);
+	colon = strrchr(buf, ':');
+	if (!colon || strchr(buf, '[') || strchr(buf, ':') != colon)
+		return -1;
+	*colon = '\0';
+	slash = strchr(colon + 1, '/');
+	if (slash)
+		*slash = '\0';
+	v = strtoul(colon + 1, &end, 10);
+	if (*end || end == colon + 1 || v > 65535 || cgf_name_parse(buf, false, name, &why, &col))
+		return -1;
+	*port = (uint16_t)v;
+	*proto = -1;
+	return slash && cgf_parse_proto(slash + 1, proto) ? -1 : 0;
+}
+
+/* connect|sendmsg NAME:PORT[/PROTO]; anything else that is no address is an error */
+static int explain_by_name(const char *file, const char *hook, const char *ep, const char *why,
+			   int dir)
+{
+	char name[CGF_NAME_TEXT_MAX];
+	struct cgf_policy *p;
+	struct cgf_compiled *c;
+	uint16_t port;
+	int proto, ret;
+
+	if (dir != CGF_DIR_EGRESS || !strcmp(hook, "reply") ||
+	    name_endpoint(ep, name, &port, &proto))
+		return cgf_usage_error("explain: '%s': %s%s", ep, why,
+				       dir == CGF_DIR_EGRESS && strcmp(hook, "reply")
+					       ? " (or a domain name NAME:PORT[/PROTO])" : "");
+	ret = cgf_load_compile(file, &p, &c);
+	if (ret)
+		return ret;
+	explain_name(p, c, hook, name, port,
+		     proto >= 0 ? proto : !strcmp(hook, "sendmsg") ? CGF_P_UDP : CGF_P_TCP);
+	cgf_compiled_free(c);
+	cgf_policy_free(p);
+	return 0;
 }
 
 int cgf_do_explain(int argc, char **argv)
@@ -290,7 +431,7 @@ int cgf_do_explain(int argc, char **argv)
 				       "reply)", hook);
 	}
 	if (cgf_parse_endpoint(ep, &q.addr, &q.port, &proto, &why))
-		return cgf_usage_error("explain: '%s': %s", ep, why);
+		return explain_by_name(file, hook, ep, why, q.dir);
 	q.proto = proto >= 0 ? proto : !strcmp(hook, "sendmsg") ? CGF_P_UDP : CGF_P_TCP;
 	ret = cgf_load_compile(file, &p, &c);
 	if (ret)

@@ -7,6 +7,7 @@
 #include "loader.h"
 #include "report.h"
 #include "rundir.h"
+#include "stats.h"
 #include "util.h"
 
 /* list: what a running cgfence daemon follows, and the files it could not apply */
@@ -82,6 +83,12 @@ int cgf_do_list(int argc, char **argv)
 			}
 			printf("\n");
 			print_outside(&a[i]);
+			{
+				json_object *nm = cgf_names_json(a[i].name);
+
+				cgf_print_names(nm, "  ");
+				json_object_put(nm);
+			}
 		}
 		print_daemon_status();
 	}

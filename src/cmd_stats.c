@@ -71,6 +71,7 @@ static void print_stats_text(json_object *doc)
 			       U("connections_per_minute"));
 #undef U
 		}
+		cgf_print_names(json_object_object_get(p, "names"), "  ");
 		x = json_object_object_get(p, "rule_hits");
 		for (size_t j = 0; x && j < json_object_array_length(x); j++) {
 			json_object *h = json_object_array_get_idx(x, j), *t;

@@ -2,6 +2,7 @@
 #include <string.h>
 
 #include "compile.h"
+#include "names.h"
 #include "util.h"
 
 enum { ITEM_ROOT = 0, ITEM_TO = 1, ITEM_EXCEPT = 2 };
@@ -431,6 +432,46 @@ static void compile_family(struct ctx *x, int family)
 	free(items);
 }
 
+/* The pattern of canonical text t, added with rule r if it is new. */
+static size_t pattern_of(struct cgf_compiled *o, const char *t, uint32_t r, size_t *cap)
+{
+	for (size_t i = 0; i < o->n_pats; i++)
+		if (!strcmp(o->pats[i].text, t))
+			return i;
+	GROW(o->pats, *cap, o->n_pats + 1);
+	o->pats[o->n_pats] = (struct cgf_name_pattern){ .text = xstrdup(t), .id = cgf_name_id(t),
+						       .rule = r };
+	o->pats[o->n_pats].val.idx = (uint32_t)o->n_pats;
+	return o->n_pats++;
+}
+
+/* Each pattern's verdict: the class of the rules that name it, as if they
+ * were the only rules of one address (egress's default where none allows). */
+static void name_verdicts(struct ctx *x)
+{
+	const struct cgf_policy *p = x->p;
+	const struct cgf_section *s = &p->sec[CGF_DIR_EGRESS];
+	struct cgf_compiled *o = x->out;
+	size_t cap = 0;
+
+	for (size_t i = s->first; i < s->first + s->n; i++)
+		for (size_t j = 0; j < p->rules[i].n_names; j++)
+			pattern_of(o, p->rules[i].names[j], p->rules[i].id, &cap);
+	for (size_t k = 0; k < o->n_pats; k++) {
+		struct cand *c = xcalloc(s->n + 1, sizeof(*c));
+		size_t n = 0;
+
+		for (size_t i = s->first; i < s->first + s->n; i++)
+			for (size_t j = 0; j < p->rules[i].n_names; j++)
+				if (!strcmp(p->rules[i].names[j], o->pats[k].text)) {
+					c[n++] = (struct cand){ .rule = p->rules[i].id, .matchlen = 128 };
+					break;
+				}
+		o->pats[k].val.av = node_value(x, c, n);
+		free(c);
+	}
+}
+
 int cgf_compile_addresses(const struct cgf_policy *p, struct cgf_compiled *o)
 {
 	struct ctx x = { .p = p, .out = o };
@@ -441,6 +482,8 @@ int cgf_compile_addresses(const struct cgf_policy *p, struct cgf_compiled *o)
 		x.dir = dir;
 		compile_family(&x, 4);
 		compile_family(&x, 6);
+		if (dir == CGF_DIR_EGRESS && p->n_name_rules)
+			name_verdicts(&x);
 		for (size_t i = 0; i < x.tab_cap; i++)
 			free(x.tab[i].c);
 		free(x.tab);

@@ -37,6 +37,19 @@ struct cgf_port_entry {
 	struct cgf_verdict val;
 };
 
+/* to_names: an entry of the names trie, a pattern's verdict, a resolver */
+struct cgf_name_entry {
+	struct cgf_name_key key;
+	struct cgf_name_val val;
+};
+
+struct cgf_name_pattern {
+	char *text;			/* canonical: "api.example.test", "*.cdn.test" */
+	uint64_t id;			/* cgf_name_id(text) */
+	struct cgf_name_pat val;	/* cgf_name_pats' value */
+	uint32_t rule;			/* the first rule naming it */
+};
+
 struct cgf_dev_entry {
 	struct cgf_dev_key key;
 	struct cgf_dev_val val;
@@ -93,6 +106,13 @@ struct cgf_compiled {
 	size_t n_ports, cap_ports;
 	struct cgf_dev_entry *dev;	/* devices: one per distinct pattern */
 	size_t n_dev, cap_dev;
+	struct cgf_name_entry *names;	/* cgf_names (LPM trie) */
+	size_t n_names;
+	struct cgf_name_pattern *pats;	/* cgf_name_pats, by pattern index */
+	size_t n_pats;
+	struct cgf_learnt_key *dns_servers;	/* cgf_dns_servers */
+	size_t n_dns_servers;
+	uint32_t learnt_max;		/* cgf_learnt's entries (1 without names) */
 	uint32_t features;	/* CGF_F_*: what the policy uses */
 	uint32_t hooks;		/* bit per enum cgf_hook, from the registry */
 	uint32_t meta_flags;	/* CGF_META_* the policy asks for */
@@ -108,6 +128,14 @@ void cgf_compiled_free(struct cgf_compiled *c);
 
 /* The address and port part (compile.c), called by cgf_compile (image.c). */
 int cgf_compile_addresses(const struct cgf_policy *p, struct cgf_compiled *o);
+
+/* to_names (compile.c): the names trie, the patterns' verdicts. */
+int cgf_compile_names(const struct cgf_policy *p, struct cgf_compiled *o);
+
+/* The patterns (indexes into c->pats) a name matches, as the kernel finds
+ * them through the names trie; returns how many (at most CGF_NAME_IDS). */
+size_t cgf_compiled_names(const struct cgf_compiled *c, const char *canon,
+			  size_t idx[CGF_NAME_IDS]);
 
 /* What the kernel programs would answer, by a linear longest-prefix search
  * over the compiled entries: slow, for tests. */

@@ -138,6 +138,8 @@ static json_object *rule_json(struct cgf_event_src *s, uint32_t rule, int hook)
 		return json_object_new_string("default");
 	if (rule == CGF_RULE_RATE)
 		return json_object_new_string("rate_limit");
+	if (rule == CGF_RULE_DNS)
+		return json_object_new_string("dns_guard");
 	r = json_object_new_object();
 	json_object_object_add(r, "id", json_object_new_int64(rule));
 	if (s->v.rule_info >= 0 && !bpf_map_lookup_elem(s->v.rule_info, &idx, &ri)) {
@@ -146,6 +148,37 @@ static json_object *rule_json(struct cgf_event_src *s, uint32_t rule, int hook)
 		json_object_object_add(r, "text", json_object_new_string(ri.text));
 	}
 	return r;
+}
+
+/* to_names: why an egress denial was not allowed by a name */
+static void name_why(json_object *o, uint8_t why)
+{
+	static const char *const words[] = { [CGF_WHY_NO_NAME] = "no-name",
+					     [CGF_WHY_EXPIRED] = "name-expired",
+					     [CGF_WHY_PORT] = "name-port" };
+	static const char *const text[] = {
+		[CGF_WHY_NO_NAME] = "no allowed name resolved to this address",
+		[CGF_WHY_EXPIRED] = "an allowed name resolved to this address, but its lifetime "
+				    "is over (look it up again)",
+		[CGF_WHY_PORT] = "an allowed name resolved to this address, but its rules do not "
+				 "allow this port or protocol",
+	};
+
+	if (!why || why >= ARRAY_SIZE(words))
+		return;
+	json_object_object_add(o, "names", json_object_new_string(words[why]));
+	json_object_object_add(o, "names_why", json_object_new_string(text[why]));
+}
+
+/* The name pattern an address was allowed through (rule_info index name - 1). */
+static json_object *name_json(struct cgf_event_src *s, uint32_t name)
+{
+	uint32_t idx = name - 1;
+	struct cgf_rule_info ri = {};
+
+	if (s->v.rule_info >= 0 && !bpf_map_lookup_elem(s->v.rule_info, &idx, &ri))
+		return json_object_new_string(ri.text);
+	return NULL;
 }
 
 static int on_event(void *ctx, void *data, size_t len)
@@ -198,10 +231,13 @@ static int on_event(void *ctx, void *data, size_t len)
 		json_object_object_add(o, "verdict", json_object_new_string(
 			e->type == CGF_EV_DENY ? "deny" : "allow (audit)"));
 		json_object_object_add(o, "rule", rule_json(s, e->rule, e->hook));
+		name_why(o, e->why);
 	} else {
 		json_object_object_add(o, "direction", json_object_new_string(
 			e->active ? "outbound" : "inbound"));
 	}
+	if (e->name)
+		json_object_object_add(o, "name", name_json(s, e->name));
 	if (e->type == CGF_EV_CONN_CLOSE) {
 		json_object_object_add(o, "duration_ms",
 				       json_object_new_double((double)e->duration_ns / 1e6));

@@ -28,6 +28,7 @@ uint32_t cgf_policy_features(const struct cgf_policy *p)
 	f |= p->vis.rate_cps ? CGF_F_RATE_LIMIT : 0;
 	f |= p->vis.log_connections ? CGF_F_LOG_CONNS : 0;
 	f |= !p->stateless && (f & (CGF_F_EGRESS | CGF_F_INGRESS | CGF_F_BIND)) ? CGF_F_STATE : 0;
+	f |= p->n_name_rules ? CGF_F_NAMES : 0;
 	for (size_t i = 0; i < p->n_sockopts; i++)
 		f |= p->sockopts[i].op == CGF_SOCKOPT_SET ? CGF_F_SOCKOPT_SET : CGF_F_SOCKOPT_GET;
 	return f;
@@ -102,6 +103,8 @@ static int compile_config(const struct cgf_policy *p, const struct cgf_host *h,
 	cfg->peer_window_jiffies = h->hz > 0 ? (uint32_t)(CGF_PEER_WINDOW_S * h->hz) : 0;
 	cfg->redir_first = (uint32_t)p->sec[CGF_DIR_REDIRECT].first;
 	cfg->n_rules = (uint32_t)p->n_rules;
+	cfg->has_names = p->n_name_rules > 0;
+	cfg->dns_min_ttl_s = p->dns.min_ttl;
 	cfg->accounting = v->accounting;
 	cfg->log_denials = v->log_denials;
 	cfg->log_conns = v->log_connections;
@@ -151,7 +154,8 @@ static void compile_rule_info(const struct cgf_policy *p, struct cgf_compiled *o
 	o->cfg.dev_rule_first = n;
 	o->cfg.sysctl_rule_first = n += (uint32_t)p->devices.n;
 	o->cfg.sockopt_rule_first = n += (uint32_t)p->sysctl.n;
-	o->n_rule_slots = n += (uint32_t)p->n_sockopts;
+	o->cfg.name_rule_first = n += (uint32_t)p->n_sockopts;
+	o->n_rule_slots = n += (uint32_t)o->n_pats;
 	o->rule_info = ri = xcalloc(n, sizeof(*o->rule_info));
 	for (uint32_t i = 0; i < p->n_rules; i++, ri++) {
 		ri->line = (uint32_t)p->rules[i].line;
@@ -176,6 +180,29 @@ static void compile_rule_info(const struct cgf_policy *p, struct cgf_compiled *o
 		snprintf(ri->text, sizeof(ri->text), "sockopt: %s %s",
 			 p->sockopts[i].op == CGF_SOCKOPT_SET ? "deny_set" : "deny_get",
 			 p->sockopts[i].name);
+	}
+	for (size_t i = 0; i < o->n_pats; i++, ri++) {	/* to_names patterns */
+		o->pats[i].val.idx = o->cfg.name_rule_first + (uint32_t)i;	/* events' name - 1 */
+		ri->line = (uint32_t)p->rules[o->pats[i].rule].line;
+		snprintf(ri->text, sizeof(ri->text), "%s", o->pats[i].text);
+	}
+}
+
+/* The resolvers whose answers count, as cgf_dns_servers keys (IPv4 mapped). */
+static void compile_dns(const struct cgf_policy *p, struct cgf_compiled *o)
+{
+	o->learnt_max = p->n_name_rules ? p->dns.max_addresses : 1;
+	o->dns_servers = xcalloc(p->dns.n_servers ?: 1, sizeof(*o->dns_servers));
+	for (size_t i = 0; p->n_name_rules && i < p->dns.n_servers; i++) {
+		const struct cgf_prefix *s = &p->dns.servers[i];
+		uint8_t *a = (uint8_t *)o->dns_servers[o->n_dns_servers++].addr;
+
+		if (s->family == 4) {
+			a[10] = a[11] = 0xff;
+			memcpy(a + 12, s->addr, 4);
+		} else {
+			memcpy(a, s->addr, 16);
+		}
 	}
 }
 
@@ -312,6 +339,46 @@ static int compile_devices(const struct cgf_policy *p, const struct cgf_host *h,
 	return 0;
 }
 
+/*
+ * to_names: what the guarantee needs that the policy does not say. A
+ * warning each (the policy is valid; check, apply and the daemon print them).
+ */
+static void names_warnings(const struct cgf_policy *p)
+{
+	const struct cgf_section *eg = &p->sec[CGF_DIR_EGRESS];
+	const struct cgf_rule *first = NULL;
+
+	for (size_t i = eg->first; i < eg->first + eg->n && !first; i++)
+		if (p->rules[i].n_names)
+			first = &p->rules[i];
+	if (!first)
+		return;
+	if (eg->def == CGF_ALLOW)
+		fprintf(stderr, "cgfence: %s:%d:%d: warning: to_names under egress default: allow "
+			"changes nothing (names only allow)\n", p->file, first->line, first->col);
+	for (size_t i = 0; i < p->dns.n_servers; i++) {
+		struct cgf_query q = { .dir = CGF_DIR_EGRESS, .addr = p->dns.servers[i],
+				       .proto = CGF_P_UDP, .port = 53 };
+		struct cgf_decision d;
+		char a[64];
+
+		cgf_eval(p, &q, &d);
+		cgf_prefix_str(&p->dns.servers[i], a, sizeof(a));
+		if (d.verdict != CGF_ALLOW)
+			fprintf(stderr, "cgfence: %s:%d:%d: warning: egress denies the resolver %s "
+				"(udp port 53): lookups through it fail and teach no name (allow it: "
+				"{action: allow, to: [%s], ports: [53], protocol: udp})\n", p->file,
+				p->dns.present ? p->dns.line : first->line,
+				p->dns.present ? p->dns.col : first->col, a, a);
+	}
+	if (!p->sockets.present || !(p->sockets.deny_types & (1u << 3 /* SOCK_RAW */)))
+		fprintf(stderr, "cgfence: %s:%d:%d: warning: to_names trusts answers from the "
+			"resolvers' address and port 53, which a raw socket can forge: add "
+			"network.sockets.deny_types: [raw] (and keep CAP_NET_RAW from the workload, "
+			"which AF_PACKET sockets need; cgroup hooks cannot see those)\n", p->file,
+			first->line, first->col);
+}
+
 int cgf_compile(const struct cgf_policy *p, const struct cgf_host *host,
 		struct cgf_compiled **out)
 {
@@ -325,6 +392,7 @@ int cgf_compile(const struct cgf_policy *p, const struct cgf_host *host,
 	o->n_rules = (uint32_t)p->n_rules;
 	o->n_prefixes = p->n_prefixes;
 	err = cgf_compile_addresses(p, o);
+	err = err ?: p->n_name_rules ? cgf_compile_names(p, o) : 0;
 	err = err ?: compile_config(p, h, &o->cfg);
 	err = err ?: p->devices.present ? compile_devices(p, h, o) : 0;
 	if (err) {
@@ -333,6 +401,8 @@ int cgf_compile(const struct cgf_policy *p, const struct cgf_host *host,
 	}
 	compile_rule_info(p, o);
 	compile_tables(p, o);
+	compile_dns(p, o);
+	names_warnings(p);
 	o->features = cgf_policy_features(p);
 	o->hooks = cgf_hooks_for(o->features);
 	o->meta_flags = p->destroy_outside ? CGF_META_DESTROY_OUTSIDE : 0;
@@ -354,5 +424,10 @@ void cgf_compiled_free(struct cgf_compiled *c)
 	free(c->sockopt_rule);
 	free(c->sysctl);
 	free(c->redir);
+	free(c->names);
+	for (size_t i = 0; i < c->n_pats; i++)
+		free(c->pats[i].text);
+	free(c->pats);
+	free(c->dns_servers);
 	free(c);
 }

@@ -57,6 +57,7 @@ int cgf_vis_open(const char *name, struct cgf_vis *v)
 
 	memset(v, 0, sizeof(*v));
 	v->events = v->pstats = v->acct = v->rule_hits = v->rule_info = -1;
+	v->learnt = v->name_pats = -1;
 	cgf_pin_policy_dir(name, dir, sizeof(dir));
 	if (cgf_layout_check(CGF_PIN_ROOT))
 		return -EPROTO;
@@ -87,6 +88,10 @@ int cgf_vis_open(const char *name, struct cgf_vis *v)
 		v->rule_hits = cgf_pin_get(dir, n);
 		snprintf(n, sizeof(n), "rules-%d", act);
 		v->rule_info = cgf_pin_get(dir, n);
+		snprintf(n, sizeof(n), "names-%d", act);
+		v->name_pats = cgf_pin_get(dir, n);
+		if (v->name_pats >= 0)
+			v->learnt = cgf_pin_get(dir, "learnt");
 		if (v->rule_info >= 0 && !bpf_obj_get_info_by_fd(v->rule_info, &mi, &mlen))
 			v->n_rule_slots = mi.max_entries;
 	}
@@ -95,7 +100,8 @@ int cgf_vis_open(const char *name, struct cgf_vis *v)
 
 void cgf_vis_close(struct cgf_vis *v)
 {
-	int *fds[] = { &v->events, &v->pstats, &v->acct, &v->rule_hits, &v->rule_info };
+	int *fds[] = { &v->events, &v->pstats, &v->acct, &v->rule_hits, &v->rule_info,
+		       &v->learnt, &v->name_pats };
 
 	for (size_t i = 0; i < ARRAY_SIZE(fds); i++)
 		if (*fds[i] >= 0) {

@@ -84,6 +84,7 @@ struct cgf_applied {
 struct cgf_vis {
 	int events, pstats, acct;		/* pinned */
 	int rule_hits, rule_info;		/* the version in force's */
+	int learnt, name_pats;			/* to_names: pinned; the version in force's */
 	uint32_t n_rule_slots;			/* entries of rule_hits / rule_info */
 	uint32_t prog_id[CGF_H_MAX];		/* the version in force's programs, 0 none */
 	struct cgf_meta meta;

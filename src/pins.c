@@ -318,11 +318,41 @@ static void drain_in_background(int *fds, size_t n)
 		close(fds[i]);
 }
 
-const char *const cgf_pin_replaceable[4] = { "acct", "ratelimit", "cgroups", "stats" };
+const char *const cgf_pin_replaceable[6] = { "acct", "ratelimit", "cgroups", "stats", "pstats",
+					     "learnt" };
+
+/* Do the programs of the slot in force use the map with this id? */
+static bool active_uses(const char *dir, uint32_t map_id)
+{
+	int act = cgf_pin_active(dir);
+
+	for (int h = 0; act >= 0 && act < CGF_SLOTS && h < CGF_H_MAX; h++) {
+		uint32_t prog_id, ids[128] = { 0 };
+		struct bpf_prog_info info = { .nr_map_ids = ARRAY_SIZE(ids),
+					      .map_ids = (uint64_t)(unsigned long)ids };
+		uint32_t len = sizeof(info);
+		_cleanup_close_ int pfd = cgf_pin_slot_prog(dir, h, (uint32_t)act, &prog_id);
+
+		if (pfd < 0 || bpf_obj_get_info_by_fd(pfd, &info, &len))
+			continue;
+		for (uint32_t i = 0; i < info.nr_map_ids && i < ARRAY_SIZE(ids); i++)
+			if (ids[i] == map_id)
+				return true;
+	}
+	return false;
+}
+
+static uint32_t map_id_of(int fd)
+{
+	struct bpf_map_info info = {};
+	uint32_t len = sizeof(info);
+
+	return bpf_obj_get_info_by_fd(fd, &info, &len) ? 0 : info.id;
+}
 
 /*
  * An apply makes NAME-next only when the pinned NAME has an older layout's
- * definition; so NAME-next belongs to the version in force exactly when that
+ * definition (or, for learnt, another size: network.dns.max_addresses); so NAME-next belongs to the version in force exactly when that
  * version is of this layout (the switch came), and to none otherwise.
  */
 void cgf_pin_promote_next(const char *dir)
@@ -340,7 +370,9 @@ void cgf_pin_promote_next(const char *dir)
 			continue;
 		snprintf(p, sizeof(p), "%s/%s", dir, cgf_pin_replaceable[i]);
 		snprintf(pn, sizeof(pn), "%s/%s", dir, next);
-		if (in_force) {
+		/* a version of this layout may have made it and failed before its switch */
+		if (in_force && (strcmp(cgf_pin_replaceable[i], "learnt") ||
+				 active_uses(dir, map_id_of(fd)))) {
 			unlink(p);	/* NAME-next goes last: a kill here is finished next time */
 			if (bpf_obj_pin(fd, p))
 				fprintf(stderr, "cgfence: warning: cannot pin %s: %m\n", p);

@@ -61,7 +61,7 @@ int cgf_pin_slot_prog(const char *dir, int h, uint32_t slot, uint32_t *id);
  * switches; settle then puts NAME-next in NAME's place if the version in
  * force uses it, or drops it if the switch never came.
  */
-extern const char *const cgf_pin_replaceable[4];
+extern const char *const cgf_pin_replaceable[6];
 void cgf_pin_promote_next(const char *dir);
 
 /* Entries of accounting and rate limit whose cgroup is gone: deleted (the

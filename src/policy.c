@@ -165,9 +165,13 @@ int cgf_policy_parse_string(const char *name, const char *buf, size_t len,
 	c.p->file = xstrdup(name);
 	c.p->vis.log_denials = true;
 	c.p->vis.denials_per_second = 100;
+	c.p->dns.min_ttl = CGF_DNS_MIN_TTL_DEFAULT;
+	c.p->dns.max_addresses = CGF_DNS_MAX_ADDRESSES_DEFAULT;
 	err = yt_load_string(name, buf, len, &doc);
 	if (!err)
 		err = parse_top(&c, doc.root);
+	if (!err)
+		pol_dns_defaults(&c.p->dns);
 	yt_free(&doc);
 	if (err) {
 		cgf_policy_free(c.p);
@@ -196,6 +200,9 @@ void cgf_policy_free(struct cgf_policy *p)
 		free(p->rules[i].to);
 		free(p->rules[i].except);
 		free(p->rules[i].ports);
+		for (size_t j = 0; j < p->rules[i].n_names; j++)
+			free(p->rules[i].names[j]);
+		free(p->rules[i].names);
 	}
 	free(p->rules);
 	free(p->sockopts);
@@ -281,6 +288,10 @@ void cgf_rule_text(const struct cgf_rule *r, char *buf, size_t len)
 				r->to, r->n_to);
 	if (r->n_except)
 		append_prefixes(buf, len, &off, "except", r->except, r->n_except);
+	for (size_t i = 0; i < r->n_names; i++)
+		append(buf, len, &off, "%s%s", i ? ", " : ", to_names: [", r->names[i]);
+	if (r->n_names)
+		append(buf, len, &off, "]");
 	if (r->n_ports) {
 		append(buf, len, &off, ", ports: [");
 		for (size_t i = 0; i < r->n_ports && i < 8; i++) {

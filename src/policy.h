@@ -24,6 +24,9 @@ struct cgf_rule {
 	size_t n_except;
 	struct cgf_port_range *ports;	/* empty: all ports */
 	size_t n_ports;
+	char **names;		/* to_names (egress, allow): canonical names and "*." patterns;
+				 * such a rule has no address (n_to 0) */
+	size_t n_names;
 	int line, col;
 };
 
@@ -130,6 +133,19 @@ struct cgf_visibility {
 	uint32_t rate_cps, rate_burst;	/* network.rate_limit; 0: none */
 };
 
+/* network.dns: the resolvers whose answers teach to_names rules their addresses */
+#define CGF_DNS_MIN_TTL_DEFAULT 60
+#define CGF_DNS_MAX_ADDRESSES_DEFAULT 4096
+
+struct cgf_dns {
+	bool present;
+	struct cgf_prefix servers[CGF_DNS_SERVERS_MAX];	/* full-length addresses */
+	size_t n_servers;
+	uint32_t min_ttl;		/* seconds */
+	uint32_t max_addresses;		/* learnt addresses kept (LRU) */
+	int line, col;
+};
+
 struct cgf_policy {
 	char *file;
 	char name[CGF_NAME_MAX + 1];
@@ -154,6 +170,8 @@ struct cgf_policy {
 	bool stateless;		/* network.state: off (each packet judged alone) */
 	int state_line;		/* where network.state was written (0: not written) */
 	bool destroy_outside;	/* network.outside_sockets: destroy */
+	struct cgf_dns dns;	/* defaults filled in when omitted */
+	size_t n_name_rules;	/* egress rules with to_names */
 };
 
 int cgf_policy_load(const char *path, struct cgf_policy **out);

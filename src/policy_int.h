@@ -39,6 +39,7 @@ int pol_parse_bool(struct pctx *c, const struct yt_node *v, const char *what, bo
 int pol_parse_log(struct pctx *c, const struct yt_node *n);
 int pol_parse_rate_limit(struct pctx *c, const struct yt_node *n);
 int pol_parse_sysctl(struct pctx *c, const struct yt_node *n);
+void pol_dns_defaults(struct cgf_dns *d);
 int pol_parse_action(struct pctx *c, const struct yt_node *n, const char *what, int *out);
 
 #endif

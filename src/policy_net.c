@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "addr.h"
+#include "names.h"
 #include "policy_int.h"
 
 #define ERR(n, ...) PERR(c, n, __VA_ARGS__)
@@ -80,12 +81,61 @@ static int parse_ports(struct pctx *c, const struct yt_node *n, struct cgf_rule 
 	return 0;
 }
 
+/* to_names: a list (or one) of names and "*." patterns, kept canonical */
+static int parse_names(struct pctx *c, const struct yt_node *n, struct cgf_rule *r)
+{
+	const struct yt_node *const *items;
+	const struct yt_node *one;
+	size_t count;
+	int err = pol_list(c, n, "to_names", &items, &count, &one);
+
+	if (err)
+		return err;
+	if (!count)
+		return ERR(n, "to_names: empty list");
+	r->names = xcalloc(count, sizeof(*r->names));
+	for (size_t i = 0; i < count; i++) {
+		const struct yt_node *it = items[i];
+		char canon[CGF_NAME_TEXT_MAX];
+		const char *why = NULL;
+		size_t col = 0;
+
+		if (it->type != YT_SCALAR)
+			return ERR(it, "to_names: each entry must be a name, not %s",
+				   yt_type_name(it->type));
+		if (cgf_name_parse(it->str, true, canon, &why, &col))
+			return cgf_error_at(-EINVAL, c->file, it->line,
+					    it->col + (int)col + (it->plain ? 0 : 1),
+					    "to_names: '%s': %s", it->str, why);
+		r->names[r->n_names++] = xstrdup(canon);
+	}
+	return 0;
+}
+
+/* What a rule with to_names may not have, each with its reason. */
+static int check_name_rule(struct pctx *c, const struct yt_node *n, const struct yt_node *names,
+			   int dir, struct cgf_rule *r)
+{
+	if (dir != CGF_DIR_EGRESS)
+		return ERR(names, "to_names is for egress rules (the destinations the cgroup "
+			   "connects to)");
+	if (r->action != CGF_ALLOW)
+		return ERR(names, "to_names: names only allow; a deny by name cannot be kept: the "
+			   "addresses learnt from DNS answers are never all of a name's addresses "
+			   "(deny by address instead)");
+	if (r->to_given || r->n_except)
+		return ERR(n, "a rule names its destinations by address (to, except) or by name "
+			   "(to_names), not both: write two rules");
+	c->p->n_name_rules++;
+	return 0;
+}
+
 static int parse_rule(struct pctx *c, const struct yt_node *n, int dir, struct cgf_rule *r)
 {
 	static const char *const addr_keys[CGF_DIR_MAX] = { "to", "from", "address", "to" };
 	const char *addr_key = addr_keys[dir];
 	const char *wrong_key = dir == CGF_DIR_EGRESS ? "from" : "to";
-	const struct yt_node *proto_node = NULL;
+	const struct yt_node *proto_node = NULL, *names = NULL;
 	bool have_action = false;
 	int err;
 
@@ -107,6 +157,9 @@ static int parse_rule(struct pctx *c, const struct yt_node *n, int dir, struct c
 			r->to_given = true;
 		} else if (!strcmp(k->str, "except")) {
 			err = parse_prefix_list(c, v, "except", &r->except, &r->n_except);
+		} else if (!strcmp(k->str, "to_names") && dir != CGF_DIR_REDIRECT) {
+			names = k;
+			err = parse_names(c, v, r);
 		} else if (!strcmp(k->str, "ports")) {
 			err = parse_ports(c, v, r);
 		} else if (!strcmp(k->str, "protocol")) {
@@ -123,7 +176,8 @@ static int parse_rule(struct pctx *c, const struct yt_node *n, int dir, struct c
 				      ? ERR(k, "unknown key '%s' in match (expected to, except, ports, "
 					    "protocol)", k->str)
 				      : ERR(k, "unknown key '%s' in a rule (expected action, %s, except, "
-					    "ports, protocol)", k->str, addr_key);
+					    "ports, protocol%s)", k->str, addr_key,
+					    dir == CGF_DIR_EGRESS ? ", to_names" : "");
 		}
 		if (err)
 			return err;
@@ -134,6 +188,8 @@ static int parse_rule(struct pctx *c, const struct yt_node *n, int dir, struct c
 		return ERR(n, "rule has no 'action' (allow or deny)");
 	if (r->n_ports && proto_node && r->proto == CGF_P_ICMP)
 		return ERR(proto_node, "ports need protocol tcp, udp or any; icmp has no ports");
+	if (names)
+		return check_name_rule(c, n, names, dir, r);
 	if (!r->to_given) {
 		const char *why;
 
@@ -314,6 +370,65 @@ static int parse_state(struct pctx *c, const struct yt_node *v)
 	return 0;
 }
 
+/* network.dns: {servers: [ADDR, ...], min_ttl: SECONDS, max_addresses: N} */
+static int parse_dns(struct pctx *c, const struct yt_node *n)
+{
+	struct cgf_dns *d = &c->p->dns;
+	int err = pol_want(c, n, YT_MAP, "network.dns");
+
+	d->present = true;
+	d->line = n->line;
+	d->col = n->col;
+	for (size_t i = 0; !err && i < n->n; i++) {
+		const struct yt_node *k = yt_map_key(n, i), *v = yt_map_val(n, i);
+
+		if (!strcmp(k->str, "servers")) {
+			struct cgf_prefix *pf = NULL;
+			size_t np = 0;
+
+			err = parse_prefix_list(c, v, "servers", &pf, &np);
+			c->p->n_prefixes -= err ? 0 : np;	/* no rule's prefixes */
+			for (size_t j = 0; !err && j < np; j++) {
+				cgf_prefix_unmap(&pf[j]);
+				if (pf[j].len != (pf[j].family == 4 ? 32 : 128))
+					err = ERR(v, "servers: a resolver is one address, not a prefix");
+				else if (d->n_servers >= CGF_DNS_SERVERS_MAX)
+					err = ERR(v, "servers: at most %d resolvers",
+						  CGF_DNS_SERVERS_MAX);
+				else
+					d->servers[d->n_servers++] = pf[j];
+			}
+			free(pf);
+		} else if (!strcmp(k->str, "min_ttl")) {
+			err = pol_parse_uint(c, v, "min_ttl", 0, CGF_TTL_CAP_S, &d->min_ttl);
+		} else if (!strcmp(k->str, "max_addresses")) {
+			err = pol_parse_uint(c, v, "max_addresses", 16, CGF_LEARNT_MAX,
+					     &d->max_addresses);
+		} else {
+			err = ERR(k, "unknown key '%s' in network.dns (expected servers, min_ttl, "
+				  "max_addresses)", k->str);
+		}
+	}
+	return err;
+}
+
+/* The resolvers network.dns leaves out: 127.0.0.53 (systemd-resolved),
+ * 127.0.0.1 and ::1. */
+void pol_dns_defaults(struct cgf_dns *d)
+{
+	static const char *const servers[] = { "127.0.0.53", "127.0.0.1", "::1" };
+
+	for (size_t i = 0; !d->n_servers && i < ARRAY_SIZE(servers); i++) {
+		for (size_t j = 0; j < ARRAY_SIZE(servers); j++) {
+			struct cgf_prefix pf[CGF_WORD_MAX];
+			const char *why;
+
+			if (cgf_parse_prefixes(servers[j], pf, &why) == 1)
+				d->servers[d->n_servers++] = pf[0];
+		}
+	}
+}
+
 /* network.outside_sockets: report (default) or destroy */
 static int parse_outside(struct pctx *c, const struct yt_node *v)
 {
@@ -364,6 +479,12 @@ int pol_parse_network(struct pctx *c, const struct yt_node *n)
 				return err;
 			continue;
 		}
+		if (!strcmp(k->str, "dns")) {
+			err = parse_dns(c, yt_map_val(n, i));
+			if (err)
+				return err;
+			continue;
+		}
 		if (!strcmp(k->str, "outside_sockets")) {
 			err = parse_outside(c, yt_map_val(n, i));
 			if (err)
@@ -377,7 +498,7 @@ int pol_parse_network(struct pctx *c, const struct yt_node *n)
 			continue;
 		}
 		return ERR(k, "unknown key '%s' in network (expected state, egress, ingress, bind, "
-			   "sockets, redirect, rate_limit, outside_sockets)", k->str);
+			   "sockets, redirect, rate_limit, outside_sockets, dns)", k->str);
 	}
 	for (size_t i = 0; i < n->n; i++)
 		if (!strcmp(yt_map_key(n, i)->str, "redirect")) {

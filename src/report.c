@@ -81,6 +81,7 @@ json_object *cgf_applied_json(const struct cgf_applied *a, bool counters)
 	json_object_object_add(o, "outside_sockets_action", json_object_new_string(
 		a->meta.flags & CGF_META_DESTROY_OUTSIDE ? "destroy" : "report"));
 	json_object_object_add(o, "outside_sockets", cgf_applied_outside_json(a));
+	json_object_object_add(o, "names", cgf_names_json(a->name));
 	json_object_object_add(o, "denied", json_object_new_uint64(total(a->denied)));
 	json_object_object_add(o, "audit_would_deny", json_object_new_uint64(total(a->audit)));
 	if (counters) {

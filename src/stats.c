@@ -91,6 +91,124 @@ static json_object *acct_json(int fd, int ncpu)
 	return arr;
 }
 
+struct name_pat {
+	uint64_t id;
+	struct cgf_rule_info ri;
+	json_object *addrs;
+};
+
+static void learnt_add(struct name_pat *pats, size_t n, const struct cgf_learnt_key *k,
+		       const struct cgf_learnt *l, uint64_t now)
+{
+	char a[INET6_ADDRSTRLEN];
+	const uint8_t *b = (const uint8_t *)k->addr;
+	static const uint8_t mapped[12] = { [10] = 0xff, [11] = 0xff };
+
+	if (!memcmp(b, mapped, 12))
+		inet_ntop(AF_INET, b + 12, a, sizeof(a));
+	else
+		inet_ntop(AF_INET6, b, a, sizeof(a));
+	for (int i = 0; i < CGF_NAME_IDS; i++)
+		for (size_t j = 0; l->n[i].id && j < n; j++) {
+			json_object *o;
+
+			if (pats[j].id != l->n[i].id)
+				continue;
+			o = json_object_new_object();
+			json_object_object_add(o, "address", json_object_new_string(a));
+			json_object_object_add(o, "expires_in_s", json_object_new_double(
+				((double)l->n[i].expires - (double)now) / 1e9));
+			json_object_object_add(o, "expired",
+					       json_object_new_boolean(l->n[i].expires < now));
+			json_object_object_add(o, "learnt_s_ago", json_object_new_double(
+				((double)now - (double)l->learnt) / 1e9));
+			json_object_array_add(pats[j].addrs, o);
+		}
+}
+
+/* to_names: each pattern of the version in force with the addresses learnt
+ * for it and their expiry; the counters of answers read and addresses learnt */
+static json_object *names_json(const struct cgf_vis *v)
+{
+	json_object *o, *arr;
+	struct name_pat *pats = NULL;
+	size_t n = 0, cap = 0, count = 0;
+	uint64_t id = 0, next, learnt_total;
+	struct cgf_learnt_key k, nk;
+	struct cgf_name_pat np;
+	struct cgf_learnt l;
+	struct bpf_map_info mi = {};
+	uint32_t mlen = sizeof(mi);
+	struct timespec ts;
+	uint64_t now;
+	int more;
+
+	if (v->name_pats < 0 || v->learnt < 0)
+		return NULL;
+	clock_gettime(CLOCK_BOOTTIME, &ts);
+	now = (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
+	for (more = bpf_map_get_next_key(v->name_pats, NULL, &next); !more;
+	     more = bpf_map_get_next_key(v->name_pats, &id, &next)) {
+		id = next;
+		if (bpf_map_lookup_elem(v->name_pats, &id, &np))
+			continue;
+		GROW(pats, cap, n + 1);
+		memset(&pats[n], 0, sizeof(pats[n]));
+		pats[n].id = id;
+		if (v->rule_info >= 0)
+			bpf_map_lookup_elem(v->rule_info, &np.idx, &pats[n].ri);
+		pats[n++].addrs = json_object_new_array();
+	}
+	for (more = bpf_map_get_next_key(v->learnt, NULL, &nk); !more;
+	     more = bpf_map_get_next_key(v->learnt, &k, &nk)) {
+		k = nk;
+		if (bpf_map_lookup_elem(v->learnt, &k, &l))
+			continue;
+		count++;
+		learnt_add(pats, n, &k, &l, now);
+	}
+	o = json_object_new_object();
+	arr = json_object_new_array();
+	for (size_t i = 0; i < n; i++) {
+		json_object *p = json_object_new_object();
+
+		json_object_object_add(p, "pattern", json_object_new_string(pats[i].ri.text));
+		json_object_object_add(p, "line", json_object_new_int64(pats[i].ri.line));
+		json_object_object_add(p, "addresses", pats[i].addrs);
+		json_object_array_add(arr, p);
+	}
+	free(pats);
+	json_object_object_add(o, "patterns", arr);
+	learnt_total = cgf_percpu_sum(v->pstats, CGF_PC_DNS_LEARNT);
+	json_object_object_add(o, "addresses", u64(count));
+	json_object_object_add(o, "limit", u64(bpf_obj_get_info_by_fd(v->learnt, &mi, &mlen)
+						       ? 0 : mi.max_entries));
+	json_object_object_add(o, "learnt_total", u64(learnt_total));
+	json_object_object_add(o, "evicted", u64(learnt_total > count ? learnt_total - count : 0));
+	json_object_object_add(o, "answers", u64(cgf_percpu_sum(v->pstats, CGF_PC_DNS_ANSWERS)));
+	json_object_object_add(o, "answers_ignored",
+			       u64(cgf_percpu_sum(v->pstats, CGF_PC_DNS_IGNORED)));
+	json_object_object_add(o, "resolver_guard_refused",
+			       u64(cgf_percpu_sum(v->pstats, CGF_PC_DNS_GUARD)));
+	return o;
+}
+
+json_object *cgf_names_json(const char *name)
+{
+	struct cgf_vis v;
+	json_object *o;
+
+	{
+		CGF_DIAG_SCOPE(d);	/* no such policy: no names */
+
+		if (cgf_vis_open(name, &v))
+			return NULL;
+	}
+	o = names_json(&v);
+	cgf_vis_close(&v);
+	return o;
+}
+
 json_object *cgf_vis_json(const char *name)
 {
 	struct cgf_vis v;
@@ -126,9 +244,11 @@ json_object *cgf_vis_json(const char *name)
 		if (bpf_map_lookup_elem(v.rule_info, &i, &ri))
 			continue;
 		h = json_object_new_object();
-		json_object_object_add(h, "rule", i + 2 < v.n_rule_slots ? json_object_new_int64(i)
-									 : json_object_new_string(ri.text));
-		if (i + 2 < v.n_rule_slots) {
+		bool named = i < v.meta.n_rules || i >= v.meta.n_rules + 2;	/* not default, rate_limit */
+
+		json_object_object_add(h, "rule", named ? json_object_new_int64(i)
+							: json_object_new_string(ri.text));
+		if (named) {
 			json_object_object_add(h, "line", json_object_new_int64(ri.line));
 			json_object_object_add(h, "text", json_object_new_string(ri.text));
 		}
@@ -161,6 +281,7 @@ json_object *cgf_vis_json(const char *name)
 		json_object_array_add(progs, p);
 	}
 	json_object_object_add(o, "programs", progs);
+	json_object_object_add(o, "names", names_json(&v));
 	cgf_vis_close(&v);
 	return o;
 }

@@ -9,6 +9,9 @@
 /* events, rate_limited, rule_hits, accounting, programs of one policy (NULL: none) */
 json_object *cgf_vis_json(const char *name);
 
+/* to_names: patterns, learnt addresses and their expiry, counters (NULL: none) */
+json_object *cgf_names_json(const char *name);
+
 /* kernel.bpf_stats_enabled: do programs' run_count and run_time_ns count? */
 bool cgf_run_stats_enabled(void);
 

@@ -239,6 +239,8 @@ static void b_drop_slot_maps(void *s, uint32_t slot)
 	unlink(p);
 	snprintf(p, sizeof(p), "%s/hits-%u", ((struct bpffs *)s)->dir, slot);
 	unlink(p);
+	snprintf(p, sizeof(p), "%s/names-%u", ((struct bpffs *)s)->dir, slot);
+	unlink(p);
 }
 
 static void b_drop_redirect_state(void *s)

@@ -16,7 +16,7 @@ struct {
 	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
 	__type(key, __u32);
 	__type(value, __u64);
-	__uint(max_entries, CGF_PC_MAX);
+	__uint(max_entries, CGF_PC_ROOM);
 } cgf_pstats SEC(".maps");
 
 struct {

@@ -64,6 +64,7 @@ enum cgf_select { CGF_SELECT_RANDOM = 0, CGF_SELECT_ROUND_ROBIN = 1, CGF_SELECT_
  */
 #define CGF_RULE_DEFAULT 0xffffffffu
 #define CGF_RULE_RATE    0xfffffffeu	/* events: refused by network.rate_limit */
+#define CGF_RULE_DNS     0xfffffffdu	/* events: refused to guard network.dns's resolvers */
 
 struct cgf_key4 {
 	__u32 prefixlen;
@@ -247,8 +248,15 @@ enum cgf_pcounter {
 	CGF_PC_EV_DROPPED,      /* events lost: the ring buffer was full */
 	CGF_PC_EV_SUPPRESSED,   /* events not sent: over their rule's rate */
 	CGF_PC_RATE_LIMITED,    /* connects refused by network.rate_limit */
+	CGF_PC_DNS_ANSWERS,     /* answers from a trusted resolver read */
+	CGF_PC_DNS_LEARNT,      /* addresses learnt (new in cgf_learnt) */
+	CGF_PC_DNS_IGNORED,     /* answers that taught nothing: malformed, or no name rule's */
+	CGF_PC_DNS_GUARD,       /* binds and datagrams refused as a resolver's port 53 */
 	CGF_PC_MAX,
 };
+/* room for 16 counters, so that a counter added later changes no pinned
+ * map (layout 4 made it so; layouts 1 to 3 had 4) */
+#define CGF_PC_ROOM 16
 
 /*
  * Events (ring buffer "events"): denials, audit-mode would-be denials, and
@@ -272,7 +280,10 @@ struct cgf_event {
 	__u8 family;           /* 4, 6, or 0 where no address */
 	__u16 sport, dport;    /* host byte order */
 	__u8 active;           /* connections: 1 we connected, 0 we accepted */
-	__u8 pad[7];
+	__u8 why;              /* enum cgf_name_why: egress denials under to_names */
+	__u8 pad[2];
+	__u32 name;            /* allowed through the name pattern whose rule_info index is
+				* name - 1 (0: none) */
 	__u8 saddr[16], daddr[16];  /* IPv4 in the first 4 bytes */
 	char comm[16];
 	__u64 duration_ns;     /* CGF_EV_CONN_CLOSE */
@@ -329,7 +340,7 @@ struct cgf_state {
 	__u32 rule;		/* the deciding rule */
 	__u8 dir;		/* enum cgf_conn_dir */
 	__u8 verdict;		/* CGF_ALLOW / CGF_DENY */
-	__u8 pad[2];
+	__u16 name;		/* allowed through a name: its event name (0: by address) */
 };
 
 #define CGF_PEERS 16		/* entries per datagram socket: a power of two */
@@ -350,6 +361,74 @@ struct cgf_peer {
 struct cgf_peers {
 	struct cgf_peer p[CGF_PEERS];
 };
+
+/*
+ * Names (egress rules with to_names; docs/design.md "Names"). The cgroup's
+ * ingress program reads DNS answers from a trusted resolver (cgf_dns_servers,
+ * source port 53) before the socket gets them. The question name, lower
+ * case with its labels reversed ("api.example.test" -> "test.example.api."
+ * and a NUL), is looked up in the cgf_names LPM trie: an exact pattern is
+ * an entry ending in the NUL, a wildcard "*.example.test" one ending in the
+ * dot (its apex "example.test" gets an entry of its own, so that it does not
+ * match). The entry holds the ids of every pattern that matches such a
+ * name. Each A/AAAA record of the answer then goes into cgf_learnt (an LRU
+ * hash kept across versions), with those ids and an expiry. An egress call
+ * or packet the address rules leave to a deny default is looked up there;
+ * each id of a live entry gives, through the version's cgf_name_pats, the
+ * verdict of its pattern's rules for the protocol and port.
+ * Pattern ids are a hash of the pattern's text: the same across versions.
+ */
+#define CGF_DNS_NAME	256	/* bytes of a name key (LPM data, the kernel's limit) */
+#define CGF_DNS_BUF	1024	/* bytes of an answer read (power of two); records past them are not */
+#define CGF_DNS_ADDRS	16	/* addresses taken from one answer */
+#define CGF_DNS_LABELS	64	/* labels of a question name */
+#define CGF_DNS_RRS	32	/* answer records walked */
+#define CGF_DNS_STEPS	1024	/* steps of the parser (bpf_loop) */
+#define CGF_NAME_IDS	4	/* patterns one name may match; ids kept per learnt address */
+#define CGF_NAMES_MAX	1024	/* name patterns per policy */
+#define CGF_DNS_SERVERS_MAX 16
+#define CGF_LEARNT_MAX	1000000u
+#define CGF_TTL_CAP_S	86400	/* a longer TTL counts as a day */
+
+enum cgf_name_why {
+	CGF_WHY_NONE = 0,
+	CGF_WHY_NO_NAME = 1,	/* no allowed name resolved to the address */
+	CGF_WHY_EXPIRED = 2,	/* one did, but its lifetime is over */
+	CGF_WHY_PORT = 3,	/* one did, but its rules do not allow this port or protocol */
+};
+
+struct cgf_name_key {
+	__u32 prefixlen;	/* bits */
+	__u8 name[CGF_DNS_NAME];
+};
+
+struct cgf_name_val {
+	__u32 n;			/* ids in use */
+	__u32 pad;
+	__u64 id[CGF_NAME_IDS];
+};
+
+/* cgf_name_pats: pattern id -> the verdict of its rules, and its index (events) */
+struct cgf_name_pat {
+	struct cgf_addr_val av;
+	__u32 idx;		/* its rule_info index (the pattern's text): cfg.name_rule_first + i */
+	__u32 pad;
+};
+
+/* cgf_learnt: key is the address, IPv4 as ::ffff:a.b.c.d */
+struct cgf_learnt_key {
+	__u32 addr[4];
+};
+
+struct cgf_learnt {
+	struct {
+		__u64 id;	/* pattern id; 0: free */
+		__u64 expires;	/* bpf_ktime_get_boot_ns() */
+	} n[CGF_NAME_IDS];
+	__u64 learnt;		/* when an answer last named it */
+};
+
+/* cgf_dns_servers: key is the resolver's address (as cgf_learnt_key) */
 
 /* rule texts, for events and stats (array indexed by rule id) */
 struct cgf_rule_info {
@@ -392,7 +471,10 @@ struct cgf_config {
 	__u32 peer_window_jiffies;	/* CGF_PEER_WINDOW_S in jiffies; 0: HZ unknown (coarse clock) */
 	__u16 eph_lo, eph_hi;	/* the host's ephemeral ports: a port the kernel chose there is port 0 to bind rules */
 	__u8 has_bind;		/* the policy has network.bind */
-	__u8 pad3[3];
+	__u8 has_names;		/* egress rules with to_names */
+	__u8 pad3[2];
+	__u32 name_rule_first;	/* rule id (rule_info) of name pattern 0 */
+	__u32 dns_min_ttl_s;	/* network.dns.min_ttl */
 };
 
 enum cgf_mode {
@@ -446,7 +528,7 @@ struct cgf_meta {
  * treats a meta without CGF_META_MAGIC as no version and removes the policy.
  */
 #ifndef CGF_LAYOUT
-#define CGF_LAYOUT 3
+#define CGF_LAYOUT 4
 #endif
 #define CGF_LAYOUT_PIN "LAYOUT"	/* array map, one __u32 entry (no policy name: those are lower case) */
 #define CGF_META_LAYOUT_SHIFT 24
@@ -456,6 +538,7 @@ struct cgf_meta {
 _Static_assert(sizeof(struct cgf_key4) == 8, "cgf_key4 layout");
 _Static_assert(sizeof(struct cgf_state) == 12, "cgf_state layout");
 _Static_assert(CGF_H_MAX <= CGF_HOOKS_ROOM, "the stats map has room for every hook");
+_Static_assert(CGF_PC_MAX <= CGF_PC_ROOM, "the pstats map has room for every counter");
 _Static_assert(sizeof(struct cgf_peer) == 32, "cgf_peer layout");
 _Static_assert(sizeof(struct cgf_key6) == 20, "cgf_key6 layout");
 _Static_assert(sizeof(struct cgf_addr_val) == 8, "cgf_addr_val layout");
@@ -475,7 +558,11 @@ _Static_assert(sizeof(struct cgf_seg) == 8, "cgf_seg layout");
 _Static_assert(sizeof(struct cgf_class) == 24 + 2 * CGF_CLASS_SEGS * 8, "cgf_class layout");
 _Static_assert((1 << CGF_CLASS_STEPS) == CGF_CLASS_SEGS, "CGF_CLASS_SEGS = 2^CGF_CLASS_STEPS");
 _Static_assert(sizeof(struct cgf_meta) == 616, "cgf_meta layout");
-_Static_assert(sizeof(struct cgf_config) == 184, "cgf_config layout");
+_Static_assert(sizeof(struct cgf_config) == 192, "cgf_config layout");
+_Static_assert(sizeof(struct cgf_name_key) == 4 + CGF_DNS_NAME, "cgf_name_key layout");
+_Static_assert(sizeof(struct cgf_name_val) == 8 + 8 * CGF_NAME_IDS, "cgf_name_val layout");
+_Static_assert(sizeof(struct cgf_name_pat) == 16, "cgf_name_pat layout");
+_Static_assert(sizeof(struct cgf_learnt) == 16 * CGF_NAME_IDS + 8, "cgf_learnt layout");
 #endif
 
 #endif /* CGFENCE_ABI_H */

@@ -34,6 +34,8 @@ enum cgf_feature {
 	CGF_F_RATE_LIMIT = 1u << 11,	/* network.rate_limit */
 	CGF_F_LOG_CONNS  = 1u << 12,	/* log.connections */
 	CGF_F_STATE      = 1u << 13,	/* network.state: on, with egress, ingress or bind */
+	CGF_F_NAMES      = 1u << 14,	/* egress rules with to_names: DNS answers read in
+					 * ingress, the resolvers' port guarded in bind */
 };
 
 #define CGF_F_SOCK_ADDR_OUT (CGF_F_EGRESS | CGF_F_REDIRECT)
@@ -46,9 +48,10 @@ enum cgf_feature {
 	X(SENDMSG4, sendmsg4, CGROUP_UDP4_SENDMSG, sock_addr, CGF_F_SOCK_ADDR_OUT)	\
 	X(SENDMSG6, sendmsg6, CGROUP_UDP6_SENDMSG, sock_addr, CGF_F_SOCK_ADDR_OUT)	\
 	X(EGRESS, egress, CGROUP_INET_EGRESS, skb, CGF_F_EGRESS | CGF_F_ACCOUNTING | CGF_F_STATE) \
-	X(INGRESS, ingress, CGROUP_INET_INGRESS, skb, CGF_F_INGRESS | CGF_F_ACCOUNTING | CGF_F_STATE) \
-	X(BIND4, bind4, CGROUP_INET4_BIND, sock_addr, CGF_F_BIND)			\
-	X(BIND6, bind6, CGROUP_INET6_BIND, sock_addr, CGF_F_BIND)			\
+	X(INGRESS, ingress, CGROUP_INET_INGRESS, skb,					\
+	  CGF_F_INGRESS | CGF_F_ACCOUNTING | CGF_F_STATE | CGF_F_NAMES)		\
+	X(BIND4, bind4, CGROUP_INET4_BIND, sock_addr, CGF_F_BIND | CGF_F_NAMES)	\
+	X(BIND6, bind6, CGROUP_INET6_BIND, sock_addr, CGF_F_BIND | CGF_F_NAMES)	\
 	X(SOCK_CREATE, sock_create, CGROUP_INET_SOCK_CREATE, sock, CGF_F_SOCKETS)	\
 	X(SETSOCKOPT, setsockopt, CGROUP_SETSOCKOPT, sockopt, CGF_F_SOCKOPT_SET)	\
 	X(GETSOCKOPT, getsockopt, CGROUP_GETSOCKOPT, sockopt, CGF_F_SOCKOPT_GET)	\
