@@ -66,6 +66,25 @@ if [ -x "$OUT/fuzz/fuzz_policy" ]; then
 	}
 	count_from fuzz fz
 fi
+if [ -x "$OUT/fuzz/fuzz_dns" ]; then
+	fzd() {
+		local c r
+		c=$(mktemp -d)
+		"$OUT/fuzz/fuzz_dns" -max_total_time="${FUZZ_SECONDS:-20}" -timeout=10 \
+			-artifact_prefix="$c/" "$c" >"$c/log" 2>&1
+		r=$?
+		if [ $r -eq 0 ]; then
+			echo "ok - fuzz_dns: $(grep -o 'Done [0-9]* runs in [0-9]* second' "$c/log"), no finding"
+		else
+			mkdir -p "$OUT/fuzz/findings" && cp "$c"/crash-* "$c"/timeout-* \
+				"$OUT/fuzz/findings/" 2>/dev/null
+			tail -40 "$c/log"
+			echo "not ok - fuzz_dns found a problem (exit $r); inputs kept in $OUT/fuzz/findings"
+		fi
+		rm -rf "$c"
+	}
+	count_from fuzz fzd
+fi
 
 echo "== kernel tests"
 if [ "$(id -u)" -ne 0 ]; then
