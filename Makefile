@@ -209,6 +209,10 @@ $(OUTPUT)/bench_redirect: bench/bench_redirect.c bench/benchlib.h $(OUTPUT)/libc
 	$(call msg,CC,$@)
 	$(Q)$(CC) $(CFLAGS) -Ibench $(LDFLAGS) $< $(OUTPUT)/libcgfence.a $(LDLIBS) -o $@
 
+$(OUTPUT)/bench_names: bench/bench_names.c bench/benchlib.h $(OUTPUT)/ref.skel.h $(OUTPUT)/libcgfence.a | $(OUTPUT)
+	$(call msg,CC,$@)
+	$(Q)$(CC) $(CFLAGS) -Ibench $(LDFLAGS) $< $(OUTPUT)/libcgfence.a $(LDLIBS) -o $@
+
 $(OUTPUT)/bench_acct: bench/bench_acct.c bench/benchlib.h $(OUTPUT)/ref.skel.h $(OUTPUT)/libcgfence.a | $(OUTPUT)
 	$(call msg,CC,$@)
 	$(Q)$(CC) $(CFLAGS) -Ibench $(LDFLAGS) $< $(OUTPUT)/libcgfence.a $(LDLIBS) -o $@
@@ -228,7 +232,8 @@ $(OUTPUT)/ref.bpf.o: bench/ref.bpf.c include/cgfence/abi.h $(OUTPUT)/vmlinux.h |
 
 bench: deps
 	$(Q)$(MAKE) --no-print-directory cgfence $(OUTPUT)/bench_egress $(OUTPUT)/bench_sock \
-		$(OUTPUT)/bench_redirect $(OUTPUT)/bench_daemon $(OUTPUT)/bench_acct $(OUTPUT)/bench_stall
+		$(OUTPUT)/bench_redirect $(OUTPUT)/bench_daemon $(OUTPUT)/bench_acct $(OUTPUT)/bench_stall \
+		$(OUTPUT)/bench_names
 	$(Q)bench/run.sh $(BENCH_ARGS)
 
 # installation: make install [PREFIX=/usr/local] [DESTDIR=] [SYSCONFDIR=/etc]

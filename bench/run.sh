@@ -13,6 +13,8 @@ exec unshare -n sh -c '
 	./.output/bench_sock --cgfence "$PWD/cgfence" &&
 	echo && echo "## connect() through a redirect" && echo &&
 	./.output/bench_redirect --cgfence "$PWD/cgfence" &&
+	echo && echo "## egress by domain name (to_names)" && echo &&
+	./.output/bench_names --cgfence "$PWD/cgfence" &&
 	echo && echo "## accounting and the connection log" && echo &&
 	./.output/bench_acct --cgfence "$PWD/cgfence" &&
 	echo && echo "## cgfence daemon: a new cgroup to the policy attached" && echo &&

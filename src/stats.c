@@ -145,7 +145,7 @@ static json_object *names_json(const struct cgf_vis *v)
 
 	if (v->name_pats < 0 || v->learnt < 0)
 		return NULL;
-	clock_gettime(CLOCK_BOOTTIME, &ts);
+	clock_gettime(CLOCK_MONOTONIC_COARSE, &ts);	/* the programs' bpf_ktime_get_coarse_ns() */
 	now = (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
 	for (more = bpf_map_get_next_key(v->name_pats, NULL, &next); !more;
 	     more = bpf_map_get_next_key(v->name_pats, &id, &next)) {

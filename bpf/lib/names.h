@@ -91,7 +91,7 @@ static __always_inline int names_verdict(const __u32 a[4], __u8 v6, __u32 ipprot
 	l = bpf_map_lookup_elem(&cgf_learnt, &k);
 	if (!l)
 		return CGF_DENY;
-	now = bpf_ktime_get_boot_ns();
+	now = bpf_ktime_get_coarse_ns();
 	for (int i = 0; i < CGF_NAME_IDS; i++) {
 		const struct cgf_name_pat *np;
 		__u64 id = l->n[i].id;
@@ -251,7 +251,7 @@ static __noinline int dns_learn(struct __sk_buff *skb)
 		pcount(CGF_PC_DNS_IGNORED);
 		return 0;
 	}
-	now = bpf_ktime_get_boot_ns();
+	now = bpf_ktime_get_coarse_ns();
 	for (__u32 i = 0; i < CGF_DNS_ADDRS; i++) {
 		if (i >= p->naddr)
 			break;

@@ -423,7 +423,8 @@ struct cgf_learnt_key {
 struct cgf_learnt {
 	struct {
 		__u64 id;	/* pattern id; 0: free */
-		__u64 expires;	/* bpf_ktime_get_boot_ns() */
+		__u64 expires;	/* bpf_ktime_get_coarse_ns() (CLOCK_MONOTONIC, a tick's
+				 * precision: about 90 ns less per call than the boot clock) */
 	} n[CGF_NAME_IDS];
 	__u64 learnt;		/* when an answer last named it */
 };
