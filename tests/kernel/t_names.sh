@@ -40,6 +40,13 @@ host-record=tcp.example.test,127.1.0.10
 host-record=doh.example.test,127.1.0.6
 EOF
 	for i in $(seq 1 40); do echo "host-record=h$i.many.example.test,127.1.3.$i"; done
+	# examples/ci-egress.yaml's names, on loopback here
+	echo "host-record=deb.debian.org,127.1.4.1"
+	echo "host-record=security.debian.org,127.1.4.2"
+	echo "host-record=github.com,127.1.4.3"
+	echo "host-record=codeload.github.com,127.1.4.4"
+	echo "host-record=objects.githubusercontent.com,127.1.4.5"
+	echo "host-record=pypi.org,127.1.4.9"
 }
 zone >"$TMPD/dnsmasq.conf"
 start_dnsmasq() {	# ADDR CONF [netns pid]
@@ -200,6 +207,28 @@ check "own netns in the cgroup: before a lookup" EPERM \
 check "own netns in the cgroup: curl by name, its own resolver" 0 \
 	"$(in_cg "$CG" nsenter -t "$NSP" -n curl -s -o /dev/null --max-time 3 \
 		http://api.example.test:8080/; echo $?)"
+
+# examples/ci-egress.yaml, applied: the mirror and GitHub by name, nothing else
+for port in 80 443; do
+	python3 -m http.server --bind :: $port >/dev/null 2>&1 &
+	T_PIDS+=($!)
+done
+wait_for 10 curl -s -o /dev/null http://127.1.4.1:80/
+wait_for 10 curl -s -o /dev/null http://127.1.4.1:443/
+mkcg CI ci
+CIP=$(pname ci)
+track_policy "$CIP"
+sed "s/^name: ci-egress/name: $CIP/" examples/ci-egress.yaml >"$TMPD/ci.yaml"
+check "ci-egress: check has no warning" 0 "$("$CGF" check "$TMPD/ci.yaml" 2>&1 | grep -c warning)"
+"$CGF" apply --cgroup "$CI" "$TMPD/ci.yaml" >/dev/null 2>&1 || not_ok "ci-egress: apply failed"
+ci_get() { in_cg "$CI" curl -s -o /dev/null --max-time 3 "$1"; echo $?; }
+check "ci-egress: the mirror" 0 "$(ci_get http://deb.debian.org:80/debian/)"
+check "ci-egress: the security mirror" 0 "$(ci_get http://security.debian.org:443/)"
+check "ci-egress: github.com" 0 "$(ci_get http://github.com:443/)"
+check "ci-egress: codeload.github.com (*.github.com)" 0 "$(ci_get http://codeload.github.com:443/)"
+check "ci-egress: objects.githubusercontent.com" 0 "$(ci_get http://objects.githubusercontent.com:443/)"
+check "ci-egress: github.com on port 80 is not listed" 7 "$(ci_get http://github.com:80/)"
+check "ci-egress: another host is denied" 7 "$(ci_get http://pypi.org:443/)"
 
 # the daemon is not in the path of DNS: none runs here, and a re-apply keeps what was learnt
 cp "$POL" "$TMPD/names2.yaml"
