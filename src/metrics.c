@@ -128,6 +128,42 @@ static void emit_rate_limited(struct prom *p, const char *m, const char *policy,
 	out(p, "%s{policy=\"%s\"} %llu\n", m, policy, (unsigned long long)ju(pol, "rate_limited"));
 }
 
+/* to_names: a counter or gauge of the policy's "names" object, if it has names */
+static void emit_names_key(struct prom *p, const char *m, const char *policy, json_object *pol,
+			   const char *key)
+{
+	json_object *x;
+
+	if (json_object_object_get_ex(pol, "names", &x) && x)
+		out(p, "%s{policy=\"%s\"} %llu\n", m, policy, (unsigned long long)ju(x, key));
+}
+
+static void emit_names_addresses(struct prom *p, const char *m, const char *policy,
+				 json_object *pol)
+{
+	emit_names_key(p, m, policy, pol, "addresses");
+}
+
+static void emit_names_learnt(struct prom *p, const char *m, const char *policy, json_object *pol)
+{
+	emit_names_key(p, m, policy, pol, "learnt_total");
+}
+
+static void emit_names_evicted(struct prom *p, const char *m, const char *policy, json_object *pol)
+{
+	emit_names_key(p, m, policy, pol, "evicted");
+}
+
+static void emit_dns_answers(struct prom *p, const char *m, const char *policy, json_object *pol)
+{
+	emit_names_key(p, m, policy, pol, "answers");
+}
+
+static void emit_dns_ignored(struct prom *p, const char *m, const char *policy, json_object *pol)
+{
+	emit_names_key(p, m, policy, pol, "answers_ignored");
+}
+
 static void emit_rule_hits(struct prom *p, const char *m, const char *policy, json_object *pol)
 {
 	json_object *arr;
@@ -249,6 +285,11 @@ static const struct metric {
 	{ "cgfence_cgroup_connections_total", "counter", "New connections per cgroup: tcp_connect (SYN sent), tcp_accept (SYN-ACK sent), udp_connect.", emit_connections },
 	{ "cgfence_cgroup_denied_total", "counter", "Calls and packets of the cgroup denied (or that would be, in audit mode) (accounting: true).", emit_cgroup_denied },
 	{ "cgfence_outside_sockets", "gauge", "Sockets held by the policy's processes that were made outside its cgroups (not filtered by it).", emit_outside },
+	{ "cgfence_names_addresses", "gauge", "Addresses learnt from DNS answers for to_names rules, held now (expired ones too, until evicted).", emit_names_addresses },
+	{ "cgfence_names_learnt_total", "counter", "Addresses learnt from DNS answers for to_names rules.", emit_names_learnt },
+	{ "cgfence_names_evicted_total", "counter", "Learnt addresses evicted past network.dns.max_addresses (least recently used).", emit_names_evicted },
+	{ "cgfence_dns_answers_total", "counter", "DNS answers from a trusted resolver read by the ingress program.", emit_dns_answers },
+	{ "cgfence_dns_answers_ignored_total", "counter", "DNS answers that taught nothing: malformed, or to a name no to_names rule allows.", emit_dns_ignored },
 	{ "cgfence_program_runs_total", "counter", "Runs of the policy's program per hook (kernel run-time statistics).", emit_runs },
 	{ "cgfence_program_run_seconds_total", "counter", "Time spent in the policy's program per hook (kernel run-time statistics).", emit_run_seconds },
 };

@@ -185,6 +185,15 @@ for i in $(seq 1 40); do dig_a "h$i.many.example.test" >/dev/null; done
 st=$("$CGF" --json stats "$P")
 n=$(python3 -c 'import json,sys; d=json.load(sys.stdin)[0]["names"]; print(d["addresses"] <= d["limit"] == 16 and d["evicted"] >= 24, d["answers"] > 200)' <<<"$st")
 check "40 learnt into 16: at most 16 kept, the others evicted and counted" "True True" "$n"
+PORT=$((20000 + RANDOM % 20000))
+"$CGF" metrics --listen 127.0.0.1:$PORT 2>/dev/null &
+T_PIDS+=($!)
+for _ in $(seq 50); do curl -sf "http://127.0.0.1:$PORT/metrics" >"$TMPD/metrics" && break; sleep 0.1; done
+check_match "metrics: learnt addresses held" "cgfence_names_addresses\{policy=\"$P\"\} ([0-9]|1[0-6])
+" "$(cat "$TMPD/metrics")"
+check_match "metrics: evictions counted" "cgfence_names_evicted_total\{policy=\"$P\"\} ([3-9][0-9]|2[4-9])
+" "$(cat "$TMPD/metrics")"
+check_match "metrics: answers read" "cgfence_dns_answers_total\{policy=\"$P\"\} [0-9]{3}" "$(cat "$TMPD/metrics")"
 check_match "list --json shows the names too" '"names":\{"patterns":' "$("$CGF" --json list)"
 check_match "list shows them as text" "names: [0-9]+ addresses learnt \(limit 16" "$("$CGF" list)"
 check_match "explain a name" "^allow
