@@ -22,6 +22,11 @@ check "ingress example: metrics from monitoring" allow "$(ex examples/ingress-pr
 check "ingress example: public denied"        deny  "$(ex examples/ingress-private-only.yaml ingress 192.0.2.1:443/tcp)"
 check "audit example: would deny public"      deny  "$(ex examples/audit-first.yaml connect 192.0.2.1:443/tcp)"
 check "containers example: metadata denied"   deny  "$(ex examples/containers-observed.yaml connect 169.254.169.254:80/tcp)"
+check "README: ci-egress allows the mirror by name" allow "$(ex examples/ci-egress.yaml connect deb.debian.org:443)"
+check_match "README: ci-egress names the pattern" "through name deb.debian.org" \
+	"$("$CGF" explain examples/ci-egress.yaml connect deb.debian.org:443 | sed -n 2p)"
+check "README: ci-egress denies another name" deny "$(ex examples/ci-egress.yaml connect pypi.org:443)"
+check "ci-egress: *.githubusercontent.com" allow "$(ex examples/ci-egress.yaml connect objects.githubusercontent.com:443)"
 check "containers example: the rest allowed"  allow "$(ex examples/containers-observed.yaml connect 192.0.2.1:443/tcp)"
 
 # the README's tour policy, taken from the README itself
