@@ -66,17 +66,6 @@ static void apply(const char *cgf, const char *file, const char *cg)
 		die("cgfence apply");
 }
 
-static int hook_prog(const char *name, const char *cg, const char *hook)
-{
-	char pin[900];
-	uint64_t id;
-
-	cgf_cgroup_id(cg, &id);
-	snprintf(pin, sizeof(pin), "/sys/fs/bpf/cgfence/%s/cg-%llu/%s", name,
-		 (unsigned long long)id, hook);
-	return linked_prog_fd(pin);
-}
-
 /* datagrams per second through a sender/receiver pair */
 static double udp_rate(int tx, int rx, int n)
 {
@@ -151,8 +140,8 @@ static void skb_progs(int v, const char *name, const char *dir, struct ref_bpf *
 		fds[0] = dup(bpf_program__fd(ref->progs.storage_egress));
 		fds[1] = dup(bpf_program__fd(ref->progs.storage_ingress));
 	} else if (v != V_NONE) {
-		fds[0] = hook_prog(name, dir, "egress");
-		fds[1] = hook_prog(name, dir, "ingress");
+		fds[0] = policy_prog_fd(name, dir, "egress");
+		fds[1] = policy_prog_fd(name, dir, "ingress");
 	}
 }
 
@@ -328,7 +317,7 @@ int main(int argc, char **argv)
 			       med[pr][v], med[pr][v] / med[pr][V_NONE], l, en, ex, in, ix);
 		}
 	}
-	int so = hook_prog(logname, cdir[C_LOG], "sockops");
+	int so = policy_prog_fd(logname, cdir[C_LOG], "sockops");
 
 	printf("\n| variant | connect()+close() ns | x policy | sockops ns/run | sockops runs/connection |\n");
 	printf("|---|---:|---:|---:|---:|\n");

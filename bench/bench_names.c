@@ -121,17 +121,6 @@ static double send_answers(const char *cg, const char *orig, long n, bool dns, i
 					       (double)(b.run_cnt - a.run_cnt) : 0;
 }
 
-static int cgf_prog(const char *name, const char *cg, const char *hook)
-{
-	char pin[900];
-	uint64_t cgid;
-
-	cgf_cgroup_id(cg, &cgid);
-	snprintf(pin, sizeof(pin), "/sys/fs/bpf/cgfence/%s/cg-%llu/%s", name,
-		 (unsigned long long)cgid, hook);
-	return linked_prog_fd(pin);
-}
-
 static void apply(const char *cgf, const char *name, const char *cg, long n)
 {
 	char pol[] = "/tmp/cgfence-bench-XXXXXX";
@@ -203,8 +192,8 @@ int main(int argc, char **argv)
 	snprintf(name, sizeof(name), "bench-names-%d", getpid());
 	apply(o.cgf, name, dir[V_CGF], n);
 
-	int cgf_connect = cgf_prog(name, dir[V_CGF], "connect4");
-	int cgf_ingress = cgf_prog(name, dir[V_CGF], "ingress");
+	int cgf_connect = policy_prog_fd(name, dir[V_CGF], "connect4");
+	int cgf_ingress = policy_prog_fd(name, dir[V_CGF], "ingress");
 
 	plain_ns = send_answers(dir[V_CGF], orig, n < 2000 ? n : 2000, false, cgf_ingress);
 	dns_ns = send_answers(dir[V_CGF], orig, n, true, cgf_ingress);

@@ -99,17 +99,8 @@ int main(int argc, char **argv)
 		die("cgfence apply");
 	unlink(pol);
 
-	char pin[900];
-	uint64_t cgid;
-
-	cgf_cgroup_id(dir[V_CGF], &cgid);
-	snprintf(pin, sizeof(pin), "/sys/fs/bpf/cgfence/%s/cg-%llu/sock_create", name,
-		 (unsigned long long)cgid);
-	int cgf_sock = linked_prog_fd(pin);
-
-	snprintf(pin, sizeof(pin), "/sys/fs/bpf/cgfence/%s/cg-%llu/bind4", name,
-		 (unsigned long long)cgid);
-	int cgf_bind = linked_prog_fd(pin);
+	int cgf_sock = policy_prog_fd(name, dir[V_CGF], "sock_create");
+	int cgf_bind = policy_prog_fd(name, dir[V_CGF], "bind4");
 
 	for (int v = 0; v < V_MAX; v++) {	/* warm up */
 		enter(dir[v]);

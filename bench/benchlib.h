@@ -113,6 +113,19 @@ static inline int linked_prog_fd(const char *pin)
 	return pfd;
 }
 
+/* the program of policy name's hook on cgroup cg (cgfence's link pin) */
+static inline int policy_prog_fd(const char *name, const char *cg, const char *hook)
+{
+	char pin[900];
+	uint64_t id;
+
+	if (cgf_cgroup_id(cg, &id))
+		return -1;
+	snprintf(pin, sizeof(pin), "/sys/fs/bpf/cgfence/%s/cg-%llu/%s", name,
+		 (unsigned long long)id, hook);
+	return linked_prog_fd(pin);
+}
+
 /* Options every benchmark takes: --rounds N --calls N --cgfence PATH --cpu N */
 struct bench_opts {
 	int rounds, calls, cpu;
