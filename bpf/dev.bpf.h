@@ -54,7 +54,13 @@ int cgf_dev(struct bpf_cgroup_dev_ctx *ctx)
 	dev_level(0, CGF_DEV_ANY, CGF_DEV_ANY, &s);
 	if (cfg.dev_default == CGF_ALLOW)
 		s.allowed |= s.acc & ~s.decided;
-	return finish_ev(CGF_H_DEVICE, (s.allowed & s.acc) == s.acc ? CGF_ALLOW : CGF_DENY, s.rule);
+	if ((s.allowed & s.acc) == s.acc)
+		return finish(CGF_H_DEVICE, CGF_ALLOW);
+	__u32 detail[CGF_EV_DETAIL / 4] = { major, minor };	/* which device, how */
+
+	ev_detail(CGF_H_DEVICE, s.rule, 0, (__u8)type, s.acc, detail);
+	acct_denied(bpf_get_current_cgroup_id());
+	return finish(CGF_H_DEVICE, CGF_DENY);
 }
 
 #endif

@@ -35,6 +35,7 @@ struct pkt {
 	__u8 no_l4;		/* the transport header (ports) could not be read */
 	__u8 why;		/* to_names: why egress denied (enum cgf_name_why) */
 	__u8 any_age;		/* to_names: an open connection's, past its answer's lifetime */
+	__u8 out;		/* the flow was started by the cgroup (events) */
 	__u32 name;		/* to_names: allowed through pattern name - 1 */
 };
 
@@ -229,6 +230,7 @@ static __always_inline int skb_done(struct __sk_buff *skb, __u8 dir, enum cgf_ho
 		__builtin_memcpy(dir == CGF_DIR_EGRESS ? e->daddr : e->saddr, p->addr, 16);
 		e->dport = p->port;
 		e->why = p->why;
+		e->active = p->out;
 		ev_send(e);
 	}
 	return v;
@@ -243,6 +245,7 @@ static __noinline int skb_stateless(struct __sk_buff *skb, __u8 dir, enum cgf_ho
 
 	if (parse(skb, dir, &p))
 		return CGF_ALLOW;	/* neither IPv4 nor IPv6 */
+	p.out = dir == CGF_DIR_EGRESS;
 	int v = judge(dir, &p, p.port, &rule);	/* before rule is read */
 
 	return skb_done(skb, dir, hook, &p, v, rule);
@@ -317,6 +320,7 @@ static __noinline int tcp_judge(struct __sk_buff *skb, __u8 dir, enum cgf_hook h
 	} else if (c && c->generation == cfg.generation) {	/* judged: denied */
 		v = c->verdict;
 		rule = c->rule;
+		p.out = c->dir == CGF_CONN_OUT;
 	} else {
 		/* allowed through a name: an open connection outlives its answer */
 		p.any_age = c && c->verdict == CGF_ALLOW && c->name;
@@ -324,6 +328,7 @@ static __noinline int tcp_judge(struct __sk_buff *skb, __u8 dir, enum cgf_hook h
 		     : sk->state == BPF_TCP_SYN_SENT_
 			     ? CGF_CONN_OUT
 			     : tcp_guess_dir(skb, sk, skb->protocol == bpf_htons(ETH_P_IPV6));
+		p.out = cdir == CGF_CONN_OUT;
 		v = cdir == CGF_CONN_OUT ? judge(CGF_DIR_EGRESS, &p, p.rport, &rule)
 					 : judge(CGF_DIR_INGRESS, &p, p.lport, &rule);
 		if (v == CGF_ALLOW && cfg.has_bind)	/* connect() may have bound it */
@@ -386,6 +391,7 @@ static __noinline int dgram_judge(struct __sk_buff *skb, __u8 dir, enum cgf_hook
 		cdir = live ? e->dir : conn ? CGF_CONN_OUT : cdir;
 	}
 	/* (a live entry of this version never gets here: dgram_known passed it) */
+	p.out = cdir == CGF_CONN_OUT;
 	v = cdir == CGF_CONN_OUT ? judge(CGF_DIR_EGRESS, &p, p.rport, &rule)
 				 : judge(CGF_DIR_INGRESS, &p, p.lport, &rule);
 	/* UDP autobind may have bound it (the "port" of a raw or ping socket is
@@ -514,7 +520,7 @@ SEC("cgroup_skb/ingress")
 int cgf_ingress(struct __sk_buff *skb)
 {
 	GATE(skb, ingress);
-	if (cfg.has_names)	/* before the socket sees the answer */
+	if (cfg.has_names || cfg.log_dns)	/* before the socket sees the answer */
 		dns_learn(skb);
 	return finish(CGF_H_INGRESS, skb_decide(skb, CGF_DIR_INGRESS, CGF_H_INGRESS));
 }

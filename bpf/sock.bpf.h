@@ -35,8 +35,15 @@ SEC("cgroup/sock_create")
 int cgf_sock_create(struct bpf_sock *sk)
 {
 	GATE(sk, sock_create);
-	return finish_ev(CGF_H_SOCK_CREATE, sock_verdict(sk->family, sk->type, sk->protocol),
-			 CGF_RULE_DEFAULT);
+	__u32 family = sk->family, type = sk->type, protocol = sk->protocol;
+	int v = sock_verdict(family, type, protocol);
+
+	if (v != CGF_ALLOW) {	/* the family, type and protocol asked for */
+		ev_detail(CGF_H_SOCK_CREATE, CGF_RULE_DEFAULT, family == AF_INET6 ? 6 : 4,
+			  (__u8)protocol, (__u16)type, NULL);
+		acct_denied(bpf_get_current_cgroup_id());
+	}
+	return finish(CGF_H_SOCK_CREATE, v);
 }
 
 /*

@@ -173,6 +173,7 @@ static __always_inline void ev_sock_addr(struct bpf_sock_addr *ctx, __u8 hook, _
 		return;
 	ev_task(e);
 	e->why = why;
+	e->active = dir == CGF_DIR_EGRESS;	/* the cgroup starts it */
 	e->proto = ctx->protocol;
 	e->family = v6 ? 6 : 4;
 	a = dir == CGF_DIR_BIND ? e->saddr : e->daddr;

@@ -103,9 +103,11 @@ int cgf_sysctl(struct bpf_sysctl *ctx)
 		sc.g.nlen = len;
 		bpf_loop(CGF_SYSCTL_RULES_MAX, rule_step, &sc, 0);
 	}
-	return finish_ev(CGF_H_SYSCTL, sc.verdict == CGF_SYSCTL_DENY ||
-					    (sc.verdict == CGF_SYSCTL_READ_ONLY && ctx->write)
-					    ? CGF_DENY : CGF_ALLOW, sc.rule);
+	if (sc.verdict != CGF_SYSCTL_DENY && !(sc.verdict == CGF_SYSCTL_READ_ONLY && ctx->write))
+		return finish(CGF_H_SYSCTL, CGF_ALLOW);
+	ev_detail(CGF_H_SYSCTL, sc.rule, 0, ctx->write ? 1 : 0, 0, sc.g.name);	/* the name */
+	acct_denied(bpf_get_current_cgroup_id());
+	return finish(CGF_H_SYSCTL, CGF_DENY);
 }
 
 

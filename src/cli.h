@@ -39,6 +39,13 @@ int cgf_do_metrics(int argc, char **argv);
 int cgf_do_check(int argc, char **argv);
 int cgf_do_explain(int argc, char **argv);
 int cgf_do_run(int argc, char **argv);
+int cgf_do_learn(int argc, char **argv);
+/* learning (cmd_learn.c): the events of a source into a learner, and the result to OUT */
+struct cgf_learn;
+struct cgf_event_src;
+int cgf_learn_from(struct cgf_event_src *s, struct cgf_learn *l);
+int cgf_learn_write(const struct cgf_learn *l, const char *name, const char *out, int group,
+		    const char *const *dns, const char *note);
 int cgf_do_oci_hook(int argc, char **argv);
 int cgf_do_doctor(int argc, char **argv);
 int cgf_do_tree(int argc, char **argv);

@@ -30,6 +30,8 @@
 #include "cli.h"
 #include "jsonout.h"
 #include "env.h"
+#include "events.h"
+#include "learn.h"
 #include "loader.h"
 #include "pipeline.h"
 #include "util.h"
@@ -147,13 +149,15 @@ static void run_child(const char *cg, char **argv, pid_t parent, const sigset_t 
 }
 
 struct run {
-	const char *file, *parent, *user;
+	const char *file, *parent, *user, *learn;
+	int group;
 	bool audit;
 	char **cmd;
 	struct passwd pwbuf, *pw;
 	char pwstr[4096];
 	char cg[600], name[CGF_NAME_MAX + 1];
 	uint64_t families;	/* AF_* bits allowed (0: families not given, no filter) */
+	struct cgf_event_src *src;	/* --learn: the transient policy's events */
 };
 
 /* -p POLICY [--audit] [--user USER] [--cgroup-parent PATH] [--] CMD...; 0 or a usage error */
@@ -169,6 +173,14 @@ static int parse_run_args(struct run *r, int argc, char **argv)
 			r->file = argv[i];
 		} else if (!strcmp(argv[i], "--audit")) {
 			r->audit = true;
+		} else if (!strcmp(argv[i], "--learn")) {
+			if (++i >= argc)
+				return cgf_usage_error("run: --learn needs an OUT.yaml file");
+			r->learn = argv[i];
+		} else if (!strcmp(argv[i], "--group")) {
+			if (++i >= argc || atoi(argv[i]) < 1 || atoi(argv[i]) > 32)
+				return cgf_usage_error("run: --group needs a prefix length, 1 to 32");
+			r->group = atoi(argv[i]);
 		} else if (!strcmp(argv[i], "--user")) {
 			if (++i >= argc)
 				return cgf_usage_error("run: --user needs a USER");
@@ -184,8 +196,10 @@ static int parse_run_args(struct run *r, int argc, char **argv)
 			break;
 		}
 	}
-	if (!r->file)
+	if (!r->file && !r->learn)
 		return cgf_usage_error("run: -p POLICY is required");
+	if (r->group && !r->learn)
+		return cgf_usage_error("run: --group is for --learn");
 	if (!r->cmd || !r->cmd[0])
 		return cgf_usage_error("run: no command given (run -p POLICY -- CMD [ARG...])");
 	return 0;
@@ -235,6 +249,61 @@ static int set_up(struct run *r, const struct cgf_policy *p, const struct cgf_co
 	return 0;
 }
 
+/* --learn: the observing policy, from BASE's name and resolvers (learn.h) */
+static int learn_load(struct run *r, struct cgf_policy **p, struct cgf_compiled **c,
+		      char path[64], const char **dns, char dnsbuf[][64])
+{
+	struct cgf_policy *base = NULL;
+	char *yaml;
+	int fd, ret;
+	size_t n = 0;
+
+	if (r->file && (ret = cgf_load_compile(r->file, &base, c)))
+		return ret;
+	if (base)
+		cgf_compiled_free(*c);
+	for (size_t i = 0; base && i < base->dns.n_servers && i < CGF_DNS_SERVERS_MAX; i++) {
+		cgf_prefix_str(&base->dns.servers[i], dnsbuf[n], 64);
+		dns[n] = dnsbuf[n];
+		n++;
+	}
+	dns[n] = NULL;
+	yaml = cgf_learn_observer(base ? base->name : "learn", n ? dns : NULL);
+	cgf_policy_free(base);
+	snprintf(path, 64, "/tmp/cgfence-learn-XXXXXX");
+	fd = mkstemp(path);
+	if (fd < 0 || write(fd, yaml, strlen(yaml)) != (ssize_t)strlen(yaml)) {
+		free(yaml);
+		cgf_error(-errno, "run --learn: cannot write the observing policy: %m");
+		return cgf_fail();
+	}
+	close(fd);
+	free(yaml);
+	ret = cgf_load_compile(path, p, c);
+	r->audit = true;
+	return ret;
+}
+
+/* --learn: CMD's events, into OUT */
+static int learn_write(struct run *r, const char *name, struct cgf_event_src *src,
+		       const char *const *dns, int status)
+{
+	struct cgf_learn *l = cgf_learn_new();
+	char note[600];
+	int ret;
+
+	snprintf(note, sizeof(note), "from: cgfence run --learn%s%s -- %s%s", r->file ? " -p " : "",
+		 r->file ? r->file : "", r->cmd[0], r->cmd[1] ? " ..." : "");
+	ret = src ? cgf_learn_from(src, l) : 0;
+	if (!ret)
+		ret = cgf_learn_write(l, name, r->learn, r->group, dns[0] ? dns : NULL, note);
+	if (status && !ret)
+		fprintf(stderr, "cgfence: run --learn: %s exited with status %d: %s has what it "
+			"did until then\n", r->cmd[0], status, r->learn);
+	cgf_learn_free(l);
+	return ret;
+}
+
 /* Start CMD in the cgroup, pass signals on, wait: its exit status, as a shell says it. */
 static int run_and_wait(struct run *r, const sigset_t *oldmask)
 {
@@ -255,11 +324,17 @@ static int run_and_wait(struct run *r, const sigset_t *oldmask)
 		cgf_error(-errno, "run: fork: %m");
 		return cgf_fail();
 	}
-	while (waitpid(pid, &status, 0) < 0) {
-		if (errno != EINTR)
+	for (;;) {	/* --learn: the events are moved out of the ring buffer meanwhile */
+		pid_t w = waitpid(pid, &status, r->src ? WNOHANG : 0);
+
+		if (w == pid || (w < 0 && errno != EINTR))
 			break;
 		if (got_signal == -1)	/* grace period over */
 			kill_cgroup(r->cg);
+		if (r->src) {
+			cgf_event_collect(r->src, true);
+			usleep(20000);
+		}
 	}
 	return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
 }
@@ -294,17 +369,30 @@ int cgf_do_run(int argc, char **argv)
 	sigaddset(&stopsigs, SIGHUP);
 	sigaddset(&stopsigs, SIGQUIT);
 	sigprocmask(SIG_BLOCK, &stopsigs, &oldmask);
-	ret = cgf_load_compile(r.file, &p, &c);
-	if (!ret && p->sockets.present && p->sockets.families_line)
+	char obs[64] = "", dnsbuf[CGF_DNS_SERVERS_MAX][64];
+	const char *dns[CGF_DNS_SERVERS_MAX + 1] = { NULL };
+	size_t nsrc = 0;
+
+	ret = r.learn ? learn_load(&r, &p, &c, obs, dns, dnsbuf) : cgf_load_compile(r.file, &p, &c);
+	if (obs[0])
+		unlink(obs);
+	if (!ret && p->sockets.present && p->sockets.families_line && !r.learn)
 		r.families = p->sockets.families_other |
 			     (p->sockets.families & CGF_FAM_INET ? 1ull << AF_INET : 0) |
 			     (p->sockets.families & CGF_FAM_INET6 ? 1ull << AF_INET6 : 0) |
 			     1ull << 63;	/* (never a family: makes 0 mean "no filter") */
 	ret = ret ?: set_up(&r, p, c);
 	if (!ret) {
+		if (r.learn && cgf_event_src_add(&r.src, &nsrc, r.name))
+			cgf_report_error(cgf_last_error());
 		ret = run_and_wait(&r, &oldmask);
 		alarm(0);
 		kill_cgroup(r.cg);
+		if (r.learn && learn_write(&r, p->name, nsrc ? r.src : NULL, dns, ret))
+			ret = ret ?: EXIT_FAIL;
+		if (nsrc)
+			cgf_event_src_close(r.src);
+		free(r.src);
 		ret = clean_up(&r, ret);
 	}
 	cgf_compiled_free(c);

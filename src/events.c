@@ -29,7 +29,9 @@
 #include "container.h"
 #include "events.h"
 #include "hook.h"
+#include "names.h"
 #include "pins.h"
+#include "sockdefs.h"
 #include "rundir.h"
 #include "util.h"
 
@@ -181,6 +183,66 @@ static json_object *name_json(struct cgf_event_src *s, uint32_t name)
 	return NULL;
 }
 
+static bool detail_hook(int hook)
+{
+	return hook == CGF_H_SOCK_CREATE || hook == CGF_H_DEVICE || hook == CGF_H_SYSCTL;
+}
+
+/* What a denial of a hook with no address carries (abi.h: CGF_EV_DETAIL). */
+static void detail_json(json_object *o, const struct cgf_event *e)
+{
+	char buf[64];
+
+	if (e->hook == CGF_H_SOCK_CREATE) {
+		json_object *s = json_object_new_object();
+		const char *pr = cgf_ipproto_name(e->proto);
+
+		json_object_object_add(s, "family", json_object_new_string(e->family == 6 ? "inet6"
+											 : "inet"));
+		json_object_object_add(s, "type", json_object_new_string(cgf_socktype_name(e->sport)));
+		snprintf(buf, sizeof(buf), "%u", e->proto);
+		json_object_object_add(s, "protocol", json_object_new_string(pr ? pr : buf));
+		json_object_object_add(o, "socket", s);
+	} else if (e->hook == CGF_H_DEVICE) {
+		json_object *d = json_object_new_object();
+		uint32_t mm[2];
+
+		memcpy(mm, e->saddr, sizeof(mm));
+		snprintf(buf, sizeof(buf), "%s%s%s", e->sport & 1 ? "m" : "", e->sport & 2 ? "r" : "",
+			 e->sport & 4 ? "w" : "");
+		json_object_object_add(d, "type", json_object_new_string(e->proto == 1 ? "b" : "c"));
+		json_object_object_add(d, "major", json_object_new_int64(mm[0]));
+		json_object_object_add(d, "minor", json_object_new_int64(mm[1]));
+		json_object_object_add(d, "access", json_object_new_string(buf));
+		json_object_object_add(o, "device", d);
+	} else if (e->hook == CGF_H_SYSCTL) {
+		json_object *d = json_object_new_object();
+		char name[CGF_EV_DETAIL + 1] = "";
+		size_t n;
+
+		memcpy(name, e->saddr, CGF_EV_DETAIL);	/* saddr and daddr */
+		n = strlen(name);
+		json_object_object_add(d, "name", json_object_new_string(name));
+		json_object_object_add(d, "truncated", json_object_new_boolean(n == CGF_EV_DETAIL));
+		json_object_object_add(d, "write", json_object_new_boolean(e->proto == 1));
+		json_object_object_add(o, "sysctl", d);
+	}
+}
+
+/* log.dns: an address of an answer from a trusted resolver, and its question */
+static void dns_json(json_object *o, const void *data, size_t len)
+{
+	const struct cgf_dns_event *d = data;
+	struct cgf_name_key k = { 0 };
+	char name[CGF_NAME_TEXT_MAX];
+
+	if (len < sizeof(*d))
+		return;
+	memcpy(k.name, d->name, sizeof(d->name));
+	cgf_name_unkey(&k, name);
+	json_object_object_add(o, "name", json_object_new_string(name));
+}
+
 static int on_event(void *ctx, void *data, size_t len)
 {
 	struct cgf_event_src *s = ctx;
@@ -195,7 +257,8 @@ static int on_event(void *ctx, void *data, size_t len)
 	iso_time((int64_t)e->time_ns + s->boot_to_real, buf, sizeof(buf));
 	json_object_object_add(o, "time", json_object_new_string(buf));
 	type = e->type == CGF_EV_DENY ? "deny" : e->type == CGF_EV_AUDIT ? "would-deny"
-		: e->type == CGF_EV_CONN_OPEN ? "connection-open" : "connection-close";
+		: e->type == CGF_EV_CONN_OPEN ? "connection-open"
+		: e->type == CGF_EV_DNS ? "dns" : "connection-close";
 	json_object_object_add(o, "type", json_object_new_string(type));
 	json_object_object_add(o, "policy", json_object_new_string(s->name));
 	json_object_object_add(o, "hook", json_object_new_string(
@@ -212,7 +275,7 @@ static int on_event(void *ctx, void *data, size_t len)
 
 		json_object_object_add(o, "protocol", pr ? json_object_new_string(pr) : NULL);
 	}
-	if (e->family) {
+	if (e->family && !detail_hook(e->hook)) {
 		bool any_src = false;
 
 		for (size_t i = 0; i < sizeof(e->saddr); i++)
@@ -232,6 +295,12 @@ static int on_event(void *ctx, void *data, size_t len)
 			e->type == CGF_EV_DENY ? "deny" : "allow (audit)"));
 		json_object_object_add(o, "rule", rule_json(s, e->rule, e->hook));
 		name_why(o, e->why);
+		if (e->family && !detail_hook(e->hook))	/* who started the flow */
+			json_object_object_add(o, "direction", json_object_new_string(
+				e->active ? "outbound" : "inbound"));
+		detail_json(o, e);
+	} else if (e->type == CGF_EV_DNS) {
+		dns_json(o, data, len);
 	} else {
 		json_object_object_add(o, "direction", json_object_new_string(
 			e->active ? "outbound" : "inbound"));
@@ -365,6 +434,32 @@ int cgf_event_src_add(struct cgf_event_src **v, size_t *n, const char *name)
 	snprintf(s->lock, sizeof(s->lock), "%s/%s.lock", dir, name);
 	instance_of_fd(s->v.events, s->instance, sizeof(s->instance));
 	(*n)++;
+	return 0;
+}
+
+int cgf_event_each(struct cgf_event_src *s, void (*fn)(json_object *ev, void *arg), void *arg)
+{
+	char *line = NULL;
+	size_t cap = 0;
+	FILE *f;
+
+	cgf_event_collect(s, false);
+	f = fopen(s->log, "r");
+	if (!f)
+		return errno == ENOENT ? 0 : cgf_error(-errno, "cannot read %s: %m", s->log);
+	while (getline(&line, &cap, f) > 0) {
+		json_object *o = json_tokener_parse(line), *in;
+
+		if (!o)
+			continue;
+		/* this life of the policy (a line without one is of no known life) */
+		if (!s->instance[0] || !json_object_object_get_ex(o, "instance", &in) ||
+		    !strcmp(json_object_get_string(in), s->instance))
+			fn(o, arg);
+		json_object_put(o);
+	}
+	free(line);
+	fclose(f);
 	return 0;
 }
 

@@ -38,6 +38,10 @@ int cgf_event_src_add(struct cgf_event_src **v, size_t *n, const char *name);
  * then with keep: stay) the collector. */
 void cgf_event_collect(struct cgf_event_src *s, bool keep);
 
+/* Collect, then call fn for each event of the policy's life in force so far
+ * (a line that predates instances counts too). */
+int cgf_event_each(struct cgf_event_src *s, void (*fn)(json_object *ev, void *arg), void *arg);
+
 /* Release what a source holds (its lock: collecting stops). */
 void cgf_event_src_close(struct cgf_event_src *s);
 

@@ -28,7 +28,7 @@ uint32_t cgf_policy_features(const struct cgf_policy *p)
 	f |= p->vis.rate_cps ? CGF_F_RATE_LIMIT : 0;
 	f |= p->vis.log_connections ? CGF_F_LOG_CONNS : 0;
 	f |= !p->stateless && (f & (CGF_F_EGRESS | CGF_F_INGRESS | CGF_F_BIND)) ? CGF_F_STATE : 0;
-	f |= p->n_name_rules ? CGF_F_NAMES : 0;
+	f |= p->n_name_rules || p->vis.log_dns ? CGF_F_NAMES : 0;
 	for (size_t i = 0; i < p->n_sockopts; i++)
 		f |= p->sockopts[i].op == CGF_SOCKOPT_SET ? CGF_F_SOCKOPT_SET : CGF_F_SOCKOPT_GET;
 	return f;
@@ -104,6 +104,7 @@ static int compile_config(const struct cgf_policy *p, const struct cgf_host *h,
 	cfg->redir_first = (uint32_t)p->sec[CGF_DIR_REDIRECT].first;
 	cfg->n_rules = (uint32_t)p->n_rules;
 	cfg->has_names = p->n_name_rules > 0;
+	cfg->log_dns = p->vis.log_dns;
 	cfg->dns_min_ttl_s = p->dns.min_ttl;
 	cfg->accounting = v->accounting;
 	cfg->log_denials = v->log_denials;
@@ -193,7 +194,7 @@ static void compile_dns(const struct cgf_policy *p, struct cgf_compiled *o)
 {
 	o->learnt_max = p->n_name_rules ? p->dns.max_addresses : 1;
 	o->dns_servers = xcalloc(p->dns.n_servers ?: 1, sizeof(*o->dns_servers));
-	for (size_t i = 0; p->n_name_rules && i < p->dns.n_servers; i++) {
+	for (size_t i = 0; (p->n_name_rules || p->vis.log_dns) && i < p->dns.n_servers; i++) {
 		const struct cgf_prefix *s = &p->dns.servers[i];
 		uint8_t *a = (uint8_t *)o->dns_servers[o->n_dns_servers++].addr;
 

@@ -48,7 +48,9 @@ static const struct cmd {
 	{ "detach", cgf_do_detach, "detach NAME | --all [--json]" },
 	{ "list", cgf_do_list, "list [--json]" },
 	{ "run", cgf_do_run,
-	  "run -p POLICY.yaml [--audit] [--user USER] [--cgroup-parent PATH] -- CMD [ARG...]" },
+	  "run -p POLICY.yaml [--audit] [--user USER] [--cgroup-parent PATH] -- CMD [ARG...]\n"
+	  "       run --learn OUT.yaml [-p BASE.yaml] [--group PREFIXLEN] -- CMD [ARG...]" },
+	{ "learn", cgf_do_learn, "learn NAME [-o OUT.yaml] [--group PREFIXLEN]" },
 	{ "check", cgf_do_check, "check POLICY.yaml [--json]" },
 	{ "explain", cgf_do_explain,
 	  "explain POLICY.yaml connect|sendmsg|bind|ingress ADDR:PORT[/tcp|udp|icmp] [--json]\n"

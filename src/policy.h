@@ -129,6 +129,7 @@ struct cgf_visibility {
 	bool accounting;
 	bool log_denials;		/* default true */
 	bool log_connections;
+	bool log_dns;			/* an event per address of every trusted answer (learn) */
 	uint32_t denials_per_second;	/* per rule; default 100 */
 	uint32_t rate_cps, rate_burst;	/* network.rate_limit; 0: none */
 };

@@ -19,12 +19,14 @@ int pol_parse_log(struct pctx *c, const struct yt_node *n)
 			err = pol_parse_bool(c, v, "log.denials", &vis->log_denials);
 		else if (!strcmp(k->str, "connections"))
 			err = pol_parse_bool(c, v, "log.connections", &vis->log_connections);
+		else if (!strcmp(k->str, "dns"))
+			err = pol_parse_bool(c, v, "log.dns", &vis->log_dns);
 		else if (!strcmp(k->str, "denials_per_second"))
 			err = pol_parse_uint(c, v, "log.denials_per_second", 0, 1000000,
 					     &vis->denials_per_second);
 		else
 			err = ERR(k, "unknown key '%s' in log (expected denials, connections, "
-				  "denials_per_second)", k->str);
+				  "denials_per_second, dns)", k->str);
 	}
 	return err;
 }

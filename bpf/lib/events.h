@@ -84,6 +84,24 @@ static __always_inline void ev_plain(__u8 hook, __u32 rule)
 	}
 }
 
+/* A denial of a hook with no address, with what it knows (abi.h:
+ * CGF_EV_DETAIL); detail: CGF_EV_DETAIL bytes or NULL */
+static __always_inline void ev_detail(__u8 hook, __u32 rule, __u8 family, __u8 proto, __u16 sport,
+				      const void *detail)
+{
+	struct cgf_event *e = ev_denial(hook, rule);
+
+	if (!e)
+		return;
+	ev_task(e);
+	e->family = family;
+	e->proto = proto;
+	e->sport = sport;
+	if (detail)
+		__builtin_memcpy(e->saddr, detail, CGF_EV_DETAIL);
+	ev_send(e);
+}
+
 /* The only place a verdict becomes a hook return value. */
 static __always_inline int finish(enum cgf_hook hook, int verdict)
 {

@@ -209,6 +209,37 @@ static __always_inline int udp_at(struct __sk_buff *skb, __u32 a[4], __u8 *v6, b
 	return -1;
 }
 
+/* log.dns: an event per address of the answer, with its question */
+static __always_inline void dns_events(const struct cgf_dns_parse *p)
+{
+	for (__u32 i = 0; i < CGF_DNS_ADDRS; i++) {
+		struct cgf_dns_event *d;
+		const struct cgf_dns_addr *a;
+
+		if (i >= p->naddr)
+			break;
+		d = bpf_ringbuf_reserve(&cgf_events, sizeof(*d), 0);
+		if (!d) {
+			pcount(CGF_PC_EV_DROPPED);
+			return;
+		}
+		a = &p->addr[i & (CGF_DNS_ADDRS - 1)];
+		__builtin_memset(d, 0, sizeof(d->e));
+		d->e.time_ns = bpf_ktime_get_boot_ns();
+		d->e.type = CGF_EV_DNS;
+		d->e.hook = CGF_H_INGRESS;
+		d->e.proto = IPPROTO_UDP;
+		d->e.sport = DNS_PORT;
+		d->e.family = a->addr[0] || a->addr[1] || a->addr[2] != bpf_htonl(0xffff) ? 6 : 4;
+		if (d->e.family == 4)
+			__builtin_memcpy(d->e.daddr, &a->addr[3], 4);
+		else
+			__builtin_memcpy(d->e.daddr, a->addr, 16);
+		__builtin_memcpy(d->name, p->key.name, sizeof(d->name));
+		ev_send(&d->e);
+	}
+}
+
 /*
  * Ingress: an answer from a trusted resolver's port 53 (the socket has not
  * seen it yet). Its question name decides; every A and AAAA record of an
@@ -246,6 +277,8 @@ static __noinline int dns_learn(struct __sk_buff *skb)
 		pcount(CGF_PC_DNS_IGNORED);
 		return 0;
 	}
+	if (cfg.log_dns)
+		dns_events(p);
 	nv = bpf_map_lookup_elem(&cgf_names, &p->key);
 	if (!nv || !nv->n) {	/* a name no rule allows */
 		pcount(CGF_PC_DNS_IGNORED);

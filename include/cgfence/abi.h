@@ -267,6 +267,7 @@ enum cgf_event_type {
 	CGF_EV_AUDIT = 2,      /* would have been denied */
 	CGF_EV_CONN_OPEN = 3,
 	CGF_EV_CONN_CLOSE = 4,
+	CGF_EV_DNS = 5,        /* log.dns: an address of an answer (struct cgf_dns_event) */
 };
 
 struct cgf_event {
@@ -279,7 +280,8 @@ struct cgf_event {
 	__u8 proto;            /* IPPROTO_*, 0 where none */
 	__u8 family;           /* 4, 6, or 0 where no address */
 	__u16 sport, dport;    /* host byte order */
-	__u8 active;           /* connections: 1 we connected, 0 we accepted */
+	__u8 active;           /* connections: 1 we connected, 0 we accepted; denials of
+				* addresses: 1 the cgroup started the flow, 0 it arrived */
 	__u8 why;              /* enum cgf_name_why: egress denials under to_names */
 	__u8 pad[2];
 	__u32 name;            /* allowed through the name pattern whose rule_info index is
@@ -289,6 +291,23 @@ struct cgf_event {
 	__u64 duration_ns;     /* CGF_EV_CONN_CLOSE */
 	__u64 bytes_sent, bytes_received;
 	__u32 retrans, srtt_us;
+};
+
+/*
+ * What denial events of the hooks with no address carry, in the address
+ * fields: sock_create: family (4/6), proto, sport = the socket type;
+ * dev: proto = the type (1 block, 2 char), sport = the access bits (m 1,
+ * r 2, w 4), saddr = major, minor (u32 each); sysctl: proto = 1 for a
+ * write, saddr..daddr = the name's first 32 bytes.
+ */
+#define CGF_EV_DETAIL 32
+
+/* log.dns: one per address of an answer from a trusted resolver: the event
+ * (type CGF_EV_DNS, family, daddr the address) and the question, as the
+ * names trie keys it (abi.h: Names), its first 128 bytes */
+struct cgf_dns_event {
+	struct cgf_event e;
+	__u8 name[128];
 };
 
 #define CGF_EVENTS_RING (1u << 18)	/* bytes of a policy's ring buffer */
@@ -473,7 +492,8 @@ struct cgf_config {
 	__u16 eph_lo, eph_hi;	/* the host's ephemeral ports: a port the kernel chose there is port 0 to bind rules */
 	__u8 has_bind;		/* the policy has network.bind */
 	__u8 has_names;		/* egress rules with to_names */
-	__u8 pad3[2];
+	__u8 log_dns;		/* log.dns: an event per address of every trusted answer */
+	__u8 pad3;
 	__u32 name_rule_first;	/* rule id (rule_info) of name pattern 0 */
 	__u32 dns_min_ttl_s;	/* network.dns.min_ttl */
 };
@@ -544,6 +564,7 @@ _Static_assert(sizeof(struct cgf_peer) == 32, "cgf_peer layout");
 _Static_assert(sizeof(struct cgf_key6) == 20, "cgf_key6 layout");
 _Static_assert(sizeof(struct cgf_addr_val) == 8, "cgf_addr_val layout");
 _Static_assert(sizeof(struct cgf_event) == 120, "cgf_event layout");
+_Static_assert(sizeof(struct cgf_dns_event) == 248, "cgf_dns_event layout");
 _Static_assert(sizeof(struct cgf_acct) == 96, "cgf_acct layout");
 _Static_assert(sizeof(struct cgf_rule_info) == 128, "cgf_rule_info layout");
 _Static_assert(sizeof(struct cgf_port_key) == 12, "cgf_port_key layout");
