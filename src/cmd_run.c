@@ -383,8 +383,11 @@ int cgf_do_run(int argc, char **argv)
 			     1ull << 63;	/* (never a family: makes 0 mean "no filter") */
 	ret = ret ?: set_up(&r, p, c);
 	if (!ret) {
-		if (r.learn && cgf_event_src_add(&r.src, &nsrc, r.name))
+		if (r.learn && cgf_event_src_add(&r.src, &nsrc, r.name)) {
 			cgf_report_error(cgf_last_error());
+			free(r.src);	/* learnt from nothing: OUT says so */
+			r.src = NULL;
+		}
 		ret = run_and_wait(&r, &oldmask);
 		alarm(0);
 		kill_cgroup(r.cg);
