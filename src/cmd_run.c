@@ -267,8 +267,10 @@ static int learn_load(struct run *r, struct cgf_policy **p, struct cgf_compiled 
 		dns[n] = dnsbuf[n];
 		n++;
 	}
-	dns[n] = NULL;
-	yaml = cgf_learn_observer(base ? base->name : "learn", n ? dns : NULL);
+	for (size_t i = 0; !n && i < 3; i++)	/* network.dns's defaults, written out */
+		dns[i] = (const char *[]){ "127.0.0.53", "127.0.0.1", "::1" }[i];
+	dns[n ? n : 3] = NULL;
+	yaml = cgf_learn_observer(base ? base->name : "learn", dns);
 	cgf_policy_free(base);
 	snprintf(path, 64, "/tmp/cgfence-learn-XXXXXX");
 	fd = mkstemp(path);

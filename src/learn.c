@@ -174,10 +174,16 @@ static void learn_addr(struct cgf_learn *l, json_object *ev, const char *hook)
 
 		s = find(l, K_EGRESS, n ? n : dst, proto);
 		s->is_name = n != NULL;
-		if (!strcmp(proto, "tcp") || !strcmp(proto, "udp"))
+		if (!strcmp(proto, "tcp") || !strcmp(proto, "udp")) {
 			add_port(s, num(ev, "dport"));
-		else
+			/* its local port: the kernel's choice (bind's port 0), unless bound */
+			struct seen *b = find(l, K_BIND, "", proto);
+
+			add_port(b, 0);
+			note(b, ev);
+		} else {
 			s->any_port = true;
+		}
 	} else if (!strcmp(dir, "inbound") && !strcmp(hook, "ingress")) {
 		s = find(l, K_INGRESS, str(ev, "src") ?: "", proto);	/* the peer, our port */
 		if (!strcmp(proto, "tcp") || !strcmp(proto, "udp"))

@@ -58,9 +58,10 @@ query_it() {
 
 # run --learn
 query_it &
+QP=$!
 "$CGF" run --learn "$TMPD/learnt.yaml" -- sh "$TMPD/work.sh" >"$TMPD/run.out" 2>&1
 check "run --learn: the workload ran" 0 $?
-wait
+wait "$QP"
 check_match "run --learn: it says what it wrote" "wrote $TMPD/learnt.yaml from [0-9]+ events" \
 	"$(cat "$TMPD/run.out")"
 L=$(cat "$TMPD/learnt.yaml")
@@ -93,14 +94,16 @@ mkcg CG learnt
 sed "s/^name: learn$/name: $P/" "$TMPD/learnt.yaml" >"$TMPD/enforce.yaml"
 "$CGF" apply --cgroup "$CG" "$TMPD/enforce.yaml" >/dev/null 2>&1 || not_ok "apply of the learnt policy"
 query_it &
+QP=$!
 out=$(in_cg "$CG" sh "$TMPD/work.sh" 2>&1)
 check "the same workload under the learnt policy (enforce)" "0 ''" "$? '$out'"
-wait
+wait "$QP"
 check "... with no denial" 0 "$("$CGF" --json events "$P" | grep -c '"type":"deny"')"
 # a changed workload: a third server by name and /dev/zero are denied
 query_it &
+QP=$!
 out=$(in_cg "$CG" sh "$TMPD/work.sh" changed 2>&1)
-wait
+wait "$QP"
 check_match "a changed workload: the third server is denied" "third server: 7" "$out"
 check_match "... and /dev/zero" "zero: denied" "$out"
 ev=$("$CGF" --json events "$P")
@@ -112,6 +115,7 @@ check_match "events: the device, the default" '"hook":"dev".*"rule":"default".*"
 # learn NAME: the same from a daemon-managed audit policy
 RUN="$TMPD/run" PD="$TMPD/policies" LOG="$TMPD/daemon.log"
 mkdir -p "$PD"
+: >"$LOG"
 mkcg OB observed
 O=$(pname observed)
 track_policy "$O"
@@ -136,8 +140,9 @@ logpos
 daemon_start "$CGF" || not_ok "the daemon did not start"
 wait_for 10 logged "event=applied" || not_ok "the daemon did not apply the observing policy"
 query_it &
+QP=$!
 in_cg "$OB" sh "$TMPD/work.sh" >/dev/null 2>&1
-wait
+wait "$QP"
 sleep 1.2	# the daemon moves the events to the log
 "$CGF" learn "$O" -o "$TMPD/learnt2.yaml" 2>"$TMPD/learn.err"
 check "learn NAME: written" 0 $?

@@ -82,7 +82,7 @@ static void test_output(void **state)
 	assert_non_null(strstr(y, "from: [\"127.0.0.1\"]\n        ports: [8000]"));
 	assert_null(strstr(y, "40000"));	/* a reply is no ingress rule */
 	assert_non_null(strstr(y, "{action: allow, ports: [0], protocol: udp}"));	/* ephemeral */
-	assert_non_null(strstr(y, "{action: allow, ports: [8000], protocol: tcp}"));
+	assert_non_null(strstr(y, "{action: allow, ports: [0, 8000], protocol: tcp}"));	/* connect()'s */
 	assert_non_null(strstr(y, "deny_types: [raw, seqpacket]"));
 	assert_non_null(strstr(y, "{action: allow, type: c, major: 1, minor: 9, access: r}"));
 	assert_non_null(strstr(y, "{action: allow, type: c, major: 1, minor: 3, access: rw}"));
