@@ -49,7 +49,7 @@ static const struct cmd {
 	{ "list", cgf_do_list, "list [--json]" },
 	{ "run", cgf_do_run,
 	  "run -p POLICY.yaml [--audit] [--user USER] [--cgroup-parent PATH] -- CMD [ARG...]\n"
-	  "       run --learn OUT.yaml [-p BASE.yaml] [--group PREFIXLEN] -- CMD [ARG...]" },
+	  "  cgfence run --learn OUT.yaml [-p BASE.yaml] [--group PREFIXLEN] -- CMD [ARG...]" },
 	{ "learn", cgf_do_learn, "learn NAME [-o OUT.yaml] [--group PREFIXLEN]" },
 	{ "check", cgf_do_check, "check POLICY.yaml [--json]" },
 	{ "explain", cgf_do_explain,
