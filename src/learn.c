@@ -20,6 +20,7 @@
 #include "util.h"
 
 enum { K_EGRESS, K_INGRESS, K_BIND, K_DEVICE, K_SYSCTL, K_MAX };
+#define CGF_LEARN_COMMS 4
 
 /* One thing seen: a (kind, what, protocol) and the ports it was seen with. */
 struct seen {
@@ -31,7 +32,8 @@ struct seen {
 	bool any_port;
 	uint8_t access;		/* devices: m 1, r 2, w 4; sysctl: 1 read, 2 write */
 	uint64_t count;
-	char comms[64];
+	char comms[CGF_LEARN_COMMS][16];	/* the processes, each once */
+	size_t ncomms, more;		/* ... and how many more did not fit */
 	char first[40], last[40];
 };
 
@@ -101,6 +103,18 @@ static struct seen *find(struct cgf_learn *l, int kind, const char *what, const 
 	return &l->s[l->n++];
 }
 
+/* comm into a rule's list of processes, once; past CGF_LEARN_COMMS, counted */
+static void add_comm(char list[][16], size_t *n, size_t *more, const char *comm)
+{
+	for (size_t i = 0; i < *n; i++)
+		if (!strncmp(list[i], comm, 15))
+			return;
+	if (*n < CGF_LEARN_COMMS)
+		snprintf(list[(*n)++], 16, "%s", comm);
+	else
+		(*more)++;
+}
+
 static void note(struct seen *s, json_object *ev)
 {
 	const char *comm = str(ev, "comm"), *t = str(ev, "time");
@@ -114,20 +128,8 @@ static void note(struct seen *s, json_object *ev)
 		snprintf(s->first, sizeof(s->first), "%s", sec);
 	if (t && strcmp(sec, s->last) > 0)
 		snprintf(s->last, sizeof(s->last), "%s", sec);
-	if (comm && *comm) {	/* ", "-separated, each once, as many as fit */
-		char pat[40];
-
-		snprintf(pat, sizeof(pat), ",%s,", comm);
-		char have[sizeof(s->comms) + 2];
-
-		snprintf(have, sizeof(have), ",%s,", s->comms);
-		for (char *c = have; *c; c++)
-			if (*c == ' ')
-				memmove(c, c + 1, strlen(c));
-		if (!strstr(have, pat) && strlen(s->comms) + strlen(comm) + 3 < sizeof(s->comms))
-			snprintf(s->comms + strlen(s->comms), sizeof(s->comms) - strlen(s->comms),
-				 "%s%s", s->comms[0] ? ", " : "", comm);
-	}
+	if (comm && *comm)
+		add_comm(s->comms, &s->ncomms, &s->more, comm);
 }
 
 static void add_port(struct seen *s, int64_t port)
@@ -357,7 +359,8 @@ static void comment(struct out *o, struct seen *const *g, size_t n, const char *
 {
 	uint64_t count = 0;
 	const char *first = g[0]->first, *last = g[0]->last;
-	char comms[160] = "";
+	char list[CGF_LEARN_COMMS][16], comms[CGF_LEARN_COMMS * 18 + 32] = "";
+	size_t nl = 0, more = 0;
 
 	for (size_t i = 0; i < n; i++) {
 		count += g[i]->count;
@@ -365,10 +368,15 @@ static void comment(struct out *o, struct seen *const *g, size_t n, const char *
 			first = g[i]->first;
 		if (strcmp(g[i]->last, last) > 0)
 			last = g[i]->last;
-		if (!strstr(comms, g[i]->comms) && strlen(comms) + strlen(g[i]->comms) + 3 < sizeof(comms))
-			snprintf(comms + strlen(comms), sizeof(comms) - strlen(comms), "%s%s",
-				 comms[0] ? ", " : "", g[i]->comms);
+		for (size_t c = 0; c < g[i]->ncomms; c++)
+			add_comm(list, &nl, &more, g[i]->comms[c]);
+		more += g[i]->more;
 	}
+	for (size_t c = 0; c < nl; c++)
+		snprintf(comms + strlen(comms), sizeof(comms) - strlen(comms), "%s%s", c ? ", " : "",
+			 list[c]);
+	if (more)
+		snprintf(comms + strlen(comms), sizeof(comms) - strlen(comms), " and others");
 	put(o, "%s# seen %llu time%s, by %s; first %s, last %s\n", indent, (unsigned long long)count,
 	    count == 1 ? "" : "s", comms[0] ? comms : "?", first, last);
 }

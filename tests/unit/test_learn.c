@@ -149,6 +149,27 @@ static void test_empty_and_lost(void **state)
 	cgf_learn_free(l);
 }
 
+/* The processes of a rule: each once, a name with a space too, the rest counted. */
+static void test_comms(void **state)
+{
+	struct cgf_learn *l = cgf_learn_new();
+	const char *comms[] = { "Web Content", "curl", "Web Content", "a", "b", "c", "curl" };
+	char buf[512], *y;
+
+	(void)state;
+	for (size_t i = 0; i < sizeof(comms) / sizeof(comms[0]); i++) {
+		snprintf(buf, sizeof(buf), "{\"type\":\"would-deny\",\"time\":\"2026-12-01T10:00:0%zu.5Z\","
+			 "\"hook\":\"connect4\",\"comm\":\"%s\",\"protocol\":\"tcp\","
+			 "\"dst\":\"127.9.0.1\",\"dport\":80,\"direction\":\"outbound\"}", i, comms[i]);
+		ev(l, buf);
+	}
+	y = learn(l, 0);
+	assert_non_null(strstr(y, "# seen 7 times, by Web Content, curl, a, b and others; "
+				  "first 2026-12-01T10:00:00Z, last 2026-12-01T10:00:06Z\n"));
+	free(y);
+	cgf_learn_free(l);
+}
+
 static void test_observer(void **state)
 {
 	char *y = cgf_learn_observer("w", NULL);
@@ -171,6 +192,7 @@ int main(void)
 		cmocka_unit_test(test_output),
 		cmocka_unit_test(test_group),
 		cmocka_unit_test(test_empty_and_lost),
+		cmocka_unit_test(test_comms),
 		cmocka_unit_test(test_observer),
 	};
 
