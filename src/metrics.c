@@ -99,69 +99,15 @@ static void emit_audit(struct prom *p, const char *m, const char *policy, json_o
 	emit_by_hook(p, m, policy, pol, "audit_would_deny");
 }
 
-static void emit_event_count(struct prom *p, const char *m, const char *policy, json_object *pol,
-			     const char *key)
+/* A metric that is one number of the policy's object, or of one of its
+ * objects (obj; absent: no sample, e.g. "names" without to_names rules). */
+static void emit_key(struct prom *p, const char *m, const char *policy, json_object *pol,
+		     const char *obj, const char *key)
 {
-	json_object *x;
+	json_object *x = pol;
 
-	if (json_object_object_get_ex(pol, "events", &x))
+	if (!obj || (json_object_object_get_ex(pol, obj, &x) && x))
 		out(p, "%s{policy=\"%s\"} %llu\n", m, policy, (unsigned long long)ju(x, key));
-}
-
-static void emit_events(struct prom *p, const char *m, const char *policy, json_object *pol)
-{
-	emit_event_count(p, m, policy, pol, "sent");
-}
-
-static void emit_dropped(struct prom *p, const char *m, const char *policy, json_object *pol)
-{
-	emit_event_count(p, m, policy, pol, "dropped");
-}
-
-static void emit_suppressed(struct prom *p, const char *m, const char *policy, json_object *pol)
-{
-	emit_event_count(p, m, policy, pol, "suppressed");
-}
-
-static void emit_rate_limited(struct prom *p, const char *m, const char *policy, json_object *pol)
-{
-	out(p, "%s{policy=\"%s\"} %llu\n", m, policy, (unsigned long long)ju(pol, "rate_limited"));
-}
-
-/* to_names: a counter or gauge of the policy's "names" object, if it has names */
-static void emit_names_key(struct prom *p, const char *m, const char *policy, json_object *pol,
-			   const char *key)
-{
-	json_object *x;
-
-	if (json_object_object_get_ex(pol, "names", &x) && x)
-		out(p, "%s{policy=\"%s\"} %llu\n", m, policy, (unsigned long long)ju(x, key));
-}
-
-static void emit_names_addresses(struct prom *p, const char *m, const char *policy,
-				 json_object *pol)
-{
-	emit_names_key(p, m, policy, pol, "addresses");
-}
-
-static void emit_names_learnt(struct prom *p, const char *m, const char *policy, json_object *pol)
-{
-	emit_names_key(p, m, policy, pol, "learnt_total");
-}
-
-static void emit_names_evicted(struct prom *p, const char *m, const char *policy, json_object *pol)
-{
-	emit_names_key(p, m, policy, pol, "evicted");
-}
-
-static void emit_dns_answers(struct prom *p, const char *m, const char *policy, json_object *pol)
-{
-	emit_names_key(p, m, policy, pol, "answers");
-}
-
-static void emit_dns_ignored(struct prom *p, const char *m, const char *policy, json_object *pol)
-{
-	emit_names_key(p, m, policy, pol, "answers_ignored");
 }
 
 static void emit_rule_hits(struct prom *p, const char *m, const char *policy, json_object *pol)
@@ -270,26 +216,27 @@ static void emit_run_seconds(struct prom *p, const char *m, const char *policy, 
 
 static const struct metric {
 	const char *name, *type, *help;
-	emit_fn *emit;
+	emit_fn *emit;		/* NULL: the number at obj.key (emit_key) */
+	const char *obj, *key;
 } metrics[] = {
 	{ "cgfence_policy_info", "gauge", "An applied policy (value 1) and its mode and generation.", emit_info },
 	{ "cgfence_denied_total", "counter", "Calls and packets denied, per hook.", emit_denied },
 	{ "cgfence_audit_would_deny_total", "counter", "Calls and packets that would have been denied (audit mode), per hook.", emit_audit },
-	{ "cgfence_events_total", "counter", "Events put into the ring buffer.", emit_events },
-	{ "cgfence_events_dropped_total", "counter", "Events lost because the ring buffer was full.", emit_dropped },
-	{ "cgfence_events_suppressed_total", "counter", "Denial events not sent: over their rule's rate.", emit_suppressed },
-	{ "cgfence_rate_limited_total", "counter", "Connects refused by network.rate_limit.", emit_rate_limited },
+	{ "cgfence_events_total", "counter", "Events put into the ring buffer.", NULL, "events", "sent" },
+	{ "cgfence_events_dropped_total", "counter", "Events lost because the ring buffer was full.", NULL, "events", "dropped" },
+	{ "cgfence_events_suppressed_total", "counter", "Denial events not sent: over their rule's rate.", NULL, "events", "suppressed" },
+	{ "cgfence_rate_limited_total", "counter", "Connects refused by network.rate_limit.", NULL, NULL, "rate_limited" },
 	{ "cgfence_rule_hits_total", "counter", "Decisions per rule (accounting: true).", emit_rule_hits },
 	{ "cgfence_cgroup_bytes_total", "counter", "Bytes of packets that passed, per cgroup and direction (accounting: true).", emit_bytes },
 	{ "cgfence_cgroup_packets_total", "counter", "Packets that passed, per cgroup and direction (accounting: true).", emit_packets },
 	{ "cgfence_cgroup_connections_total", "counter", "New connections per cgroup: tcp_connect (SYN sent), tcp_accept (SYN-ACK sent), udp_connect.", emit_connections },
 	{ "cgfence_cgroup_denied_total", "counter", "Calls and packets of the cgroup denied (or that would be, in audit mode) (accounting: true).", emit_cgroup_denied },
 	{ "cgfence_outside_sockets", "gauge", "Sockets held by the policy's processes that were made outside its cgroups (not filtered by it).", emit_outside },
-	{ "cgfence_names_addresses", "gauge", "Addresses learnt from DNS answers for to_names rules, held now (expired ones too, until evicted).", emit_names_addresses },
-	{ "cgfence_names_learnt_total", "counter", "Addresses learnt from DNS answers for to_names rules.", emit_names_learnt },
-	{ "cgfence_names_evicted_total", "counter", "Learnt addresses evicted past network.dns.max_addresses (least recently used).", emit_names_evicted },
-	{ "cgfence_dns_answers_total", "counter", "DNS answers from a trusted resolver read by the ingress program.", emit_dns_answers },
-	{ "cgfence_dns_answers_ignored_total", "counter", "DNS answers that taught nothing: malformed, or to a name no to_names rule allows.", emit_dns_ignored },
+	{ "cgfence_names_addresses", "gauge", "Addresses learnt from DNS answers for to_names rules, held now (expired ones too, until evicted).", NULL, "names", "addresses" },
+	{ "cgfence_names_learnt_total", "counter", "Addresses learnt from DNS answers for to_names rules.", NULL, "names", "learnt_total" },
+	{ "cgfence_names_evicted_total", "counter", "Learnt addresses evicted past network.dns.max_addresses (least recently used).", NULL, "names", "evicted" },
+	{ "cgfence_dns_answers_total", "counter", "DNS answers from a trusted resolver read by the ingress program.", NULL, "names", "answers" },
+	{ "cgfence_dns_answers_ignored_total", "counter", "DNS answers that taught nothing: malformed, or to a name no to_names rule allows.", NULL, "names", "answers_ignored" },
 	{ "cgfence_program_runs_total", "counter", "Runs of the policy's program per hook (kernel run-time statistics).", emit_runs },
 	{ "cgfence_program_run_seconds_total", "counter", "Time spent in the policy's program per hook (kernel run-time statistics).", emit_run_seconds },
 };
@@ -311,7 +258,12 @@ char *cgf_prometheus(json_object *stats)
 		for (size_t i = 0; i < n; i++) {
 			json_object *pol = json_object_array_get_idx(stats, i);
 
-			m->emit(&p, m->name, lv(jstr(pol, "name"), a, sizeof(a)), pol);
+			const char *policy = lv(jstr(pol, "name"), a, sizeof(a));
+
+			if (m->emit)
+				m->emit(&p, m->name, policy, pol);
+			else
+				emit_key(&p, m->name, policy, pol, m->obj, m->key);
 		}
 	}
 	return p.buf;
