@@ -262,15 +262,14 @@ static void explain_print(const struct cgf_policy *p, const char *hook, const st
 /* The resolvers whose answers count, as one line. */
 static void dns_servers_str(const struct cgf_policy *p, char *buf, size_t len)
 {
+	char a[CGF_DNS_SERVERS_MAX][64];
+	const char *list[CGF_DNS_SERVERS_MAX + 1];
 	size_t off = 0;
 
 	buf[0] = '\0';
-	for (size_t i = 0; i < p->dns.n_servers && off < len; i++) {
-		char a[64];
-
-		cgf_prefix_str(&p->dns.servers[i], a, sizeof(a));
-		off += (size_t)snprintf(buf + off, len - off, "%s%s", i ? ", " : "", a);
-	}
+	cgf_dns_server_strs(&p->dns, a, list);
+	for (size_t i = 0; list[i] && off < len; i++)
+		off += (size_t)snprintf(buf + off, len - off, "%s%s", i ? ", " : "", list[i]);
 }
 
 /*

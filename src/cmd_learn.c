@@ -94,15 +94,11 @@ static const char **dns_of(const char *source, char buf[][64])
 	size_t n = 0;
 	CGF_DIAG_SCOPE(d);	/* no file: the defaults */
 
+	list[0] = NULL;
 	if (source && *source && !cgf_policy_load(source, &p)) {
-		for (size_t i = 0; i < p->dns.n_servers && n < CGF_DNS_SERVERS_MAX; i++) {
-			cgf_prefix_str(&p->dns.servers[i], buf[n], 64);
-			list[n] = buf[n];
-			n++;
-		}
+		n = cgf_dns_server_strs(&p->dns, buf, list);
 		cgf_policy_free(p);
 	}
-	list[n] = NULL;
 	return n ? list : NULL;
 }
 

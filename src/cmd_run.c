@@ -256,20 +256,16 @@ static int learn_load(struct run *r, struct cgf_policy **p, struct cgf_compiled 
 	struct cgf_policy *base = NULL;
 	char *yaml;
 	int fd, ret;
-	size_t n = 0;
 
 	if (r->file && (ret = cgf_load_compile(r->file, &base, c)))
 		return ret;
-	if (base)
+	if (base) {
 		cgf_compiled_free(*c);
-	for (size_t i = 0; base && i < base->dns.n_servers && i < CGF_DNS_SERVERS_MAX; i++) {
-		cgf_prefix_str(&base->dns.servers[i], dnsbuf[n], 64);
-		dns[n] = dnsbuf[n];
-		n++;
+		cgf_dns_server_strs(&base->dns, dnsbuf, dns);
+	} else {	/* network.dns's defaults, written out */
+		for (size_t i = 0; (dns[i] = cgf_dns_default_servers[i]); i++)
+			;
 	}
-	for (size_t i = 0; !n && i < 3; i++)	/* network.dns's defaults, written out */
-		dns[i] = (const char *[]){ "127.0.0.53", "127.0.0.1", "::1" }[i];
-	dns[n ? n : 3] = NULL;
 	yaml = cgf_learn_observer(base ? base->name : "learn", dns);
 	cgf_policy_free(base);
 	snprintf(path, 64, "/tmp/cgfence-learn-XXXXXX");

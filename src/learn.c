@@ -17,6 +17,7 @@
 
 #include "addr.h"
 #include "learn.h"
+#include "policy.h"
 #include "util.h"
 
 enum { K_EGRESS, K_INGRESS, K_BIND, K_DEVICE, K_SYSCTL, K_MAX };
@@ -543,11 +544,11 @@ char *cgf_learn_observer(const char *name, const char *const *dns)
 {
 	struct out o = { 0 };
 
-	put(&o, "version: 1\nname: %s\nmode: audit\nnetwork:\n  dns:\n    servers: [", name);
-	for (size_t i = 0; dns && dns[i]; i++)
-		put(&o, "%s\"%s\"", i ? ", " : "", dns[i]);
 	if (!dns || !dns[0])
-		put(&o, "127.0.0.53, 127.0.0.1, \"::1\"");
+		dns = cgf_dns_default_servers;
+	put(&o, "version: 1\nname: %s\nmode: audit\nnetwork:\n  dns:\n    servers: [", name);
+	for (size_t i = 0; dns[i]; i++)
+		put(&o, "%s\"%s\"", i ? ", " : "", dns[i]);
 	put(&o, "]\n  sockets:\n    deny_types: [stream, dgram, raw, seqpacket]\n"
 		"  egress: {default: deny}\n  ingress: {default: deny}\n  bind: {default: deny}\n"
 		"devices: {default: deny}\nsysctl: {default: deny}\n"

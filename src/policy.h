@@ -175,6 +175,11 @@ struct cgf_policy {
 	size_t n_name_rules;	/* egress rules with to_names */
 };
 
+/* network.dns's default resolvers, NULL-ended */
+extern const char *const cgf_dns_default_servers[];
+/* d's resolvers as text (into buf), listed NULL-ended in list; how many */
+size_t cgf_dns_server_strs(const struct cgf_dns *d, char buf[][64], const char **list);
+
 int cgf_policy_load(const char *path, struct cgf_policy **out);
 int cgf_policy_parse_string(const char *name, const char *buf, size_t len,
 			    struct cgf_policy **out);

@@ -412,21 +412,32 @@ static int parse_dns(struct pctx *c, const struct yt_node *n)
 	return err;
 }
 
-/* The resolvers network.dns leaves out: 127.0.0.53 (systemd-resolved),
- * 127.0.0.1 and ::1. */
+/* The resolvers network.dns leaves out: systemd-resolved's, and loopback's. */
+const char *const cgf_dns_default_servers[] = { "127.0.0.53", "127.0.0.1", "::1", NULL };
+
 void pol_dns_defaults(struct cgf_dns *d)
 {
-	static const char *const servers[] = { "127.0.0.53", "127.0.0.1", "::1" };
+	if (d->n_servers)
+		return;
+	for (size_t j = 0; cgf_dns_default_servers[j]; j++) {
+		struct cgf_prefix pf[CGF_WORD_MAX];
+		const char *why;
 
-	for (size_t i = 0; !d->n_servers && i < ARRAY_SIZE(servers); i++) {
-		for (size_t j = 0; j < ARRAY_SIZE(servers); j++) {
-			struct cgf_prefix pf[CGF_WORD_MAX];
-			const char *why;
-
-			if (cgf_parse_prefixes(servers[j], pf, &why) == 1)
-				d->servers[d->n_servers++] = pf[0];
-		}
+		if (cgf_parse_prefixes(cgf_dns_default_servers[j], pf, &why) == 1)
+			d->servers[d->n_servers++] = pf[0];
 	}
+}
+
+size_t cgf_dns_server_strs(const struct cgf_dns *d, char buf[][64], const char **list)
+{
+	size_t n = 0;
+
+	for (; n < d->n_servers && n < CGF_DNS_SERVERS_MAX; n++) {
+		cgf_prefix_str(&d->servers[n], buf[n], 64);
+		list[n] = buf[n];
+	}
+	list[n] = NULL;
+	return n;
 }
 
 /* network.outside_sockets: report (default) or destroy */
