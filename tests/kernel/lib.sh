@@ -133,6 +133,43 @@ network:
 EOF
 }
 
+# own_resolv_conf: in this test's mount namespace (start the script again
+# under `unshare -m` first), /etc/resolv.conf names 127.0.0.53 only and
+# /etc/hosts knows localhost only
+own_resolv_conf() {
+	mount --make-rprivate /
+	printf 'nameserver 127.0.0.53\noptions timeout:1 attempts:1\n' >"$TMPD/resolv.conf"
+	mount --bind "$TMPD/resolv.conf" /etc/resolv.conf
+	printf '127.0.0.1 localhost\n' >"$TMPD/hosts"
+	mount --bind "$TMPD/hosts" /etc/hosts
+}
+
+# start_dnsmasq ADDR CONF NAME [PID]: dnsmasq on ADDR port 53 serving CONF (in
+# the network namespace of PID if given), until it answers for NAME
+start_dnsmasq() {
+	local ns=()
+	[ -n "${4:-}" ] && ns=(nsenter -t "$4" -n)
+	"${ns[@]}" dnsmasq --keep-in-foreground --conf-file="$2" --listen-address="$1" \
+		--pid-file="$TMPD/dnsmasq.$1.$RANDOM.pid" --log-facility=- 2>>"$TMPD/dnsmasq.log" &
+	T_PIDS+=($!)
+	wait_for 5 "${ns[@]}" dig +time=1 +tries=1 +short @"$1" "$3" >/dev/null
+}
+
+# scrape_metrics FILE: /metrics of a `cgfence metrics` this test started on a
+# loopback port (the first call starts it) into FILE
+scrape_metrics() {
+	if [ -z "${METRICS_PORT:-}" ]; then
+		METRICS_PORT=$((20000 + $$ % 20000))
+		"$CGF" metrics --listen 127.0.0.1:$METRICS_PORT 2>/dev/null &
+		T_PIDS+=($!)
+	fi
+	for _ in $(seq 50); do
+		curl -sf "http://127.0.0.1:$METRICS_PORT/metrics" >"$1" && return 0
+		sleep 0.1
+	done
+	return 1
+}
+
 t_done() {
 	[ $((N_OK + N_FAIL)) -gt 0 ] || { echo "not ok - $(basename "$0") checked nothing"; exit 1; }
 	[ "$N_FAIL" -eq 0 ]

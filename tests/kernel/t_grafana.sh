@@ -48,12 +48,9 @@ serve tcp 127.0.0.1 9000 graf || exit 1
 in_cg "$CG" "$NP" hello tcp 127.0.0.1 9000 >/dev/null
 in_cg "$CG" "$NP" connect tcp 127.0.0.2 80 >/dev/null	# a denial
 
-PORT=$((20000 + $$ % 20000))
-"$CGF" metrics --listen 127.0.0.1:$PORT 2>/dev/null &
-T_PIDS+=($!)
-for _ in $(seq 50); do curl -sf "http://127.0.0.1:$PORT/metrics" >"$TMPD/m" && break; sleep 0.1; done
+scrape_metrics "$TMPD/m" || not_ok "cgfence metrics did not answer"
 in_cg "$CG" "$NP" hello tcp 127.0.0.1 9000 >/dev/null	# program stats count from now on
-curl -sf "http://127.0.0.1:$PORT/metrics" >"$TMPD/m"
+scrape_metrics "$TMPD/m"
 for m in $metrics; do
 	check_match "$m is served" "# TYPE $m (counter|gauge)" "$(grep "^# TYPE $m " "$TMPD/m")"
 	check_match "$m has a sample for the policy" "^$m\{[^}]*policy=\"$P\"" \

@@ -9,12 +9,7 @@
 [ -n "${T_LEARN_MNTNS:-}" ] || exec unshare -m env T_LEARN_MNTNS=1 bash "$0" "$@"
 source "$(dirname "$0")/lib.sh"
 
-mount --make-rprivate /
-printf 'nameserver 127.0.0.53\noptions timeout:1 attempts:1\n' >"$TMPD/resolv.conf"
-mount --bind "$TMPD/resolv.conf" /etc/resolv.conf
-printf '127.0.0.1 localhost\n' >"$TMPD/hosts"
-mount --bind "$TMPD/hosts" /etc/hosts
-
+own_resolv_conf
 cat >"$TMPD/dnsmasq.conf" <<EOF
 no-resolv
 no-hosts
@@ -24,10 +19,7 @@ local-ttl=60
 host-record=one.example.test,127.1.0.1
 host-record=three.example.test,127.1.0.3
 EOF
-dnsmasq --keep-in-foreground --conf-file="$TMPD/dnsmasq.conf" --listen-address=127.0.0.53 \
-	--pid-file="$TMPD/dnsmasq.pid" 2>/dev/null &
-T_PIDS+=($!)
-wait_for 5 dig +time=1 +tries=1 +short @127.0.0.53 one.example.test >/dev/null || not_ok "dnsmasq"
+start_dnsmasq 127.0.0.53 "$TMPD/dnsmasq.conf" one.example.test || not_ok "dnsmasq"
 python3 -m http.server --bind :: 8080 >/dev/null 2>&1 &
 T_PIDS+=($!)
 wait_for 10 curl -s -o /dev/null http://127.1.0.2:8080/ || not_ok "http server did not start"

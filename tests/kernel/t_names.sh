@@ -7,12 +7,7 @@
 [ -n "${T_NAMES_MNTNS:-}" ] || exec unshare -m env T_NAMES_MNTNS=1 bash "$0" "$@"
 source "$(dirname "$0")/lib.sh"
 
-mount --make-rprivate /
-echo "nameserver 127.0.0.53" >"$TMPD/resolv.conf"
-echo "options timeout:1 attempts:1" >>"$TMPD/resolv.conf"
-mount --bind "$TMPD/resolv.conf" /etc/resolv.conf
-printf '127.0.0.1 localhost\n' >"$TMPD/hosts"
-mount --bind "$TMPD/hosts" /etc/hosts
+own_resolv_conf
 NAMES="python3 $PWD/tests/helpers/names.py"
 
 for b in dnsmasq dig curl; do
@@ -49,17 +44,9 @@ EOF
 	echo "host-record=pypi.org,127.1.4.9"
 }
 zone >"$TMPD/dnsmasq.conf"
-start_dnsmasq() {	# ADDR CONF [netns pid]
-	local ns=()
-	[ -n "${3:-}" ] && ns=(nsenter -t "$3" -n)
-	"${ns[@]}" dnsmasq --keep-in-foreground --conf-file="$2" --listen-address="$1" \
-		--pid-file="$TMPD/dnsmasq.$1.$RANDOM.pid" --log-facility=- 2>>"$TMPD/dnsmasq.log" &
-	T_PIDS+=($!)
-	wait_for 5 "${ns[@]}" dig +time=1 +tries=1 +short @"$1" api.example.test >/dev/null
-}
-start_dnsmasq 127.0.0.53 "$TMPD/dnsmasq.conf" || not_ok "dnsmasq did not start"
+start_dnsmasq 127.0.0.53 "$TMPD/dnsmasq.conf" api.example.test || not_ok "dnsmasq did not start"
 sed 's/127.1.0.1/127.1.0.8/' "$TMPD/dnsmasq.conf" >"$TMPD/untrusted.conf"
-start_dnsmasq 127.0.0.54 "$TMPD/untrusted.conf" || not_ok "the second dnsmasq did not start"
+start_dnsmasq 127.0.0.54 "$TMPD/untrusted.conf" api.example.test || not_ok "the second dnsmasq did not start"
 
 # one HTTP server for every 127.1.x.y and ::1, and an echo server for held connections
 python3 -m http.server --bind :: 8080 >/dev/null 2>&1 &
@@ -185,10 +172,7 @@ for i in $(seq 1 40); do dig_a "h$i.many.example.test" >/dev/null; done
 st=$("$CGF" --json stats "$P")
 n=$(python3 -c 'import json,sys; d=json.load(sys.stdin)[0]["names"]; print(d["addresses"] <= d["limit"] == 16 and d["evicted"] >= 24, d["answers"] > 200)' <<<"$st")
 check "40 learnt into 16: at most 16 kept, the others evicted and counted" "True True" "$n"
-PORT=$((20000 + RANDOM % 20000))
-"$CGF" metrics --listen 127.0.0.1:$PORT 2>/dev/null &
-T_PIDS+=($!)
-for _ in $(seq 50); do curl -sf "http://127.0.0.1:$PORT/metrics" >"$TMPD/metrics" && break; sleep 0.1; done
+scrape_metrics "$TMPD/metrics" || not_ok "cgfence metrics did not answer"
 check_match "metrics: learnt addresses held" "cgfence_names_addresses\{policy=\"$P\"\} ([0-9]|1[0-6])
 " "$(cat "$TMPD/metrics")"
 check_match "metrics: evictions counted" "cgfence_names_evicted_total\{policy=\"$P\"\} ([3-9][0-9]|2[4-9])
@@ -207,7 +191,7 @@ NSP=$!
 T_PIDS+=("$NSP")
 wait_for 5 test "$(readlink /proc/$NSP/ns/net)" != "$(readlink /proc/self/ns/net)"
 nsenter -t "$NSP" -n ip link set lo up
-start_dnsmasq 127.0.0.53 "$TMPD/dnsmasq.conf" "$NSP" || not_ok "the inner dnsmasq did not start"
+start_dnsmasq 127.0.0.53 "$TMPD/dnsmasq.conf" api.example.test "$NSP" || not_ok "the inner dnsmasq did not start"
 nsenter -t "$NSP" -n python3 -m http.server --bind 127.1.0.1 8080 >/dev/null 2>&1 &
 T_PIDS+=($!)
 wait_for 10 nsenter -t "$NSP" -n curl -s -o /dev/null http://127.1.0.1:8080/

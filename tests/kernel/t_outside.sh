@@ -120,11 +120,7 @@ wait "$EV" 2>/dev/null
 check_match "events: the text line says it is not filtered" \
 	"outside-socket +$P pid $HPID \(python3\) cgroup $CGA holds udp .* made in cgroup $CGO, not filtered" \
 	"$(grep udp "$TMPD/events.txt")"
-PORT=$((20000 + $$ % 20000))
-"$CGF" metrics --listen 127.0.0.1:$PORT 2>/dev/null &
-MP=$!
-T_PIDS+=("$MP")
-for _ in $(seq 50); do curl -sf "http://127.0.0.1:$PORT/metrics" >"$TMPD/metrics" && break; sleep 0.1; done
+scrape_metrics "$TMPD/metrics" || not_ok "cgfence metrics did not answer"
 check "metrics: cgfence_outside_sockets counts them" "cgfence_outside_sockets{policy=\"$P\"} 3" \
 	"$(grep "^cgfence_outside_sockets{policy=\"$P\"}" "$TMPD/metrics")"
 
