@@ -39,10 +39,8 @@ static __always_inline void dev_level(__u32 type, __u32 major, __u32 minor, stru
 		s->rule = cfg.dev_rule_first + v->rule;
 }
 
-SEC("cgroup/dev")
-int cgf_dev(struct bpf_cgroup_dev_ctx *ctx)
+static __always_inline int dev_decide(struct bpf_cgroup_dev_ctx *ctx)
 {
-	GATE(ctx, dev);
 	__u32 type = ctx->access_type & 0xffff, major = ctx->major, minor = ctx->minor;
 	struct dev_scan s = { .acc = ctx->access_type >> 16, .rule = CGF_RULE_DEFAULT };
 
@@ -61,6 +59,13 @@ int cgf_dev(struct bpf_cgroup_dev_ctx *ctx)
 	ev_detail(CGF_H_DEVICE, s.rule, 0, (__u8)type, s.acc, detail);
 	acct_denied(bpf_get_current_cgroup_id());
 	return finish(CGF_H_DEVICE, CGF_DENY);
+}
+
+SEC("cgroup/dev")
+int cgf_dev(struct bpf_cgroup_dev_ctx *ctx)
+{
+	GATE(ctx, dev);
+	return DECIDE(ctx, CGF_H_DEVICE, true, dev_decide(ctx));
 }
 
 #endif

@@ -507,22 +507,66 @@ static __noinline int dns_guard_egress(struct __sk_buff *skb)
 	return 1;
 }
 
+static __always_inline int egress_decide(struct __sk_buff *skb)
+{
+	if (cfg.has_names && dns_guard_egress(skb))
+		return finish(CGF_H_EGRESS, CGF_DENY);
+	return finish(CGF_H_EGRESS, skb_decide(skb, CGF_DIR_EGRESS, CGF_H_EGRESS));
+}
+
+static __always_inline int ingress_decide(struct __sk_buff *skb)
+{
+	if (cfg.has_names || cfg.log_dns)	/* before the socket sees the answer */
+		dns_learn(skb);
+	return finish(CGF_H_INGRESS, skb_decide(skb, CGF_DIR_INGRESS, CGF_H_INGRESS));
+}
+
+/*
+ * A staged version compares the packets that decide something no call
+ * decided: egress packets other than TCP and UDP (whose sockets' connect()
+ * and sendmsg() are compared), and inbound connections (a SYN) and every
+ * other packet in ingress. Only asked in a staged version.
+ */
+static __noinline bool staged_packet(struct __sk_buff *skb, __u8 dir)
+{
+	__u8 proto, flags = 0;
+	__u32 off;
+
+	if (!skb)
+		return false;
+	proto = l4_proto(skb);
+	if (dir == CGF_DIR_EGRESS)
+		return proto != IPPROTO_TCP && proto != IPPROTO_UDP;
+	if (proto != IPPROTO_TCP)
+		return true;
+	if (skb->protocol == bpf_htons(ETH_P_IP)) {
+		__u8 vihl = 0;
+
+		if (bpf_skb_load_bytes(skb, 0, &vihl, 1))
+			return false;
+		off = (vihl & 0xf) * 4;
+	} else {
+		off = sizeof(struct ipv6hdr);
+	}
+	if (bpf_skb_load_bytes(skb, off + TCP_FLAGS_OFF, &flags, 1))
+		return false;
+	return (flags & (TCP_FLAG_SYN | TCP_FLAG_ACK)) == TCP_FLAG_SYN;
+}
+
 SEC("cgroup_skb/egress")
 int cgf_egress(struct __sk_buff *skb)
 {
 	GATE(skb, egress);
-	if (cfg.has_names && dns_guard_egress(skb))
-		return finish(CGF_H_EGRESS, CGF_DENY);
-	return finish(CGF_H_EGRESS, skb_decide(skb, CGF_DIR_EGRESS, CGF_H_EGRESS));
+	return DECIDE(skb, CGF_H_EGRESS, cfg.staged && staged_packet(skb, CGF_DIR_EGRESS),
+		      egress_decide(skb));
 }
 
 SEC("cgroup_skb/ingress")
 int cgf_ingress(struct __sk_buff *skb)
 {
 	GATE(skb, ingress);
-	if (cfg.has_names || cfg.log_dns)	/* before the socket sees the answer */
-		dns_learn(skb);
-	return finish(CGF_H_INGRESS, skb_decide(skb, CGF_DIR_INGRESS, CGF_H_INGRESS));
+	return DECIDE(skb, CGF_H_INGRESS, cfg.staged && staged_packet(skb, CGF_DIR_INGRESS),
+		      ingress_decide(skb));
 }
 
 #endif

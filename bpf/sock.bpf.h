@@ -31,10 +31,8 @@ static __always_inline int sock_verdict(__u32 family, __u32 type, __u32 protocol
 	return CGF_ALLOW;
 }
 
-SEC("cgroup/sock_create")
-int cgf_sock_create(struct bpf_sock *sk)
+static __always_inline int sock_create_decide(struct bpf_sock *sk)
 {
-	GATE(sk, sock_create);
 	__u32 family = sk->family, type = sk->type, protocol = sk->protocol;
 	int v = sock_verdict(family, type, protocol);
 
@@ -44,6 +42,13 @@ int cgf_sock_create(struct bpf_sock *sk)
 		acct_denied(bpf_get_current_cgroup_id());
 	}
 	return finish(CGF_H_SOCK_CREATE, v);
+}
+
+SEC("cgroup/sock_create")
+int cgf_sock_create(struct bpf_sock *sk)
+{
+	GATE(sk, sock_create);
+	return DECIDE(sk, CGF_H_SOCK_CREATE, true, sock_create_decide(sk));
 }
 
 /*
@@ -57,8 +62,10 @@ int cgf_post_bind4(struct bpf_sock *sk)
 	__u32 addr[4] = { SK_U32(sk, src_ip4) }, rule = CGF_RULE_DEFAULT;
 
 	GATE(sk, post_bind4);
-	return finish_ev(CGF_H_POST_BIND4,
-			 bind_verdict(addr, 0, sk->protocol, (__u16)sk->src_port, &rule), rule);
+	return DECIDE(sk, CGF_H_POST_BIND4, true,
+		      finish_ev(CGF_H_POST_BIND4,
+				bind_verdict(addr, 0, sk->protocol, (__u16)sk->src_port, &rule),
+				rule));
 }
 
 SEC("cgroup/post_bind6")
@@ -68,8 +75,10 @@ int cgf_post_bind6(struct bpf_sock *sk)
 
 	SK_SRC_ADDR(sk, addr, 1);
 	GATE(sk, post_bind6);
-	return finish_ev(CGF_H_POST_BIND6,
-			 bind_verdict(addr, 1, sk->protocol, (__u16)sk->src_port, &rule), rule);
+	return DECIDE(sk, CGF_H_POST_BIND6, true,
+		      finish_ev(CGF_H_POST_BIND6,
+				bind_verdict(addr, 1, sk->protocol, (__u16)sk->src_port, &rule),
+				rule));
 }
 
 #endif

@@ -459,28 +459,28 @@ SEC("cgroup/connect4")
 int cgf_connect4(struct bpf_sock_addr *ctx)
 {
 	GATE(ctx, connect4);
-	return sock_addr4(ctx, CGF_DIR_EGRESS, CGF_H_CONNECT4);
+	return DECIDE(ctx, CGF_H_CONNECT4, true, sock_addr4(ctx, CGF_DIR_EGRESS, CGF_H_CONNECT4));
 }
 
 SEC("cgroup/connect6")
 int cgf_connect6(struct bpf_sock_addr *ctx)
 {
 	GATE(ctx, connect6);
-	return sock_addr6(ctx, CGF_DIR_EGRESS, CGF_H_CONNECT6);
+	return DECIDE(ctx, CGF_H_CONNECT6, true, sock_addr6(ctx, CGF_DIR_EGRESS, CGF_H_CONNECT6));
 }
 
 SEC("cgroup/sendmsg4")
 int cgf_sendmsg4(struct bpf_sock_addr *ctx)
 {
 	GATE(ctx, sendmsg4);
-	return sock_addr4(ctx, CGF_DIR_EGRESS, CGF_H_SENDMSG4);
+	return DECIDE(ctx, CGF_H_SENDMSG4, true, sock_addr4(ctx, CGF_DIR_EGRESS, CGF_H_SENDMSG4));
 }
 
 SEC("cgroup/sendmsg6")
 int cgf_sendmsg6(struct bpf_sock_addr *ctx)
 {
 	GATE(ctx, sendmsg6);
-	return sock_addr6(ctx, CGF_DIR_EGRESS, CGF_H_SENDMSG6);
+	return DECIDE(ctx, CGF_H_SENDMSG6, true, sock_addr6(ctx, CGF_DIR_EGRESS, CGF_H_SENDMSG6));
 }
 
 /* bind(): the local address and port asked for (0.0.0.0 / :: for any) */
@@ -488,14 +488,14 @@ SEC("cgroup/bind4")
 int cgf_bind4(struct bpf_sock_addr *ctx)
 {
 	GATE(ctx, bind4);
-	return sock_addr4(ctx, CGF_DIR_BIND, CGF_H_BIND4);
+	return DECIDE(ctx, CGF_H_BIND4, true, sock_addr4(ctx, CGF_DIR_BIND, CGF_H_BIND4));
 }
 
 SEC("cgroup/bind6")
 int cgf_bind6(struct bpf_sock_addr *ctx)
 {
 	GATE(ctx, bind6);
-	return sock_addr6(ctx, CGF_DIR_BIND, CGF_H_BIND6);
+	return DECIDE(ctx, CGF_H_BIND6, true, sock_addr6(ctx, CGF_DIR_BIND, CGF_H_BIND6));
 }
 
 #endif

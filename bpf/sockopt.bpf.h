@@ -33,14 +33,14 @@ SEC("cgroup/setsockopt")
 int cgf_setsockopt(struct bpf_sockopt *ctx)
 {
 	GATE(ctx, setsockopt);
-	return sockopt(ctx, CGF_SOCKOPT_SET, CGF_H_SETSOCKOPT);
+	return DECIDE(ctx, CGF_H_SETSOCKOPT, true, sockopt(ctx, CGF_SOCKOPT_SET, CGF_H_SETSOCKOPT));
 }
 
 SEC("cgroup/getsockopt")
 int cgf_getsockopt(struct bpf_sockopt *ctx)
 {
 	GATE(ctx, getsockopt);
-	return sockopt(ctx, CGF_SOCKOPT_GET, CGF_H_GETSOCKOPT);
+	return DECIDE(ctx, CGF_H_GETSOCKOPT, true, sockopt(ctx, CGF_SOCKOPT_GET, CGF_H_GETSOCKOPT));
 }
 
 #endif

@@ -92,10 +92,8 @@ static long rule_step(__u32 i, void *data)
 	return 0;
 }
 
-SEC("cgroup/sysctl")
-int cgf_sysctl(struct bpf_sysctl *ctx)
+static __always_inline int sysctl_decide(struct bpf_sysctl *ctx)
 {
-	GATE(ctx, sysctl);
 	struct sysctl_scan sc = { .verdict = cfg.sysctl_default, .rule = CGF_RULE_DEFAULT };
 	long len = bpf_sysctl_get_name(ctx, sc.g.name, sizeof(sc.g.name), 0);
 
@@ -108,6 +106,13 @@ int cgf_sysctl(struct bpf_sysctl *ctx)
 	ev_detail(CGF_H_SYSCTL, sc.rule, 0, ctx->write ? 1 : 0, 0, sc.g.name);	/* the name */
 	acct_denied(bpf_get_current_cgroup_id());
 	return finish(CGF_H_SYSCTL, CGF_DENY);
+}
+
+SEC("cgroup/sysctl")
+int cgf_sysctl(struct bpf_sysctl *ctx)
+{
+	GATE(ctx, sysctl);
+	return DECIDE(ctx, CGF_H_SYSCTL, true, sysctl_decide(ctx));
 }
 
 

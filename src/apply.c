@@ -21,6 +21,7 @@
 #include "loader.h"
 #include "pins.h"
 #include "settle.h"
+#include "staged.h"
 #include "util.h"
 
 /* The skeleton's program and slot map of hook h (the registry names both). */
@@ -258,6 +259,7 @@ static int reuse_shared(struct cgfence_bpf *s, const char *dir, const struct cgf
 {
 	bool redir = c->features & CGF_F_REDIRECT, state = c->features & CGF_F_STATE;
 	int err = reuse_pinned(s->maps.cgf_meta, dir, "meta");
+	char enforced[CGF_PATH_LEN];
 
 	err = err ?: reuse_pinned(s->maps.cgf_active, dir, "active");
 	/* those a newer layout redefines: replaced (pins.h), in cgf_pin_replaceable's order */
@@ -276,6 +278,9 @@ static int reuse_shared(struct cgfence_bpf *s, const char *dir, const struct cgf
 	err = err ?: state ? reuse_pinned(s->maps.cgf_peers, dir, "peers") : 0;
 	/* events, policy counters, accounting and rate-limit state go on */
 	err = err ?: reuse_pinned(s->maps.cgf_events, dir, "events");
+	/* what the version in force hands a staged version: the policy's (abi.h: Staging) */
+	err = err ?: reuse_pinned(s->maps.cgf_handoff,
+				  cgf_pin_staged_of(dir, enforced, sizeof(enforced)), "handoff");
 	for (int h = 0; h < CGF_H_MAX && !err; h++) {
 		char n[32];
 
@@ -297,6 +302,7 @@ static int pin_shared(struct cgfence_bpf *s, const char *dir, const struct cgf_c
 		err = pin_map(replaced_map(s, i), dir, replace[i] ? next : cgf_pin_replaceable[i]);
 	}
 	err = err ?: pin_map(s->maps.cgf_events, dir, "events");
+	err = err ?: c->cfg.staged ? 0 : pin_map(s->maps.cgf_handoff, dir, "handoff");
 	err = err ?: redir ? pin_map(s->maps.cgf_revnat, dir, "revnat") : 0;
 	err = err ?: redir ? pin_map(s->maps.cgf_backend_hits, dir, "backend_hits") : 0;
 	err = err ?: redir ? pin_map(s->maps.cgf_rr, dir, "rr") : 0;
@@ -539,6 +545,7 @@ int cgf_apply(const struct cgf_compiled *c, const struct cgf_apply_opts *o,
 		res->cgroup_id = a.ids[0];
 		res->generation = a.generation;
 		res->hooks = c->hooks;
+		err = cgf_staged_follow(a.o->name ? a.o->name : c->name);
 	}
 	cgfence_bpf__destroy(a.s);
 	free(a.ids);
@@ -587,6 +594,6 @@ int cgf_attach_cgroups(const char *name, const char *const *paths, size_t n)
 	for (int h = 0; h < CGF_H_MAX; h++)
 		if (progs[h] >= 0)
 			close(progs[h]);
-	return err;
+	return err ?: cgf_staged_follow(name);	/* its links after the policy's */
 }
 

@@ -32,6 +32,10 @@ struct json_object *cgf_map_entries_json(const struct cgf_compiled *c);
 void cgf_print_hooks(uint32_t hooks);
 
 int cgf_do_apply(int argc, char **argv);
+/* apply --stage POLICY, promote NAME, unstage NAME (cmd_stage.c) */
+int cgf_do_stage(const char *file);
+int cgf_do_promote(int argc, char **argv);
+int cgf_do_unstage(int argc, char **argv);
 int cgf_do_detach(int argc, char **argv);
 int cgf_do_list(int argc, char **argv);
 int cgf_do_stats(int argc, char **argv);

@@ -63,6 +63,7 @@ static int outside_after_apply(const char *name, char **paths, size_t n, uint32_
 
 struct apply_args {
 	const char *file, *cg, *ctr, *pid;
+	bool stage;
 };
 
 /* POLICY [--cgroup PATH | --container ID | --pid PID]: 0 or a usage error */
@@ -73,7 +74,9 @@ static int parse_apply_args(struct apply_args *a, int argc, char **argv)
 				   : !strcmp(argv[i], "--container") ? &a->ctr
 				   : !strcmp(argv[i], "--pid")	     ? &a->pid : NULL;
 
-		if (opt) {
+		if (!strcmp(argv[i], "--stage")) {
+			a->stage = true;
+		} else if (opt) {
 			if (++i >= argc)
 				return cgf_usage_error("%s needs a %s", argv[i - 1],
 						       opt == &a->cg ? "PATH" : opt == &a->ctr ? "ID"
@@ -91,6 +94,9 @@ static int parse_apply_args(struct apply_args *a, int argc, char **argv)
 		return cgf_usage_error("apply: which POLICY file?");
 	if (a->cg && !*a->cg)
 		return cgf_usage_error("--cgroup: empty path");
+	if (a->stage && (a->cg || a->ctr || a->pid))
+		return cgf_usage_error("apply --stage: the staged version goes on the cgroups of "
+				       "the version in force (no --cgroup, --container or --pid)");
 	if (!!a->cg + !!a->ctr + !!a->pid > 1)
 		return cgf_usage_error("apply: give one of --cgroup, --container and --pid");
 	if (a->pid && (strspn(a->pid, "0123456789") != strlen(a->pid) || !*a->pid ||
@@ -144,8 +150,11 @@ int cgf_do_apply(int argc, char **argv)
 	struct cgf_apply_result r;
 	char abs[512], **paths = NULL;
 	size_t n_paths = 0;
-	int ret = parse_apply_args(&a, argc, argv) ?: cgf_load_compile(a.file, &p, &c);
+	int ret = parse_apply_args(&a, argc, argv);
 
+	if (!ret && a.stage)
+		return cgf_do_stage(a.file);
+	ret = ret ?: cgf_load_compile(a.file, &p, &c);
 	if (ret)
 		return ret;
 	ret = apply_targets(&a, p, abs, sizeof(abs), &paths, &n_paths);

@@ -178,8 +178,17 @@ static int open_sources(const char *name, struct cgf_event_src **srcs, size_t *n
 	DIR *d;
 	struct dirent *e;
 
-	if (name)
-		return cgf_event_src_add(srcs, n, name);
+	if (name) {
+		char sname[CGF_INSTANCE_MAX];
+		int err = cgf_event_src_add(srcs, n, name);
+
+		if (!err && cgf_pin_staged_name(name, sname, sizeof(sname))) {
+			CGF_DIAG_SCOPE(ignored);	/* unstaged meanwhile */
+
+			cgf_event_src_add(srcs, n, sname);
+		}
+		return err;
+	}
 	d = opendir(CGF_PIN_ROOT);
 	while (d && (e = readdir(d))) {
 		CGF_DIAG_SCOPE(ignored);	/* a policy that went meanwhile */

@@ -59,6 +59,11 @@ static void print_stats_text(json_object *doc)
 			       (long long)json_object_get_int64(json_object_object_get(x, "dropped")),
 			       (long long)json_object_get_int64(json_object_object_get(x, "suppressed")),
 			       (long long)json_object_get_int64(json_object_object_get(p, "rate_limited")));
+		if (json_object_object_get_ex(p, "staged", &x))
+			printf("  staged differences: %lld would be denied that are allowed now, "
+			       "%lld would be allowed that are denied now\n",
+			       (long long)json_object_get_int64(json_object_object_get(x, "would_deny")),
+			       (long long)json_object_get_int64(json_object_object_get(x, "would_allow")));
 		x = json_object_object_get(p, "accounting");
 		for (size_t j = 0; x && j < json_object_array_length(x); j++) {
 			json_object *c = json_object_array_get_idx(x, j);

@@ -46,7 +46,7 @@ static const char *tree_name(size_t h)
 /* cgfence's programs: prog id -> policy, from the pinned links */
 struct owner {
 	uint32_t prog_id;
-	char policy[CGF_NAME_MAX + 1];
+	char policy[CGF_INSTANCE_MAX];
 };
 
 static struct {

@@ -243,23 +243,44 @@ static void dns_json(json_object *o, const void *data, size_t len)
 	json_object_object_add(o, "name", json_object_new_string(name));
 }
 
+/* A denial, or one a staged version would make or lift: its address is the
+ * one asked for (bind: the local one, so no destination). */
+static bool denial(const struct cgf_event *e)
+{
+	return e->type == CGF_EV_DENY || e->type == CGF_EV_AUDIT ||
+	       e->type == CGF_EV_STAGED_DENY || e->type == CGF_EV_STAGED_ALLOW;
+}
+
+static const char *type_str(const struct cgf_event *e)
+{
+	return e->type == CGF_EV_DENY ? "deny" : e->type == CGF_EV_AUDIT ? "would-deny"
+	       : e->type == CGF_EV_CONN_OPEN ? "connection-open"
+	       : e->type == CGF_EV_DNS ? "dns"
+	       : e->type == CGF_EV_STAGED_DENY ? "staged-deny"
+	       : e->type == CGF_EV_STAGED_ALLOW ? "staged-allow" : "connection-close";
+}
+
+/* what the call or packet got */
+static const char *verdict_str(const struct cgf_event *e)
+{
+	return e->type == CGF_EV_DENY ? "deny" : e->type == CGF_EV_AUDIT ? "allow (audit)"
+	       : e->type == CGF_EV_STAGED_DENY ? "allow (staged would deny)"
+					       : "deny (staged would allow)";
+}
+
 static int on_event(void *ctx, void *data, size_t len)
 {
 	struct cgf_event_src *s = ctx;
 	const struct cgf_event *e = data;
 	json_object *o;
 	char buf[128], path[512] = "";
-	const char *type;
 
 	if (len < sizeof(*e))
 		return 0;
 	o = json_object_new_object();
 	iso_time((int64_t)e->time_ns + s->boot_to_real, buf, sizeof(buf));
 	json_object_object_add(o, "time", json_object_new_string(buf));
-	type = e->type == CGF_EV_DENY ? "deny" : e->type == CGF_EV_AUDIT ? "would-deny"
-		: e->type == CGF_EV_CONN_OPEN ? "connection-open"
-		: e->type == CGF_EV_DNS ? "dns" : "connection-close";
-	json_object_object_add(o, "type", json_object_new_string(type));
+	json_object_object_add(o, "type", json_object_new_string(type_str(e)));
 	json_object_object_add(o, "policy", json_object_new_string(s->name));
 	json_object_object_add(o, "hook", json_object_new_string(
 		e->hook < CGF_H_MAX ? cgf_hook_names[e->hook] : "?"));
@@ -284,16 +305,18 @@ static int on_event(void *ctx, void *data, size_t len)
 		json_object_object_add(o, "src", any_src ? json_object_new_string(buf) : NULL);
 		json_object_object_add(o, "sport", json_object_new_int(e->sport));
 		addr_str(e->daddr, e->family, buf, sizeof(buf));
-		json_object_object_add(o, "dst", e->type == CGF_EV_DENY || e->type == CGF_EV_AUDIT
+		json_object_object_add(o, "dst", denial(e)
 			? (e->hook == CGF_H_BIND4 || e->hook == CGF_H_BIND6 ? NULL
 									   : json_object_new_string(buf))
 			: json_object_new_string(buf));
 		json_object_object_add(o, "dport", json_object_new_int(e->dport));
 	}
-	if (e->type == CGF_EV_DENY || e->type == CGF_EV_AUDIT) {
-		json_object_object_add(o, "verdict", json_object_new_string(
-			e->type == CGF_EV_DENY ? "deny" : "allow (audit)"));
-		json_object_object_add(o, "rule", rule_json(s, e->rule, e->hook));
+	if (denial(e)) {
+		json_object_object_add(o, "verdict", json_object_new_string(verdict_str(e)));
+		/* staged: the rule of the staged version that denied; none for what it
+		 * would allow (the version in force's denial is its own event) */
+		json_object_object_add(o, "rule", e->type == CGF_EV_STAGED_ALLOW
+			? NULL : rule_json(s, e->rule, e->hook));
 		name_why(o, e->why);
 		if (e->family && !detail_hook(e->hook))	/* who started the flow */
 			json_object_object_add(o, "direction", json_object_new_string(

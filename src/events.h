@@ -18,7 +18,7 @@
 #include "loader.h"
 
 struct cgf_event_src {
-	char name[CGF_NAME_MAX + 1];
+	char name[CGF_INSTANCE_MAX];
 	char log[PATH_MAX], lock[PATH_MAX];
 	int lock_fd;			/* >= 0 while we collect */
 	struct ring_buffer *rb;

@@ -67,7 +67,7 @@ struct cgf_applied_cg {
 };
 
 struct cgf_applied {
-	char name[CGF_NAME_MAX + 1];
+	char name[CGF_INSTANCE_MAX];
 	struct cgf_meta meta;
 	struct cgf_applied_cg *cgs;
 	size_t n_cgs;

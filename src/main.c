@@ -44,8 +44,11 @@ static const struct cmd {
 	const char *usage;
 } cmds[] = {
 	{ "apply", cgf_do_apply,
-	  "apply POLICY.yaml [--cgroup PATH | --container ID | --pid PID] [--json]" },
+	  "apply POLICY.yaml [--cgroup PATH | --container ID | --pid PID] [--json]\n"
+	  "  cgfence apply --stage POLICY.yaml [--json]" },
 	{ "detach", cgf_do_detach, "detach NAME | --all [--json]" },
+	{ "promote", cgf_do_promote, "promote NAME [--json]" },
+	{ "unstage", cgf_do_unstage, "unstage NAME [--json]" },
 	{ "list", cgf_do_list, "list [--json]" },
 	{ "run", cgf_do_run,
 	  "run -p POLICY.yaml [--audit] [--user USER] [--cgroup-parent PATH] -- CMD [ARG...]\n"

@@ -25,6 +25,32 @@ void cgf_pin_policy_dir(const char *name, char *buf, size_t len)
 	snprintf(buf, len, "%s/%s", CGF_PIN_ROOT, name);
 }
 
+const char *cgf_pin_staged_of(const char *dir, char *buf, size_t len)
+{
+	size_t n = strlen(dir), k = strlen(CGF_STAGED_SUFFIX);
+
+	snprintf(buf, len, "%s", dir);
+	if (n > k && n < len && !strcmp(dir + n - k, CGF_STAGED_SUFFIX))
+		buf[n - k] = 0;
+	return buf;
+}
+
+bool cgf_pin_staged_name(const char *name, char *buf, size_t len)
+{
+	char dir[CGF_PATH_LEN];
+
+	snprintf(buf, len, "%s%s", name, CGF_STAGED_SUFFIX);
+	cgf_pin_policy_dir(buf, dir, sizeof(dir));
+	return !cgf_pin_is_staged(name) && !access(dir, F_OK);
+}
+
+bool cgf_pin_is_staged(const char *name)
+{
+	size_t n = strlen(name), k = strlen(CGF_STAGED_SUFFIX);
+
+	return n > k && !strcmp(name + n - k, CGF_STAGED_SUFFIX);
+}
+
 void cgf_pin_cgroup_dir(const char *dir, uint64_t id, char *buf, size_t len)
 {
 	snprintf(buf, len, "%s/cg-%llu", dir, (unsigned long long)id);

@@ -25,6 +25,13 @@
 #define CGF_PATH_LEN 640
 
 void cgf_pin_policy_dir(const char *name, char *buf, size_t len);
+/* A staged version's directory (NAME@staged) gives its policy's (NAME);
+ * any other is itself. buf: at least CGF_PATH_LEN. */
+const char *cgf_pin_staged_of(const char *dir, char *buf, size_t len);
+/* buf = name's staged version (NAME@staged, CGF_INSTANCE_MAX); true when it is pinned */
+bool cgf_pin_staged_name(const char *name, char *buf, size_t len);
+/* name (a directory's last part) is a staged version's: NAME@staged */
+bool cgf_pin_is_staged(const char *name);
 void cgf_pin_cgroup_dir(const char *dir, uint64_t id, char *buf, size_t len);
 /* A directory entry "cg-ID" of a policy directory: its cgroup id. */
 bool cgf_pin_parse_cgroup(const char *entry, uint64_t *id);

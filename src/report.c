@@ -1,5 +1,6 @@
 // SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
 /* JSON documents of what is applied: list, and stats with visibility. */
+#include <stdio.h>
 #include <string.h>
 
 #include "container.h"
@@ -61,6 +62,13 @@ json_object *cgf_applied_json(const struct cgf_applied *a, bool counters)
 	json_object_object_add(o, "layout", json_object_new_int64(cgf_meta_layout(&a->meta)));
 	json_object_object_add(o, "applied_at", json_object_new_int64((int64_t)a->meta.applied_at));
 	json_object_object_add(o, "source", json_object_new_string(a->meta.source));
+	if (a->meta.flags & CGF_META_STAGED) {	/* NAME@staged: beside NAME */
+		char of[CGF_INSTANCE_MAX];
+
+		snprintf(of, sizeof(of), "%.*s", (int)(strlen(a->name) - strlen(CGF_STAGED_SUFFIX)),
+			 a->name);
+		json_object_object_add(o, "staged_for", json_object_new_string(of));
+	}
 	json_object_object_add(o, "managed_by", json_object_new_string(
 		a->meta.flags & CGF_META_DAEMON ? "daemon"
 		: a->meta.flags & CGF_META_OCI ? "oci-hook" : "cli"));
@@ -122,9 +130,13 @@ json_object *cgf_stats_doc(const char *name, bool gc, bool *found)
 	for (size_t i = 0; i < n; i++) {
 		json_object *o, *vis;
 
-		if (name && strcmp(name, a[i].name))
+		size_t nl = name ? strlen(name) : 0;
+
+		/* NAME: the policy and its staged version (NAME@staged) */
+		if (name && strcmp(name, a[i].name) &&
+		    (strncmp(name, a[i].name, nl) || strcmp(a[i].name + nl, CGF_STAGED_SUFFIX)))
 			continue;
-		*found = true;
+		*found |= !name || !strcmp(name, a[i].name);
 		o = cgf_applied_json(&a[i], true);
 		vis = cgf_vis_json(a[i].name);
 		if (vis) {

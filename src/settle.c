@@ -16,6 +16,7 @@
 #include "loader.h"
 #include "pins.h"
 #include "settle.h"
+#include "staged.h"
 #include "store.h"
 #include "util.h"
 
@@ -185,12 +186,14 @@ int cgf_detach_cgroup(const char *name, uint64_t id)
 	if (mapfd >= 0)
 		bpf_map_delete_elem(mapfd, &id);	/* first: a cut-short removal is finished by settle */
 	err = cgf_pin_remove_tree(cgdir);
-	return err ? cgf_error(err, "failed to remove %s: %s", cgdir, strerror(-err)) : 0;
+	if (err)
+		return cgf_error(err, "failed to remove %s: %s", cgdir, strerror(-err));
+	return cgf_staged_follow(name);	/* its staged version leaves the cgroup too */
 }
 
 int cgf_detach(const char *name)
 {
-	char dir[CGF_PATH_LEN];
+	char dir[CGF_PATH_LEN], staged[CGF_INSTANCE_MAX], sdir[CGF_PATH_LEN];
 	int err;
 
 	if (!valid_name(name))
@@ -201,17 +204,20 @@ int cgf_detach(const char *name)
 	cgf_pin_policy_dir(name, dir, sizeof(dir));
 	if (access(dir, F_OK))
 		return cgf_error(-ENOENT, "no policy named '%s' is applied", name);
-	err = cgf_policy_remove(dir);
+	if (cgf_pin_staged_name(name, staged, sizeof(staged))) {	/* it goes first */
+		cgf_pin_policy_dir(staged, sdir, sizeof(sdir));
+		err = cgf_policy_remove(sdir);
+	}
+	err = err ?: cgf_policy_remove(dir);
 	cgf_layout_release_if_empty(CGF_PIN_ROOT);
 	return err;
 }
 
 static int detach_one(const char *dir, const char *name, void *arg)
 {
-	(void)name;
 	if (cgf_policy_remove(dir))
 		return -EIO;
-	(*(int *)arg)++;
+	*(int *)arg += !cgf_pin_is_staged(name);	/* policies, not their staged versions */
 	return 0;
 }
 
@@ -229,7 +235,11 @@ int cgf_detach_all(int *count)
 
 static int gc_one(const char *dir, const char *name, void *arg)
 {
-	(void)name;
+	char enforced[CGF_PATH_LEN];
+
+	if (cgf_pin_is_staged(name) && access(cgf_pin_staged_of(dir, enforced, sizeof(enforced)),
+					      F_OK))
+		return cgf_policy_remove(dir);	/* its policy is gone */
 	return cgf_settle(dir, arg);
 }
 

@@ -209,6 +209,16 @@ json_object *cgf_names_json(const char *name)
 	return o;
 }
 
+/* a staged version's differences from the version in force */
+static json_object *staged_json(int pstats)
+{
+	json_object *st = json_object_new_object();
+
+	json_object_object_add(st, "would_deny", u64(cgf_percpu_sum(pstats, CGF_PC_STAGED_DENY)));
+	json_object_object_add(st, "would_allow", u64(cgf_percpu_sum(pstats, CGF_PC_STAGED_ALLOW)));
+	return st;
+}
+
 json_object *cgf_vis_json(const char *name)
 {
 	struct cgf_vis v;
@@ -235,6 +245,8 @@ json_object *cgf_vis_json(const char *name)
 		k = CGF_PC_RATE_LIMITED;
 		json_object_object_add(o, "rate_limited", u64(cgf_percpu_sum(v.pstats, k)));
 	}
+	if (v.pstats >= 0 && (v.meta.flags & CGF_META_STAGED))
+		json_object_object_add(o, "staged", staged_json(v.pstats));
 	json_object_object_add(o, "events", ev);
 	hits = json_object_new_array();
 	for (uint32_t i = 0; v.rule_hits >= 0 && v.rule_info >= 0 && i < v.n_rule_slots; i++) {

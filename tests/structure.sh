@@ -54,7 +54,8 @@ LAYERS = [
     ("compile", {"compile", "compile_names", "image", "eval", "hook"}),
     ("library", {"pipeline", "apply", "settle", "store", "store_bpffs", "pins", "layout", "env",
                  "list", "report", "stats", "metrics", "events", "rundir", "cgroup",
-                 "container", "target", "fault", "loader", "jsonout", "outside", "learn"}),
+                 "container", "target", "fault", "loader", "jsonout", "outside", "learn",
+                 "staged"}),
     ("cli", None),	# main, cli, cmd_*, daemon*: the top
 ]
 

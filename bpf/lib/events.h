@@ -5,6 +5,7 @@
 #define CGF_BPF_EVENTS_H
 
 #include "acct.h"
+#include "stage.h"
 #include "stats.h"
 
 /* visibility (abi.h: Events, accounting); all pinned and kept across versions
@@ -39,7 +40,7 @@ static __always_inline struct cgf_event *ev_denial(__u8 hook, __u32 rule)
 	__u32 idx = rule_idx(rule);
 	__u64 *tat;
 
-	if (!cfg.log_denials)
+	if (!cfg.log_denials || (cfg.staged && !staged_differs(hook)))
 		return NULL;
 	tat = bpf_map_lookup_elem(&cgf_ev_rl, &idx);
 	if (cfg.ev_interval_ns && tat && !gcra(tat, bpf_ktime_get_boot_ns(), cfg.ev_interval_ns, cfg.ev_burst_ns)) {
@@ -53,7 +54,7 @@ static __always_inline struct cgf_event *ev_denial(__u8 hook, __u32 rule)
 	}
 	__builtin_memset(e, 0, sizeof(*e));
 	e->time_ns = bpf_ktime_get_boot_ns();
-	e->type = cfg.audit ? CGF_EV_AUDIT : CGF_EV_DENY;
+	e->type = cfg.staged ? CGF_EV_STAGED_DENY : cfg.audit ? CGF_EV_AUDIT : CGF_EV_DENY;
 	e->hook = hook;
 	e->rule = rule;
 	return e;
@@ -102,11 +103,14 @@ static __always_inline void ev_detail(__u8 hook, __u32 rule, __u8 family, __u8 p
 	ev_send(e);
 }
 
-/* The only place a verdict becomes a hook return value. */
+/* The only place a verdict becomes a hook return value (a staged version's
+ * is its verdict: DECIDE compares it and allows). */
 static __always_inline int finish(enum cgf_hook hook, int verdict)
 {
 	if (verdict == CGF_ALLOW)
 		return 1;
+	if (cfg.staged)
+		return 0;
 	if (cfg.audit) {
 		count(hook, CGF_C_AUDIT);
 		return 1;
@@ -125,5 +129,64 @@ static __always_inline int finish_ev(enum cgf_hook hook, int verdict, __u32 rule
 	}
 	return finish(hook, verdict);
 }
+
+/* A staged version would allow what the version in force denied: the
+ * call's process (or the packet's cgroup), and the address asked for. */
+static __always_inline void ev_staged_allow(void *ctx, enum cgf_hook hook)
+{
+	struct cgf_event *e = bpf_ringbuf_reserve(&cgf_events, sizeof(*e), 0);
+
+	if (!e) {
+		pcount(CGF_PC_EV_DROPPED);
+		return;
+	}
+	__builtin_memset(e, 0, sizeof(*e));
+	e->time_ns = bpf_ktime_get_boot_ns();
+	e->type = CGF_EV_STAGED_ALLOW;
+	e->hook = hook;
+	e->rule = CGF_RULE_DEFAULT;
+	if (hook == CGF_H_EGRESS || hook == CGF_H_INGRESS) {
+		e->cgroup_id = bpf_skb_cgroup_id(ctx);
+	} else {
+		ev_task(e);
+	}
+	if (hook == CGF_H_CONNECT4 || hook == CGF_H_SENDMSG4) {
+		struct bpf_sock_addr *sa = ctx;
+
+		e->family = 4;
+		e->proto = sa->protocol;
+		e->active = 1;
+		*(__u32 *)e->daddr = sa->user_ip4;
+		e->dport = bpf_ntohs((__u16)sa->user_port);
+	}
+	ev_send(e);
+}
+
+/*
+ * Every verdict program's end: the version in force hands what it returns
+ * to a staged version after it (handoff_put); a staged version decides the
+ * same call (expr) where it is one to compare, counts and reports where it
+ * differs, and always allows.
+ */
+#define DECIDE(ctx, hook, compare, expr)					\
+	({									\
+		__u32 was_ = cfg.staged ? staged_take(ctx, hook, (compare)) : 0; \
+		int r_ = !cfg.staged || cfg.own_hooks & CGF_HOOK_BIT(hook) ? (expr) : 1; \
+									\
+		if (!cfg.staged) {						\
+			handoff_put(ctx, hook, r_);				\
+		} else {							\
+			if (was_ == CGF_HO_ALLOWED && !r_) {			\
+				count(hook, CGF_C_AUDIT);			\
+				pcount(CGF_PC_STAGED_DENY);			\
+			} else if (was_ == CGF_HO_DENIED && r_) {		\
+				pcount(CGF_PC_STAGED_ALLOW);			\
+				if (cfg.log_denials)				\
+					ev_staged_allow(ctx, hook);		\
+			}							\
+			r_ = 1;							\
+		}								\
+		r_;								\
+	})
 
 #endif

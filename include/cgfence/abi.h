@@ -252,6 +252,8 @@ enum cgf_pcounter {
 	CGF_PC_DNS_LEARNT,      /* addresses learnt (new in cgf_learnt) */
 	CGF_PC_DNS_IGNORED,     /* answers that taught nothing: malformed, or no name rule's */
 	CGF_PC_DNS_GUARD,       /* binds and datagrams refused as a resolver's port 53 */
+	CGF_PC_STAGED_DENY,     /* a staged version: would deny what the version in force allows */
+	CGF_PC_STAGED_ALLOW,    /* ... would allow what the version in force denies */
 	CGF_PC_MAX,
 };
 /* room for 16 counters, so that a counter added later changes no pinned
@@ -268,6 +270,8 @@ enum cgf_event_type {
 	CGF_EV_CONN_OPEN = 3,
 	CGF_EV_CONN_CLOSE = 4,
 	CGF_EV_DNS = 5,        /* log.dns: an address of an answer (struct cgf_dns_event) */
+	CGF_EV_STAGED_DENY = 6,  /* a staged version would deny what is allowed now */
+	CGF_EV_STAGED_ALLOW = 7, /* a staged version would allow what is denied now */
 };
 
 struct cgf_event {
@@ -493,9 +497,11 @@ struct cgf_config {
 	__u8 has_bind;		/* the policy has network.bind */
 	__u8 has_names;		/* egress rules with to_names */
 	__u8 log_dns;		/* log.dns: an event per address of every trusted answer */
-	__u8 pad3;
+	__u8 staged;		/* a staged version (Staging, below) */
 	__u32 name_rule_first;	/* rule id (rule_info) of name pattern 0 */
 	__u32 dns_min_ttl_s;	/* network.dns.min_ttl */
+	__u32 own_hooks;	/* staged: the hooks its policy has (the others allow) */
+	__u32 enforced_hooks;	/* staged: the hooks of the version in force when staged */
 };
 
 enum cgf_mode {
@@ -517,6 +523,7 @@ enum cgf_mode {
 
 /* meta map: one entry per slot, written by user space, describes the policy. */
 #define CGF_NAME_MAX 48
+#define CGF_INSTANCE_MAX (CGF_NAME_MAX + 8)	/* an instance: NAME, or NAME@staged */
 #define CGF_PATH_MAX 512
 struct cgf_meta {
 	__u32 magic;        /* CGF_META_MAGIC */
@@ -536,6 +543,8 @@ struct cgf_meta {
 #define CGF_META_DAEMON 0x2u  /* applied by cgfence daemon */
 #define CGF_META_OCI    0x4u  /* the shared instance of oci-hook's containers */
 #define CGF_META_DESTROY_OUTSIDE 0x8u /* network.outside_sockets: destroy */
+#define CGF_META_STAGED 0x10u /* a staged version, pinned as NAME@staged beside NAME */
+#include "stage.h"	/* Staging: the handoff map, NAME@staged */
 
 /*
  * Pin layout: what is pinned under the pin root, with which map types, key and
@@ -549,7 +558,7 @@ struct cgf_meta {
  * treats a meta without CGF_META_MAGIC as no version and removes the policy.
  */
 #ifndef CGF_LAYOUT
-#define CGF_LAYOUT 4
+#define CGF_LAYOUT 5
 #endif
 #define CGF_LAYOUT_PIN "LAYOUT"	/* array map, one __u32 entry (no policy name: those are lower case) */
 #define CGF_META_LAYOUT_SHIFT 24
@@ -558,6 +567,7 @@ struct cgf_meta {
 #ifndef __bpf__
 _Static_assert(sizeof(struct cgf_key4) == 8, "cgf_key4 layout");
 _Static_assert(sizeof(struct cgf_state) == 12, "cgf_state layout");
+_Static_assert(sizeof(struct cgf_handoff) == 16, "cgf_handoff layout");
 _Static_assert(CGF_H_MAX <= CGF_HOOKS_ROOM, "the stats map has room for every hook");
 _Static_assert(CGF_PC_MAX <= CGF_PC_ROOM, "the pstats map has room for every counter");
 _Static_assert(sizeof(struct cgf_peer) == 32, "cgf_peer layout");
@@ -580,7 +590,7 @@ _Static_assert(sizeof(struct cgf_seg) == 8, "cgf_seg layout");
 _Static_assert(sizeof(struct cgf_class) == 24 + 2 * CGF_CLASS_SEGS * 8, "cgf_class layout");
 _Static_assert((1 << CGF_CLASS_STEPS) == CGF_CLASS_SEGS, "CGF_CLASS_SEGS = 2^CGF_CLASS_STEPS");
 _Static_assert(sizeof(struct cgf_meta) == 616, "cgf_meta layout");
-_Static_assert(sizeof(struct cgf_config) == 192, "cgf_config layout");
+_Static_assert(sizeof(struct cgf_config) == 200, "cgf_config layout");
 _Static_assert(sizeof(struct cgf_name_key) == 4 + CGF_DNS_NAME, "cgf_name_key layout");
 _Static_assert(sizeof(struct cgf_name_val) == 8 + 8 * CGF_NAME_IDS, "cgf_name_val layout");
 _Static_assert(sizeof(struct cgf_name_pat) == 16, "cgf_name_pat layout");

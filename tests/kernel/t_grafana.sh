@@ -1,7 +1,8 @@
 #!/bin/bash
 # contrib/grafana: every metric the dashboard queries is served by
 # `cgfence metrics`, with a sample for a policy that uses each feature
-# (accounting, a rate limit, to_names, the connection log).
+# (accounting, a rate limit, to_names, the connection log, a staged version:
+# its metrics are the policy NAME@staged's).
 source "$(dirname "$0")/lib.sh"
 
 DASH=contrib/grafana/cgfence-dashboard.json
@@ -47,13 +48,17 @@ EOF2
 serve tcp 127.0.0.1 9000 graf || exit 1
 in_cg "$CG" "$NP" hello tcp 127.0.0.1 9000 >/dev/null
 in_cg "$CG" "$NP" connect tcp 127.0.0.2 80 >/dev/null	# a denial
+sed 's/127.0.0.1], ports: \[9000\]/127.0.0.2], ports: [80]/' "$POL" >"$TMPD/staged.yaml"
+"$CGF" apply --stage "$TMPD/staged.yaml" >/dev/null || not_ok "apply --stage failed"
+in_cg "$CG" "$NP" connect tcp 127.0.0.1 9000 >/dev/null	# the staged version would deny
+in_cg "$CG" "$NP" connect tcp 127.0.0.2 80 >/dev/null	# ... would allow
 
 scrape_metrics "$TMPD/m" || not_ok "cgfence metrics did not answer"
 in_cg "$CG" "$NP" hello tcp 127.0.0.1 9000 >/dev/null	# program stats count from now on
 scrape_metrics "$TMPD/m"
 for m in $metrics; do
 	check_match "$m is served" "# TYPE $m (counter|gauge)" "$(grep "^# TYPE $m " "$TMPD/m")"
-	check_match "$m has a sample for the policy" "^$m\{[^}]*policy=\"$P\"" \
-		"$(grep "^$m{" "$TMPD/m" | grep "policy=\"$P\"" | head -1)"
+	check_match "$m has a sample for the policy" "^$m\{[^}]*policy=\"$P(@staged)?\"" \
+		"$(grep "^$m{" "$TMPD/m" | grep -E "policy=\"$P(@staged)?\"" | head -1)"
 done
 t_done
