@@ -293,7 +293,6 @@ json_object *cgf_vis_json(const char *name)
 		json_object_array_add(progs, p);
 	}
 	json_object_object_add(o, "programs", progs);
-	json_object_object_add(o, "names", names_json(&v));
 	cgf_vis_close(&v);
 	return o;
 }

@@ -44,5 +44,15 @@ check "a denial to report" EPERM "$(in_cg "$CG" "$NP" connect udp 127.0.0.3 53)"
 vg events "$NAME";                                     check "valgrind: events" 0 $?
 vg --json events "$NAME";                              check "valgrind: events --json" 0 $?
 vg stats "$NAME";                                      check "valgrind: stats with accounting" 0 $?
+# staging: a version beside it, its differences, promote, unstage
+sed 's/127.0.0.3/127.0.0.4/' "$TMPD/obs.yaml" >"$TMPD/obs2.yaml"
+vg apply --stage "$TMPD/obs2.yaml";                    check "valgrind: apply --stage" 0 $?
+check "a difference to report" EPERM "$(in_cg "$CG" "$NP" connect udp 127.0.0.3 53)"
+vg --json events "$NAME";                              check "valgrind: events with a staged version" 0 $?
+vg stats "$NAME";                                      check "valgrind: stats with a staged version" 0 $?
+vg promote "$NAME";                                    check "valgrind: promote" 0 $?
+vg apply --stage "$TMPD/obs.yaml";                     check "valgrind: stage again" 0 $?
+vg unstage "$NAME";                                    check "valgrind: unstage" 0 $?
+vg promote "$NAME";                                    check "valgrind: promote with none staged exits 1" 1 $?
 vg detach "$NAME";                                     check "valgrind: detach it" 0 $?
 t_done
