@@ -185,19 +185,68 @@ check_match "the policy is in enforce mode from the staged file" \
 # ---- the staged version follows its policy: a move to another cgroup ----
 "$CGF" apply --stage "$A" >/dev/null
 check "staged again" yes "$([ -e "$PINS/$S" ] && echo yes || echo no)"
-mkcg CG2 moved
-"$CGF" apply "$B" --cgroup "$CG2" >/dev/null
-check "the policy moved" "$CG2" "$("$CGF" --json list | python3 -c '
+mkcg CGM moved
+"$CGF" apply "$B" --cgroup "$CGM" >/dev/null
+check "the policy moved" "$CGM" "$("$CGF" --json list | python3 -c '
 import json, sys
 print(" ".join(c["path"] for p in json.load(sys.stdin) if p["name"] == sys.argv[1] for c in p["cgroups"]))' "$N")"
-check "its staged version moved with it" "$CG2" "$("$CGF" --json list | python3 -c '
+check "its staged version moved with it" "$CGM" "$("$CGF" --json list | python3 -c '
 import json, sys
 print(" ".join(c["path"] for p in json.load(sys.stdin) if p["name"] == sys.argv[1] for c in p["cgroups"]))' "$S")"
 before=$(staged_events staged-allow connect4 127.0.0.2)
-check "in the new cgroup, the version in force decides" EPERM "$(in_cg "$CG2" "$NP" connect tcp 127.0.0.2 80)"
+check "in the new cgroup, the version in force decides" EPERM "$(in_cg "$CGM" "$NP" connect tcp 127.0.0.2 80)"
 wait_for 5 test "$(staged_events staged-allow connect4 127.0.0.2)" = $((before + 1))
 check "... and the staged version compares" $((before + 1)) "$(staged_events staged-allow connect4 127.0.0.2)"
 check "nothing of either is left on the old cgroup" "" "$(ls -d "$PINS/$N"/cg-* "$PINS/$S"/cg-* 2>/dev/null | grep -c . | grep -v '^2$')"
+
+# ---- a policy the daemon follows: the staged version goes where the daemon
+# attaches it and leaves what it leaves; promote is refused (the daemon
+# would put its own file back) ----
+mkcg TOP daemon
+D=$(pname daemon); track_policy "$D"
+PD="$TMPD/policies" RUN="$TMPD/drun" LOG="$TMPD/daemon.log"
+mkdir -p "$PD"
+cat >"$PD/d.yaml" <<EOF
+version: 1
+name: $D
+target:
+  cgroup: "${TOP#"$CG2"/}/app-*"
+network:
+  egress:
+    default: deny
+    rules:
+      - {action: allow, to: [127.0.0.1, 127.0.0.2], ports: [80]}
+EOF
+mkdir "$TOP/app-1"
+: >"$LOG"
+LOGPOS=1
+daemon_start "$CGF"
+cgroups_of() {
+	"$CGF" --json list | python3 -c '
+import json, sys
+print(" ".join(sorted(c["path"].rsplit("/", 1)[1] for p in json.load(sys.stdin)
+                      if p["name"] == sys.argv[1] for c in p["cgroups"])))' "$1"
+}
+wait_for 10 test "$(cgroups_of "$D")" = app-1
+sed 's/127.0.0.1, 127.0.0.2/127.0.0.1/' "$PD/d.yaml" >"$TMPD/d2.yaml"
+"$CGF" apply --stage "$TMPD/d2.yaml" >/dev/null
+check "staged beside a daemon's policy" app-1 "$(cgroups_of "$D@staged")"
+mkdir "$TOP/app-2"
+wait_for 10 test "$(cgroups_of "$D")" = "app-1 app-2"
+check "the daemon attached a new cgroup: the staged version followed" "app-1 app-2" \
+	"$(cgroups_of "$D@staged")"
+before=$(N=$D staged_events staged-deny connect4 127.0.0.2)
+check "in the new cgroup, allowed" ok "$(in_cg "$TOP/app-2" "$NP" connect tcp 127.0.0.2 80)"
+wait_for 5 test "$(N=$D staged_events staged-deny connect4 127.0.0.2)" = $((before + 1))
+check "... and compared" $((before + 1)) "$(N=$D staged_events staged-deny connect4 127.0.0.2)"
+out=$("$CGF" promote "$D" 2>&1); rc=$?
+check "promote of a daemon's policy: exit 1" 1 "$rc"
+check_match "... saying where the file goes" "follows $PD/d.yaml \\(cgfence daemon\\)" "$out"
+rmdir "$TOP/app-2"
+wait_for 10 test "$(cgroups_of "$D@staged")" = app-1
+check "a cgroup gone: the staged version left it too" app-1 "$(cgroups_of "$D@staged")"
+kill "$DPID"; wait "$DPID" 2>/dev/null
+"$CGF" detach "$D" >/dev/null
 
 # ---- detach takes the staged version along ----
 "$CGF" detach "$N" >/dev/null
