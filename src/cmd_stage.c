@@ -208,9 +208,10 @@ int cgf_do_promote(int argc, char **argv)
 		return ret;
 	int err = policy_paths(name, &m, &paths, &n);
 
-	if (!err && (m.flags & CGF_META_DAEMON))
-		err = cgf_error(-EPERM, "%s follows %s (cgfence daemon): put the staged file there "
-				"instead, the daemon applies it", name, m.source);
+	if (!err && (m.flags & (CGF_META_DAEMON | CGF_META_OCI)))
+		err = cgf_error(-EPERM, "%s follows %s (%s): put the staged file there instead, "
+				"it applies it", name, m.source,
+				m.flags & CGF_META_DAEMON ? "cgfence daemon" : "oci-hook");
 	err = err ?: staged_again(name, &sm, &p, &c);
 	if (!err) {
 		struct cgf_apply_opts o = { .cgroups = (const char *const *)paths, .n_cgroups = n,

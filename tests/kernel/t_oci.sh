@@ -44,6 +44,16 @@ print("none" if not p else "%d %d %s" % (p[0]["generation"], len(p[0]["cgroups"]
 }
 check "list names the container of each cgroup" "1 1 $ID1" "$(inst)"
 check_match "managed by the oci hook" '"managed_by":"oci-hook"' "$("$CGF" --json list)"
+# a staged version of the instance: promote is refused (the next container's
+# hook would put the policy directory's file back)
+sed 's/^name: .*/name: deny3-oci/' "$POLDIR/deny3.yaml" >"$TMPD/staged.yaml"
+"$CGF" apply --stage "$TMPD/staged.yaml" >/dev/null
+check "a staged version of the instance" 0 $?
+out=$("$CGF" promote deny3-oci 2>&1)
+check "promote of an oci-hook instance: exit 1" 1 $?
+check_match "... saying where the file goes" "follows $POLDIR/deny3.yaml \\(oci-hook\\)" "$out"
+"$CGF" unstage deny3-oci >/dev/null
+check "unstaged" 0 $?
 
 bundle "$TMPD/b2" "$SLICE:docker:$ID2" "$ANN"
 state "$ID2" "$TMPD/b2" created | hook --stage prestart
