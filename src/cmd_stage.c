@@ -24,11 +24,6 @@
 #include "target.h"
 #include "util.h"
 
-static void staged_name(const char *name, char *buf, size_t len)
-{
-	snprintf(buf, len, "%s%s", name, CGF_STAGED_SUFFIX);
-}
-
 /* The cgroups policy name is on now (paths); *m its version in force. */
 static int policy_paths(const char *name, struct cgf_meta *m, char ***paths, size_t *n)
 {
@@ -56,7 +51,7 @@ static int policy_paths(const char *name, struct cgf_meta *m, char ***paths, siz
 
 static int stage(const char *file, struct cgf_policy *p, struct cgf_compiled *c)
 {
-	char sname[CGF_NAME_MAX + 16], src[PATH_MAX], *buf = NULL, **paths = NULL;
+	char sname[CGF_INSTANCE_MAX], src[PATH_MAX], *buf = NULL, **paths = NULL;
 	struct cgf_apply_result r;
 	struct cgf_meta m;
 	size_t n = 0, len = 0;
@@ -77,7 +72,7 @@ static int stage(const char *file, struct cgf_policy *p, struct cgf_compiled *c)
 					    .digest = cgf_digest(buf, len),
 					    .flags = CGF_META_STAGED };
 
-		staged_name(p->name, sname, sizeof(sname));
+		cgf_pin_staged_name(p->name, sname, sizeof(sname));
 		cgf_staged_compile(c, m.hooks);
 		err = cgf_pipeline_apply(c, &o, &r);
 	}
@@ -118,7 +113,7 @@ int cgf_do_stage(const char *file)
 static int staged_arg(const char *cmd, int argc, char **argv, const char **name,
 		      struct cgf_meta *m)
 {
-	char sname[CGF_NAME_MAX + 16], dir[CGF_PATH_LEN];
+	char sname[CGF_INSTANCE_MAX], dir[CGF_PATH_LEN];
 
 	if (argc != 1 || argv[0][0] == '-')
 		return cgf_usage_error("%s: give one policy NAME", cmd);
@@ -127,9 +122,10 @@ static int staged_arg(const char *cmd, int argc, char **argv, const char **name,
 		return cgf_usage_error("%s: '%s' is not a policy name", cmd, *name);
 	if (cgf_env_check() || cgf_lock())
 		return cgf_fail();
-	staged_name(*name, sname, sizeof(sname));
+	bool staged = cgf_pin_staged_name(*name, sname, sizeof(sname));
+
 	cgf_pin_policy_dir(sname, dir, sizeof(dir));
-	if (cgf_pin_meta(dir, m)) {
+	if (!staged || cgf_pin_meta(dir, m)) {
 		cgf_error(-ENOENT, "%s: %s has no staged version (cgfence apply --stage POLICY.yaml)",
 			  cmd, *name);
 		return cgf_fail();
@@ -139,9 +135,9 @@ static int staged_arg(const char *cmd, int argc, char **argv, const char **name,
 
 static int unstage(const char *name)
 {
-	char sname[CGF_NAME_MAX + 16], dir[CGF_PATH_LEN];
+	char sname[CGF_INSTANCE_MAX], dir[CGF_PATH_LEN];
 
-	staged_name(name, sname, sizeof(sname));
+	cgf_pin_staged_name(name, sname, sizeof(sname));
 	cgf_pin_policy_dir(sname, dir, sizeof(dir));
 	return cgf_policy_remove(dir);
 }

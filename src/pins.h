@@ -25,7 +25,7 @@
 #define CGF_PATH_LEN 640
 
 void cgf_pin_policy_dir(const char *name, char *buf, size_t len);
-/* A staged version's directory (NAME@staged) gives its policy's (NAME);
+/* A staged version's directory or name (NAME@staged) gives its policy's (NAME);
  * any other is itself. buf: at least CGF_PATH_LEN. */
 const char *cgf_pin_staged_of(const char *dir, char *buf, size_t len);
 /* buf = name's staged version (NAME@staged, CGF_INSTANCE_MAX); true when it is pinned */

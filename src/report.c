@@ -1,6 +1,5 @@
 // SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
 /* JSON documents of what is applied: list, and stats with visibility. */
-#include <stdio.h>
 #include <string.h>
 
 #include "container.h"
@@ -8,6 +7,7 @@
 #include "layout.h"
 #include "loader.h"
 #include "outside.h"
+#include "pins.h"
 #include "report.h"
 #include "stats.h"
 #include "util.h"
@@ -63,11 +63,10 @@ json_object *cgf_applied_json(const struct cgf_applied *a, bool counters)
 	json_object_object_add(o, "applied_at", json_object_new_int64((int64_t)a->meta.applied_at));
 	json_object_object_add(o, "source", json_object_new_string(a->meta.source));
 	if (a->meta.flags & CGF_META_STAGED) {	/* NAME@staged: beside NAME */
-		char of[CGF_INSTANCE_MAX];
+		char of[CGF_PATH_LEN];
 
-		snprintf(of, sizeof(of), "%.*s", (int)(strlen(a->name) - strlen(CGF_STAGED_SUFFIX)),
-			 a->name);
-		json_object_object_add(o, "staged_for", json_object_new_string(of));
+		json_object_object_add(o, "staged_for", json_object_new_string(
+			cgf_pin_staged_of(a->name, of, sizeof(of))));
 	}
 	json_object_object_add(o, "managed_by", json_object_new_string(
 		a->meta.flags & CGF_META_DAEMON ? "daemon"
