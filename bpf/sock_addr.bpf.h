@@ -167,28 +167,12 @@ static __always_inline void ev_sock_addr(struct bpf_sock_addr *ctx, __u8 hook, _
 					 __u8 dir, __u8 v6, __u8 why)
 {
 	struct cgf_event *e = ev_denial(hook, rule);
-	__u8 *a;
 
 	if (!e)
 		return;
 	ev_task(e);
 	e->why = why;
-	e->active = dir == CGF_DIR_EGRESS;	/* the cgroup starts it */
-	e->proto = ctx->protocol;
-	e->family = v6 ? 6 : 4;
-	a = dir == CGF_DIR_BIND ? e->saddr : e->daddr;
-	if (v6) {
-		((__u32 *)a)[0] = ctx->user_ip6[0];
-		((__u32 *)a)[1] = ctx->user_ip6[1];
-		((__u32 *)a)[2] = ctx->user_ip6[2];
-		((__u32 *)a)[3] = ctx->user_ip6[3];
-	} else {
-		((__u32 *)a)[0] = ctx->user_ip4;
-	}
-	if (dir == CGF_DIR_BIND)
-		e->sport = bpf_ntohs((__u16)ctx->user_port);
-	else
-		e->dport = bpf_ntohs((__u16)ctx->user_port);
+	ev_sock_addr_fill(e, ctx, dir, v6);
 	ev_send(e);
 }
 

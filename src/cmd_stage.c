@@ -133,15 +133,6 @@ static int staged_arg(const char *cmd, int argc, char **argv, const char **name,
 	return 0;
 }
 
-static int unstage(const char *name)
-{
-	char sname[CGF_INSTANCE_MAX], dir[CGF_PATH_LEN];
-
-	cgf_pin_staged_name(name, sname, sizeof(sname));
-	cgf_pin_policy_dir(sname, dir, sizeof(dir));
-	return cgf_policy_remove(dir);
-}
-
 static int done(const char *what, const char *name, uint32_t generation)
 {
 	if (cgf_json) {
@@ -167,7 +158,7 @@ int cgf_do_unstage(int argc, char **argv)
 
 	if (ret)
 		return ret;
-	return unstage(name) ? cgf_fail() : done("unstaged", name, 0);
+	return cgf_staged_remove(name) ? cgf_fail() : done("unstaged", name, 0);
 }
 
 /* The staged file again, as it was staged: its bytes unchanged. */
@@ -216,7 +207,7 @@ int cgf_do_promote(int argc, char **argv)
 					    .flags = m.flags & (CGF_META_KEEP | CGF_META_OCI) };
 
 		/* the same switch as a re-apply; the staged version goes after it */
-		err = cgf_pipeline_apply(c, &o, &r) ?: unstage(name);
+		err = cgf_pipeline_apply(c, &o, &r) ?: cgf_staged_remove(name);
 	}
 	cgf_strv_free(paths, n);
 	cgf_compiled_free(c);

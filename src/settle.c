@@ -191,9 +191,19 @@ int cgf_detach_cgroup(const char *name, uint64_t id)
 	return cgf_staged_follow(name);	/* its staged version leaves the cgroup too */
 }
 
+int cgf_staged_remove(const char *name)
+{
+	char staged[CGF_INSTANCE_MAX], dir[CGF_PATH_LEN];
+
+	if (!cgf_pin_staged_name(name, staged, sizeof(staged)))
+		return 0;
+	cgf_pin_policy_dir(staged, dir, sizeof(dir));
+	return cgf_policy_remove(dir);
+}
+
 int cgf_detach(const char *name)
 {
-	char dir[CGF_PATH_LEN], staged[CGF_INSTANCE_MAX], sdir[CGF_PATH_LEN];
+	char dir[CGF_PATH_LEN];
 	int err;
 
 	if (!valid_name(name))
@@ -204,11 +214,7 @@ int cgf_detach(const char *name)
 	cgf_pin_policy_dir(name, dir, sizeof(dir));
 	if (access(dir, F_OK))
 		return cgf_error(-ENOENT, "no policy named '%s' is applied", name);
-	if (cgf_pin_staged_name(name, staged, sizeof(staged))) {	/* it goes first */
-		cgf_pin_policy_dir(staged, sdir, sizeof(sdir));
-		err = cgf_policy_remove(sdir);
-	}
-	err = err ?: cgf_policy_remove(dir);
+	err = cgf_staged_remove(name) ?: cgf_policy_remove(dir);	/* the staged one first */
 	cgf_layout_release_if_empty(CGF_PIN_ROOT);
 	return err;
 }

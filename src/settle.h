@@ -22,6 +22,8 @@ void cgf_store_bpffs_close(struct cgf_store *st);
 
 /* Take a policy out of force at once (every hook allows), then remove its pins. */
 int cgf_policy_remove(const char *dir);
+/* Remove policy name's staged version (NAME@staged), if it has one. */
+int cgf_staged_remove(const char *name);
 
 /* Tests: the fault point in the middle of a settle (NULL: none). */
 extern const char *cgf_settle_stage;

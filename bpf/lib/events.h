@@ -29,6 +29,24 @@ struct {
 	__uint(max_entries, 1);		/* sized at load; user space only */
 } cgf_rule_info SEC(".maps");
 
+/* An event of type for hook, decided by rule, zeroed but for those and the
+ * time; NULL when the ring buffer is full (counted as dropped). */
+static __always_inline struct cgf_event *ev_new(__u8 type, __u8 hook, __u32 rule)
+{
+	struct cgf_event *e = bpf_ringbuf_reserve(&cgf_events, sizeof(*e), 0);
+
+	if (!e) {
+		pcount(CGF_PC_EV_DROPPED);
+		return NULL;
+	}
+	__builtin_memset(e, 0, sizeof(*e));
+	e->time_ns = bpf_ktime_get_boot_ns();
+	e->type = type;
+	e->hook = hook;
+	e->rule = rule;
+	return e;
+}
+
 /*
  * A denial event, or NULL: denials are not logged, the rule is over its
  * rate (counted as suppressed) or the ring buffer is full (counted as
@@ -36,7 +54,6 @@ struct {
  */
 static __always_inline struct cgf_event *ev_denial(__u8 hook, __u32 rule)
 {
-	struct cgf_event *e;
 	__u32 idx = rule_idx(rule);
 	__u64 *tat;
 
@@ -47,17 +64,8 @@ static __always_inline struct cgf_event *ev_denial(__u8 hook, __u32 rule)
 		pcount(CGF_PC_EV_SUPPRESSED);
 		return NULL;
 	}
-	e = bpf_ringbuf_reserve(&cgf_events, sizeof(*e), 0);
-	if (!e) {
-		pcount(CGF_PC_EV_DROPPED);
-		return NULL;
-	}
-	__builtin_memset(e, 0, sizeof(*e));
-	e->time_ns = bpf_ktime_get_boot_ns();
-	e->type = cfg.staged ? CGF_EV_STAGED_DENY : cfg.audit ? CGF_EV_AUDIT : CGF_EV_DENY;
-	e->hook = hook;
-	e->rule = rule;
-	return e;
+	return ev_new(cfg.staged ? CGF_EV_STAGED_DENY : cfg.audit ? CGF_EV_AUDIT : CGF_EV_DENY, hook,
+		      rule);
 }
 
 /* the process the call came from (hooks that run in its context) */
@@ -83,6 +91,30 @@ static __always_inline void ev_plain(__u8 hook, __u32 rule)
 		ev_task(e);
 		ev_send(e);
 	}
+}
+
+/* What an address call asked for (bind: the local address and port, others:
+ * the destination). */
+static __always_inline void ev_sock_addr_fill(struct cgf_event *e, struct bpf_sock_addr *ctx,
+					      __u8 dir, __u8 v6)
+{
+	__u8 *a = dir == CGF_DIR_BIND ? e->saddr : e->daddr;
+
+	e->active = dir == CGF_DIR_EGRESS;	/* the cgroup starts it */
+	e->proto = ctx->protocol;
+	e->family = v6 ? 6 : 4;
+	if (v6) {
+		((__u32 *)a)[0] = ctx->user_ip6[0];
+		((__u32 *)a)[1] = ctx->user_ip6[1];
+		((__u32 *)a)[2] = ctx->user_ip6[2];
+		((__u32 *)a)[3] = ctx->user_ip6[3];
+	} else {
+		((__u32 *)a)[0] = ctx->user_ip4;
+	}
+	if (dir == CGF_DIR_BIND)
+		e->sport = bpf_ntohs((__u16)ctx->user_port);
+	else
+		e->dport = bpf_ntohs((__u16)ctx->user_port);
 }
 
 /* A denial of a hook with no address, with what it knows (abi.h:
@@ -134,31 +166,18 @@ static __always_inline int finish_ev(enum cgf_hook hook, int verdict, __u32 rule
  * call's process (or the packet's cgroup), and the address asked for. */
 static __always_inline void ev_staged_allow(void *ctx, enum cgf_hook hook)
 {
-	struct cgf_event *e = bpf_ringbuf_reserve(&cgf_events, sizeof(*e), 0);
+	struct cgf_event *e = ev_new(CGF_EV_STAGED_ALLOW, hook, CGF_RULE_DEFAULT);
+	bool v6 = hook == CGF_H_CONNECT6 || hook == CGF_H_SENDMSG6 || hook == CGF_H_BIND6;
 
-	if (!e) {
-		pcount(CGF_PC_EV_DROPPED);
+	if (!e)
 		return;
-	}
-	__builtin_memset(e, 0, sizeof(*e));
-	e->time_ns = bpf_ktime_get_boot_ns();
-	e->type = CGF_EV_STAGED_ALLOW;
-	e->hook = hook;
-	e->rule = CGF_RULE_DEFAULT;
-	if (hook == CGF_H_EGRESS || hook == CGF_H_INGRESS) {
+	if (hook == CGF_H_EGRESS || hook == CGF_H_INGRESS)
 		e->cgroup_id = bpf_skb_cgroup_id(ctx);
-	} else {
+	else
 		ev_task(e);
-	}
-	if (hook == CGF_H_CONNECT4 || hook == CGF_H_SENDMSG4) {
-		struct bpf_sock_addr *sa = ctx;
-
-		e->family = 4;
-		e->proto = sa->protocol;
-		e->active = 1;
-		*(__u32 *)e->daddr = sa->user_ip4;
-		e->dport = bpf_ntohs((__u16)sa->user_port);
-	}
+	if (v6 || hook == CGF_H_CONNECT4 || hook == CGF_H_SENDMSG4 || hook == CGF_H_BIND4)
+		ev_sock_addr_fill(e, ctx, hook == CGF_H_BIND4 || hook == CGF_H_BIND6 ? CGF_DIR_BIND
+										   : CGF_DIR_EGRESS, v6);
 	ev_send(e);
 }
 
