@@ -380,6 +380,15 @@ static bool same_val(struct cgf_addr_val a, struct cgf_addr_val b)
 	return a.ref == b.ref && a.verdict == b.verdict && a.flags == b.flags;
 }
 
+/* Egress's /0 when it only says "the deny default": no entry says the same
+ * (no match is a deny by the default rule), and a lookup then walks one
+ * node less. The other directions keep theirs. */
+static bool root_implied(const struct ctx *x, struct cgf_addr_val v)
+{
+	return x->dir == CGF_DIR_EGRESS &&
+	       same_val(v, (struct cgf_addr_val){ .ref = CGF_RULE_DEFAULT, .verdict = CGF_DENY });
+}
+
 static void compile_family(struct ctx *x, int family)
 {
 	const struct cgf_section *s = &x->p->sec[x->dir];
@@ -422,7 +431,7 @@ static void compile_family(struct ctx *x, int family)
 		f.c = st;
 		f.n = nst;
 		f.val = node_value(x, st, nst);
-		if (!parent || !same_val(parent->val, f.val))
+		if (parent ? !same_val(parent->val, f.val) : !root_implied(x, f.val))
 			emit_node(x, &f.pf, f.val);
 		stack[depth++] = f;
 		i = g;

@@ -175,7 +175,8 @@ static void test_range_prefixes(void **state)
 static void test_shape(void **state)
 {
 	/* portless rules only: one lookup, no classes, children equal to
-	 * their parent are left out */
+	 * their parent are left out; so is egress's /0 when it only says
+	 * "the deny default" (no entry says the same) */
 	struct cgf_policy *p = parse("      - {action: allow, to: [10.0.0.0/8]}\n"
 				     "      - {action: allow, to: [10.1.0.0/16]}\n",
 				     "deny");
@@ -185,8 +186,18 @@ static void test_shape(void **state)
 	assert_int_equal(cgf_compile(p, NULL, &c), 0);
 	assert_int_equal(c->n_classes, 0);
 	assert_int_equal(c->n_ports, 0);
-	assert_int_equal(c->n_v4, 3);	/* /0 default, /8, /16 (other rule id) */
+	assert_int_equal(c->n_v4, 2);	/* /8, /16 (other rule id) */
+	assert_int_equal(c->n_v6, 0);
+	cgf_compiled_free(c);
+	cgf_policy_free(p);
+
+	/* a default that allows keeps its /0 */
+	p = parse("      - {action: deny, to: [10.0.0.0/8]}\n", "allow");
+	assert_int_equal(cgf_compile(p, NULL, &c), 0);
+	assert_int_equal(c->n_v4, 2);	/* /0 default, /8 */
 	assert_int_equal(c->n_v6, 1);	/* ::/0 default */
+	assert_int_equal(c->v4[0].key.prefixlen, 0);
+	assert_int_equal(c->v4[0].val.verdict, CGF_ALLOW);
 	cgf_compiled_free(c);
 	cgf_policy_free(p);
 
@@ -199,7 +210,7 @@ static void test_shape(void **state)
 	p = parse(rules, "deny");
 	assert_int_equal(cgf_compile(p, NULL, &c), 0);
 	assert_int_equal(c->n_classes, 1);
-	assert_int_equal(c->n_v4, 1001);
+	assert_int_equal(c->n_v4, 1000);
 	assert_int_equal(c->classes[0].nseg[0], 3);	/* tcp: 0-79, 80, 81-65535 */
 	cgf_compiled_free(c);
 	cgf_policy_free(p);
