@@ -183,6 +183,8 @@ __noinline int cgf_judge(__u32 sec, struct pkt *p, __u32 port, __u32 *rule)
 	if (av && p->no_l4 && (av->flags & CGF_AV_CLASS))	/* no ports to read */
 		v = p->ipproto == IPPROTO_UNKNOWN ? CGF_DENY
 						  : by_class_portless(av->ref, p->ipproto, rule);
+	else if (av && (av->flags & CGF_AV_NAME))	/* names allow no portless packet */
+		v = p->no_l4 ? CGF_DENY : name_fast(av, p->ipproto, (__u16)port, rule, &p->name);
 	else
 		v = VERDICT_RULE(av, p->ipproto, (__u16)port, rule);
 	return v;

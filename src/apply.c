@@ -111,6 +111,9 @@ static int fill_maps(struct cgfence_bpf *s, const struct cgf_compiled *c)
 	for (size_t i = 0; i < c->n_pats && !err; i++)
 		err = fill(s->maps.cgf_name_pats, &c->pats[i].id, 0, &c->pats[i].val, 0, 1,
 			   BPF_NOEXIST);
+	if (c->n_pats && !err)
+		err = fill(s->maps.cgf_name_slots, NULL, 0, &c->pats[0].val, sizeof(c->pats[0]),
+			   c->n_pats, BPF_ANY);
 	for (size_t i = 0; i < c->n_dns_servers && !err; i++) {
 		uint8_t one = 1;
 
@@ -133,8 +136,11 @@ static void configure(struct cgfence_bpf *s, const struct cgf_compiled *c, int m
 	s->rodata->cfg.slot = slot;
 	s->rodata->cfg.generation = generation;
 	for (int d = 0; d < CGF_DIR_MAX; d++) {
-		bpf_map__set_max_entries(trie4(s, d), at_least_one(c->n4[d]));
-		bpf_map__set_max_entries(trie6(s, d), at_least_one(c->n6[d]));
+		/* to_names: room for the version's copy of the learnt addresses */
+		uint32_t copy = d == CGF_DIR_EGRESS && c->cfg.hz ? c->learnt_max : 0;
+
+		bpf_map__set_max_entries(trie4(s, d), at_least_one(c->n4[d] + copy));
+		bpf_map__set_max_entries(trie6(s, d), at_least_one(c->n6[d] + copy));
 	}
 	bpf_map__set_max_entries(s->maps.cgf_classes, at_least_one(c->n_classes));
 	bpf_map__set_max_entries(s->maps.cgf_ports, at_least_one(c->n_ports));
@@ -151,6 +157,7 @@ static void configure(struct cgfence_bpf *s, const struct cgf_compiled *c, int m
 	/* to_names: only a policy with names pays for them (the parser's state per CPU) */
 	bpf_map__set_max_entries(s->maps.cgf_names, at_least_one(c->n_names));
 	bpf_map__set_max_entries(s->maps.cgf_name_pats, at_least_one(c->n_pats));
+	bpf_map__set_max_entries(s->maps.cgf_name_slots, at_least_one(c->n_pats));
 	bpf_map__set_max_entries(s->maps.cgf_dns_servers, at_least_one(c->n_dns_servers));
 	bpf_map__set_max_entries(s->maps.cgf_learnt, c->learnt_max ? c->learnt_max : 1);
 	bpf_map__set_max_entries(s->maps.cgf_dns_scratch,

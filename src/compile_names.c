@@ -65,6 +65,8 @@ int cgf_compile_names(const struct cgf_policy *p, struct cgf_compiled *o)
 						    "to_names: '%s': a name may match at most %d "
 						    "patterns (nested wildcards)", o->pats[i].text,
 						    CGF_NAME_IDS);
+			if (!ne->val.n)		/* the version's copy names the first */
+				ne->val.fast = (uint16_t)(i + 1);
 			ne->val.id[ne->val.n++] = o->pats[i].id;
 		}
 	}

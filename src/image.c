@@ -106,6 +106,7 @@ static int compile_config(const struct cgf_policy *p, const struct cgf_host *h,
 	cfg->has_names = p->n_name_rules > 0;
 	cfg->log_dns = p->vis.log_dns;
 	cfg->dns_min_ttl_s = p->dns.min_ttl;
+	cfg->hz = cfg->has_names && h->hz > 0 ? (uint32_t)h->hz : 0;	/* the version's copy */
 	cfg->accounting = v->accounting;
 	cfg->log_denials = v->log_denials;
 	cfg->log_conns = v->log_connections;

@@ -190,6 +190,8 @@ static json_object *names_json(const struct cgf_vis *v)
 			       u64(cgf_percpu_sum(v->pstats, CGF_PC_DNS_IGNORED)));
 	json_object_object_add(o, "resolver_guard_refused",
 			       u64(cgf_percpu_sum(v->pstats, CGF_PC_DNS_GUARD)));
+	json_object_object_add(o, "copy_full",	/* design.md: the version's copy */
+			       u64(cgf_percpu_sum(v->pstats, CGF_PC_NAMES_COPY_FULL)));
 	return o;
 }
 

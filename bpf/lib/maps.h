@@ -30,6 +30,15 @@ struct {
 	__uint(max_entries, 1);
 } cgf_classes SEC(".maps");
 
+/* to_names: each pattern's verdict, by its index (the version's copy of
+ * learnt addresses in the egress tries names it; abi.h: Names) */
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__type(key, __u32);
+	__type(value, struct cgf_name_pat);
+	__uint(max_entries, 1);		/* sized by user space: the patterns */
+} cgf_name_slots SEC(".maps");
+
 struct {
 	__uint(type, BPF_MAP_TYPE_LPM_TRIE);
 	__type(key, struct cgf_port_key);

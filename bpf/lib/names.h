@@ -118,6 +118,52 @@ static __always_inline int names_verdict(const __u32 a[4], __u8 v6, __u32 ipprot
 	return CGF_DENY;
 }
 
+/*
+ * The version's copy (abi.h: Names): addr (IPv4 as ::ffff:a.b.c.d) as a
+ * full-length entry of the egress trie, naming the first pattern of nv,
+ * until ttl seconds from now (jiffies, rounded up). Only where the address
+ * rules leave the address to the deny default (or to an entry of its own
+ * from an earlier answer), so that no rule of the policy is overridden.
+ * A full trie keeps what it has: the learnt addresses still decide.
+ */
+static __always_inline void learn_fast(const __u32 addr[4], const struct cgf_name_val *nv,
+				       __u32 ttl)
+{
+	struct cgf_addr_val val = { .flags = CGF_AV_NAME };
+	const struct cgf_addr_val *cur;
+	struct cgf_key4 k4 = { .prefixlen = 32 };
+	struct cgf_key6 k6 = { .prefixlen = 128 };
+	bool v4 = !addr[0] && !addr[1] && addr[2] == bpf_htonl(0xffff);
+	void *trie = v4 ? (void *)&cgf_egress4 : (void *)&cgf_egress6;
+	void *key = v4 ? (void *)&k4 : (void *)&k6;
+	__u64 until;
+
+	if (!cfg.hz || !nv->fast)
+		return;
+	until = bpf_jiffies64() + (__u64)ttl * cfg.hz + 1;
+	if (until >> 40)
+		return;
+	val.ref = (__u32)until;
+	val.verdict = (__u8)(until >> 32);
+	val.slot = nv->fast - 1;
+	__builtin_memcpy(k4.addr, &addr[3], 4);
+	__builtin_memcpy(k6.addr, addr, 16);
+	cur = bpf_map_lookup_elem(trie, key);
+	if (cur && (cur->flags & CGF_AV_NAME)) {
+		/* an update replaces the trie's node (an allocation and an RCU
+		 * free): not while the copy has half the new lifetime left, after
+		 * which the learnt table decides until it is renewed */
+		if (cur->slot == val.slot &&
+		    ((__u64)cur->verdict << 32 | cur->ref) >= until - ((__u64)ttl * cfg.hz) / 2)
+			return;
+	} else if (cur && ((cur->flags & CGF_AV_CLASS) || cur->verdict != CGF_DENY ||
+			   cur->ref != CGF_RULE_DEFAULT)) {
+		return;		/* a rule of the policy decides this address */
+	}
+	if (bpf_map_update_elem(trie, key, &val, BPF_ANY))
+		pcount(CGF_PC_NAMES_COPY_FULL);
+}
+
 /* One address of an answer to a name whose patterns are nv: allowed for
  * max(TTL, min_ttl) from now, for each pattern; a later answer extends it. */
 static __always_inline void learn_one(const struct cgf_dns_addr *a, const struct cgf_name_val *nv,
@@ -132,6 +178,7 @@ static __always_inline void learn_one(const struct cgf_dns_addr *a, const struct
 		ttl = cfg.dns_min_ttl_s;
 	exp = now + (__u64)ttl * 1000000000ull;
 	__builtin_memcpy(k.addr, a->addr, 16);
+	learn_fast(k.addr, nv, ttl);
 	l = bpf_map_lookup_elem(&cgf_learnt, &k);
 	if (!l) {
 		for (int j = 0; j < CGF_NAME_IDS; j++) {

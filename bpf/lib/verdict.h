@@ -95,14 +95,49 @@ static __always_inline int by_class_portless(__u32 id, __u32 ipproto, __u32 *rul
 }
 
 /*
+ * An address a name taught, in the version's own copy (abi.h: Names): its
+ * pattern's verdict while the answer's lifetime lasts. Anything else is
+ * left to the deny default (CGF_RULE_DEFAULT), where the learnt addresses
+ * judge it again. *name: the pattern's index + 1 (name may be NULL).
+ */
+static __always_inline int name_fast(const struct cgf_addr_val *av, __u32 ipproto, __u16 port,
+				     __u32 *rule, __u32 *name)
+{
+	__u64 until = (__u64)av->verdict << 32 | av->ref;
+	__u32 slot = av->slot, r = CGF_RULE_DEFAULT;
+	const struct cgf_name_pat *np;
+	int v;
+
+	*rule = CGF_RULE_DEFAULT;
+	if (!cfg.has_names || bpf_jiffies64() > until)	/* inlined: a load */
+		return CGF_DENY;
+	np = bpf_map_lookup_elem(&cgf_name_slots, &slot);
+	if (!np)
+		return CGF_DENY;
+	if (np->av.flags & CGF_AV_CLASS) {
+		v = by_class(np->av.ref, ipproto, port, &r);
+	} else {
+		r = np->av.ref;
+		v = np->av.verdict;
+	}
+	if (v != CGF_ALLOW)
+		return CGF_DENY;
+	*rule = r;
+	if (name)
+		*name = np->idx + 1;
+	return CGF_ALLOW;
+}
+
+/*
  * The verdict for an address-trie value. proto and port are expressions,
  * evaluated only when the answer depends on them (a helper call would keep
  * the compiler from moving their loads after the lookup).
  */
 #define VERDICT_RULE(av, proto, port, rulep)				\
 	(!(av) ? CGF_DENY /* the compiler always inserts /0: fail closed */ \
-	       : !((av)->flags & CGF_AV_CLASS) ? (*(rulep) = (av)->ref, (av)->verdict) \
-					       : by_class((av)->ref, (proto), (port), (rulep)))
+	 : !((av)->flags & (CGF_AV_CLASS | CGF_AV_NAME)) ? (*(rulep) = (av)->ref, (av)->verdict) \
+	 : (av)->flags & CGF_AV_CLASS ? by_class((av)->ref, (proto), (port), (rulep))	\
+				      : name_fast((av), (proto), (port), (rulep), NULL))
 #define VERDICT(av, proto, port) ({ __u32 _rule; VERDICT_RULE(av, proto, port, &_rule); })
 /* proto: the IP protocol number (IPPROTO_*) */
 

@@ -76,14 +76,19 @@ struct cgf_key6 {
 	__u8 addr[16];
 };
 
-/* CGF_AV_CLASS: ref is a class id, look up the classes array. */
+/* CGF_AV_CLASS: ref is a class id, look up the classes array.
+ * CGF_AV_NAME (egress tries only, full-length keys): an address an answer
+ * to an allowed name taught, put there by the ingress program (Names: the
+ * version's copy). ref and verdict hold when it expires, in jiffies (bits
+ * 0-31 and 32-39); slot is its pattern's index in cgf_name_slots. */
 #define CGF_AV_CLASS 0x1
+#define CGF_AV_NAME 0x2
 
 struct cgf_addr_val {
 	__u32 ref;     /* rule id (final) or class id (CGF_AV_CLASS) */
 	__u8 verdict;  /* CGF_ALLOW / CGF_DENY when final */
 	__u8 flags;
-	__u8 pad[2];
+	__u16 slot;    /* CGF_AV_NAME: the pattern's index in cgf_name_slots */
 };
 
 #define CGF_CLASS_SEGS 32		/* power of two */
@@ -254,6 +259,7 @@ enum cgf_pcounter {
 	CGF_PC_DNS_GUARD,       /* binds and datagrams refused as a resolver's port 53 */
 	CGF_PC_STAGED_DENY,     /* a staged version: would deny what the version in force allows */
 	CGF_PC_STAGED_ALLOW,    /* ... would allow what the version in force denies */
+	CGF_PC_NAMES_COPY_FULL, /* learnt addresses the version's copy had no room for */
 	CGF_PC_MAX,
 };
 /* room for 16 counters, so that a counter added later changes no pinned
@@ -400,6 +406,13 @@ struct cgf_peers {
  * each id of a live entry gives, through the version's cgf_name_pats, the
  * verdict of its pattern's rules for the protocol and port.
  * Pattern ids are a hash of the pattern's text: the same across versions.
+ * The version's copy: the ingress program also puts each address it learns
+ * into the version's egress trie as a full-length CGF_AV_NAME entry (the
+ * first pattern of its name, and the expiry in jiffies), where the address
+ * rules leave it to the deny default; one trie lookup then decides a call
+ * to it. What that entry does not allow (expired, another port) is judged
+ * again through cgf_learnt, which stays the reference. Only with the
+ * kernel's HZ known (cfg.hz).
  */
 #define CGF_DNS_NAME	256	/* bytes of a name key (LPM data, the kernel's limit) */
 #define CGF_DNS_BUF	1024	/* bytes of an answer read (power of two); records past them are not */
@@ -427,7 +440,8 @@ struct cgf_name_key {
 
 struct cgf_name_val {
 	__u32 n;			/* ids in use */
-	__u32 pad;
+	__u16 fast;			/* id[0]'s index in cgf_name_slots + 1 (0: none) */
+	__u16 pad;
 	__u64 id[CGF_NAME_IDS];
 };
 
@@ -502,6 +516,8 @@ struct cgf_config {
 	__u32 dns_min_ttl_s;	/* network.dns.min_ttl */
 	__u32 own_hooks;	/* staged: the hooks its policy has (the others allow) */
 	__u32 enforced_hooks;	/* staged: the hooks of the version in force when staged */
+	__u32 hz;		/* to_names: the kernel's HZ (the version's copy); 0: unknown, none */
+	__u32 pad2;
 };
 
 enum cgf_mode {
@@ -590,7 +606,7 @@ _Static_assert(sizeof(struct cgf_seg) == 8, "cgf_seg layout");
 _Static_assert(sizeof(struct cgf_class) == 24 + 2 * CGF_CLASS_SEGS * 8, "cgf_class layout");
 _Static_assert((1 << CGF_CLASS_STEPS) == CGF_CLASS_SEGS, "CGF_CLASS_SEGS = 2^CGF_CLASS_STEPS");
 _Static_assert(sizeof(struct cgf_meta) == 616, "cgf_meta layout");
-_Static_assert(sizeof(struct cgf_config) == 200, "cgf_config layout");
+_Static_assert(sizeof(struct cgf_config) == 208, "cgf_config layout");
 _Static_assert(sizeof(struct cgf_name_key) == 4 + CGF_DNS_NAME, "cgf_name_key layout");
 _Static_assert(sizeof(struct cgf_name_val) == 8 + 8 * CGF_NAME_IDS, "cgf_name_val layout");
 _Static_assert(sizeof(struct cgf_name_pat) == 16, "cgf_name_pat layout");

@@ -230,4 +230,37 @@ in_cg "$CG" dig +short api.example.test >/dev/null
 "$CGF" apply --cgroup "$CG" "$TMPD/names2.yaml" >/dev/null 2>&1 || not_ok "re-apply failed"
 check "after a re-apply the learnt address is still allowed" ok \
 	"$(in_cg "$CG" "$NP" connect tcp 127.1.0.1 8080)"
+
+# the version's copy (learnt addresses in the egress trie, one lookup) never
+# overrides a rule, and what it does not allow is judged by the learnt table:
+# multi.example.test (127.1.0.4, 127.1.0.5, ::1) under two patterns, the first
+# for port 8080, the second for 9001; 127.1.0.4 denied by a rule, 127.1.0.5
+# denied on 8080 by a rule that names the port
+"$NP" listen tcp 127.1.0.5 9001 --stream >/dev/null &
+T_PIDS+=($!)
+wait_for 10 sh -c "ss -ltn | grep -q 127.1.0.5:9001" || not_ok "listener on 127.1.0.5:9001"
+cat >"$TMPD/names3.yaml" <<EOF
+version: 1
+name: $P
+network:
+  dns: {servers: [127.0.0.53], min_ttl: 1}
+  sockets: {deny_types: [raw]}
+  egress:
+    default: deny
+    rules:
+      - {action: allow, to: [127.0.0.53], ports: [53]}
+      - {action: deny, to: [127.1.0.4]}
+      - {action: deny, to: [127.1.0.5], ports: [8080], protocol: tcp}
+      - {action: allow, to_names: [multi.example.test], ports: [8080], protocol: tcp}
+      - {action: allow, to_names: ["*.example.test"], ports: [9001], protocol: tcp}
+EOF
+"$CGF" apply --cgroup "$CG" "$TMPD/names3.yaml" >/dev/null 2>&1 || not_ok "apply names3"
+out=$(in_cg "$CG" $NAMES connect multi.example.test 8080)
+check_match "copy: a rule that denies the address still does" "127.1.0.4=EPERM" "$out"
+check_match "copy: a rule that denies the address's port still does" "127.1.0.5=EPERM" "$out"
+check_match "copy: the first pattern's port, IPv6" "::1=ok" "$out"
+check_match "copy: the second pattern's port (the learnt table decides)" "127.1.0.5=ok" \
+	"$(in_cg "$CG" $NAMES connect multi.example.test 9001)"
+check_match "copy: a port neither pattern lists" "127.1.0.5=EPERM" \
+	"$(in_cg "$CG" $NAMES connect multi.example.test 22)"
 t_done

@@ -181,6 +181,17 @@ static void test_compiled_trie(void **state)
 			assert_int_equal(cgf_compiled_names(c, names[i], idx), want);
 		}
 	}
+	/* the version's copy: each entry names the slot of its first pattern */
+	for (size_t e = 0; e < c->n_names; e++) {
+		const struct cgf_name_val *v = &c->names[e].val;
+
+		if (!v->n) {
+			assert_int_equal(v->fast, 0);
+			continue;
+		}
+		assert_true(v->fast >= 1 && v->fast <= c->n_pats);
+		assert_true(c->pats[v->fast - 1].id == v->id[0]);
+	}
 	/* rule texts: the patterns after the rules */
 	assert_string_equal(c->rule_info[c->cfg.name_rule_first].text, "*.example.test");
 	assert_int_equal(c->cfg.has_names, 1);
