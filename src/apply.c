@@ -45,18 +45,13 @@ static struct bpf_map *slot_map(struct cgfence_bpf *s, int h)
 	return NULL;
 }
 
-static struct bpf_map *trie4(struct cgfence_bpf *s, int dir)
+/* The address trie of direction dir, IPv4 or IPv6. */
+static struct bpf_map *trie(struct cgfence_bpf *s, int dir, bool v6)
 {
-	return dir == CGF_DIR_EGRESS ? s->maps.cgf_egress4
-	       : dir == CGF_DIR_INGRESS ? s->maps.cgf_ingress4
-	       : dir == CGF_DIR_BIND ? s->maps.cgf_local4 : s->maps.cgf_redir4;
-}
-
-static struct bpf_map *trie6(struct cgfence_bpf *s, int dir)
-{
-	return dir == CGF_DIR_EGRESS ? s->maps.cgf_egress6
-	       : dir == CGF_DIR_INGRESS ? s->maps.cgf_ingress6
-	       : dir == CGF_DIR_BIND ? s->maps.cgf_local6 : s->maps.cgf_redir6;
+	return dir == CGF_DIR_EGRESS ? (v6 ? s->maps.cgf_egress6 : s->maps.cgf_egress4)
+	       : dir == CGF_DIR_INGRESS ? (v6 ? s->maps.cgf_ingress6 : s->maps.cgf_ingress4)
+	       : dir == CGF_DIR_BIND ? (v6 ? s->maps.cgf_local6 : s->maps.cgf_local4)
+	       : v6 ? s->maps.cgf_redir6 : s->maps.cgf_redir4;
 }
 
 /* Write n entries of size sz from vals into map m, keys 0..n-1 (keys NULL)
@@ -83,10 +78,10 @@ static int fill_maps(struct cgfence_bpf *s, const struct cgf_compiled *c)
 	int err = 0;
 
 	for (size_t i = 0; i < c->n_v4 && !err; i++)
-		err = fill(trie4(s, c->v4[i].dir), &c->v4[i].key, 0, &c->v4[i].val, 0, 1,
+		err = fill(trie(s, c->v4[i].dir, false), &c->v4[i].key, 0, &c->v4[i].val, 0, 1,
 			   BPF_NOEXIST);
 	for (size_t i = 0; i < c->n_v6 && !err; i++)
-		err = fill(trie6(s, c->v6[i].dir), &c->v6[i].key, 0, &c->v6[i].val, 0, 1,
+		err = fill(trie(s, c->v6[i].dir, true), &c->v6[i].key, 0, &c->v6[i].val, 0, 1,
 			   BPF_NOEXIST);
 	for (size_t i = 0; i < c->n_dev && !err; i++)
 		err = fill(s->maps.cgf_devices, &c->dev[i].key, 0, &c->dev[i].val, 0, 1,
@@ -136,11 +131,10 @@ static void configure(struct cgfence_bpf *s, const struct cgf_compiled *c, int m
 	s->rodata->cfg.slot = slot;
 	s->rodata->cfg.generation = generation;
 	for (int d = 0; d < CGF_DIR_MAX; d++) {
-		/* to_names: room for the version's copy of the learnt addresses */
-		uint32_t copy = d == CGF_DIR_EGRESS && c->cfg.hz ? c->learnt_max : 0;
+		uint32_t copy = d == CGF_DIR_EGRESS && c->cfg.hz ? c->learnt_max : 0; /* to_names */
 
-		bpf_map__set_max_entries(trie4(s, d), at_least_one(c->n4[d] + copy));
-		bpf_map__set_max_entries(trie6(s, d), at_least_one(c->n6[d] + copy));
+		bpf_map__set_max_entries(trie(s, d, false), at_least_one(c->n4[d] + copy));
+		bpf_map__set_max_entries(trie(s, d, true), at_least_one(c->n6[d] + copy));
 	}
 	bpf_map__set_max_entries(s->maps.cgf_classes, at_least_one(c->n_classes));
 	bpf_map__set_max_entries(s->maps.cgf_ports, at_least_one(c->n_ports));
