@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
 /* The pin layout's one owner: where a policy's pins are and how they read. */
 #define _GNU_SOURCE
+#include <arpa/inet.h>
 #include <dirent.h>
 #include <errno.h>
 #include <signal.h>
@@ -10,6 +11,7 @@
 #include <sys/prctl.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <bpf/bpf.h>
@@ -440,6 +442,99 @@ void cgf_pin_drain_slot(const char *dir, uint32_t slot)
 		close(pfd);
 	}
 	drain_in_background(fds, n_fds);
+}
+
+/* The version in force's egress tries (fds[0] IPv4, fds[1] IPv6; -1 none),
+ * those small enough to walk on every settle (rules and the copy's room):
+ * a policy of more prefixes keeps its copy until its next version. */
+#define COPY_WALK_MAX (1u << 17)
+static void egress_tries(const char *dir, int fds[2])
+{
+	int act = cgf_pin_active(dir);
+
+	fds[0] = fds[1] = -1;
+	for (int h = 0; act >= 0 && act < CGF_SLOTS && h < CGF_H_MAX && (fds[0] < 0 || fds[1] < 0);
+	     h++) {
+		uint32_t prog_id, ids[32] = { 0 };
+		struct bpf_prog_info info = { .nr_map_ids = ARRAY_SIZE(ids),
+					      .map_ids = (uint64_t)(unsigned long)ids };
+		uint32_t len = sizeof(info);
+		_cleanup_close_ int pfd = cgf_pin_slot_prog(dir, h, (uint32_t)act, &prog_id);
+
+		if (pfd < 0 || bpf_obj_get_info_by_fd(pfd, &info, &len))
+			continue;
+		for (uint32_t i = 0; i < info.nr_map_ids && i < ARRAY_SIZE(ids); i++) {
+			struct bpf_map_info mi = {};
+			uint32_t mlen = sizeof(mi);
+			int fd = bpf_map_get_fd_by_id(ids[i]), f = -1;
+
+			if (fd >= 0 && !bpf_obj_get_info_by_fd(fd, &mi, &mlen) &&
+			    mi.max_entries <= COPY_WALK_MAX)
+				f = !strcmp(mi.name, "cgf_egress4") ? 0
+				    : !strcmp(mi.name, "cgf_egress6") ? 1 : -1;
+			if (f >= 0 && fds[f] < 0)
+				fds[f] = fd;
+			else if (fd >= 0)
+				close(fd);
+		}
+	}
+}
+
+/* Whether the learnt table holds address k alive at now (coarse ns). */
+static bool learnt_alive(int learnt, const struct cgf_learnt_key *k, uint64_t now)
+{
+	struct cgf_learnt l;
+
+	if (bpf_map_lookup_elem(learnt, k, &l))
+		return false;
+	for (int i = 0; i < CGF_NAME_IDS; i++)
+		if (l.n[i].id && l.n[i].expires >= now)
+			return true;
+	return false;
+}
+
+int cgf_pin_names_copy(const char *dir, bool sweep, size_t *held)
+{
+	_cleanup_close_ int learnt = cgf_pin_get(dir, "learnt");
+	struct cgf_key6 key, next, *dead = NULL;
+	struct timespec ts;
+	size_t n_dead = 0, cap = 0;
+	int fds[2], removed = 0;
+
+	*held = 0;
+	if (learnt < 0)
+		return 0;	/* no to_names */
+	clock_gettime(CLOCK_MONOTONIC_COARSE, &ts);	/* the programs' coarse clock */
+	egress_tries(dir, fds);
+	for (int f = 0; f < 2; f++) {
+		size_t ksz = f ? sizeof(struct cgf_key6) : sizeof(struct cgf_key4);
+
+		n_dead = 0;
+		for (int more = bpf_map_get_next_key(fds[f], NULL, &next); fds[f] >= 0 && !more;
+		     more = bpf_map_get_next_key(fds[f], &key, &next)) {
+			struct cgf_learnt_key lk = { .addr = { 0, 0, htonl(0xffff), 0 } };
+			struct cgf_addr_val v;
+
+			memcpy(&key, &next, ksz);
+			if (bpf_map_lookup_elem(fds[f], &key, &v) || !(v.flags & CGF_AV_NAME))
+				continue;
+			(*held)++;
+			memcpy(f ? (void *)lk.addr : (void *)&lk.addr[3], key.addr, f ? 16 : 4);
+			if (!sweep || learnt_alive(learnt, &lk, (uint64_t)ts.tv_sec * 1000000000ull +
+								      (uint64_t)ts.tv_nsec))
+				continue;
+			GROW(dead, cap, n_dead + 1);
+			dead[n_dead++] = key;
+		}
+		for (size_t i = 0; i < n_dead; i++)	/* after the walk: a trie's next
+							 * key after a deleted one is its first */
+			removed += !bpf_map_delete_elem(fds[f], &dead[i]);
+		*held -= n_dead;
+		if (fds[f] >= 0)
+			close(fds[f]);
+	}
+	free(dead);
+	return removed;
 }
 
 void cgf_pin_prune_gone(const char *dir)

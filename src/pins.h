@@ -79,6 +79,12 @@ void cgf_pin_prune_gone(const char *dir);
  * time, so that freeing them holds no CPU long. Only for a slot not deciding. */
 void cgf_pin_drain_slot(const char *dir, uint32_t slot);
 
+/* to_names: the version in force's copy of learnt addresses in its egress
+ * tries (abi.h: Names). Counts its entries into *held; with sweep, first
+ * removes those whose address the learnt table does not hold alive (expired,
+ * or evicted). Returns the entries removed, or -errno. */
+int cgf_pin_names_copy(const char *dir, bool sweep, size_t *held);
+
 /* The slots (a bit each) a cgroup belongs to, from the cgroups map. */
 int cgf_pin_cgroup_slots(int cgroups_fd, uint64_t id);
 

@@ -242,10 +242,12 @@ int cgf_detach_all(int *count)
 static int gc_one(const char *dir, const char *name, void *arg)
 {
 	char enforced[CGF_PATH_LEN];
+	size_t held;
 
 	if (cgf_pin_is_staged(name) && access(cgf_pin_staged_of(dir, enforced, sizeof(enforced)),
 					      F_OK))
 		return cgf_policy_remove(dir);	/* its policy is gone */
+	cgf_pin_names_copy(dir, true, &held);	/* to_names: what the learnt table let go */
 	return cgf_settle(dir, arg);
 }
 

@@ -208,6 +208,14 @@ json_object *cgf_names_json(const char *name)
 	}
 	o = names_json(&v);
 	cgf_vis_close(&v);
+	if (o) {	/* the version's copy in its egress tries (design.md: Names) */
+		char dir[CGF_PATH_LEN];
+		size_t held = 0;
+
+		cgf_pin_policy_dir(name, dir, sizeof(dir));
+		cgf_pin_names_copy(dir, false, &held);
+		json_object_object_add(o, "copy", u64(held));
+	}
 	return o;
 }
 

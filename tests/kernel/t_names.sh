@@ -263,4 +263,13 @@ check_match "copy: the second pattern's port (the learnt table decides)" "127.1.
 	"$(in_cg "$CG" $NAMES connect multi.example.test 9001)"
 check_match "copy: a port neither pattern lists" "127.1.0.5=EPERM" \
 	"$(in_cg "$CG" $NAMES connect multi.example.test 22)"
+copy() { "$CGF" --json stats "$P" | python3 -c 'import json,sys; n=json.load(sys.stdin)[0]["names"]; print(n["copy"], n["addresses"] > 0)'; }
+check "copy: only ::1 is copied (127.1.0.4 and 127.1.0.5 have rules of their own)" "1 True" "$(copy)"
+sleep 3.2	# past TTL 2 s; list (and stats) settle every policy first
+"$CGF" list >/dev/null 2>&1
+check "copy: settling drops an expired address's copy; the learnt table keeps the address" \
+	"0 True" "$(copy)"
+check_match "copy: a new answer copies it again" "::1=ok" \
+	"$(in_cg "$CG" $NAMES connect multi.example.test 8080)"
+check "copy: ... as stats shows" "1 True" "$(copy)"
 t_done
