@@ -349,21 +349,31 @@ static void drain_in_background(int *fds, size_t n)
 const char *const cgf_pin_replaceable[6] = { "acct", "ratelimit", "cgroups", "stats", "pstats",
 					     "learnt" };
 
+#define PROG_MAPS 128
+
+/* The ids of the maps the program of hook h in slot uses; how many. */
+static uint32_t prog_maps(const char *dir, uint32_t slot, int h, uint32_t ids[PROG_MAPS])
+{
+	uint32_t prog_id;
+	struct bpf_prog_info info = { .nr_map_ids = PROG_MAPS,
+				      .map_ids = (uint64_t)(unsigned long)ids };
+	uint32_t len = sizeof(info);
+	_cleanup_close_ int pfd = cgf_pin_slot_prog(dir, h, slot, &prog_id);
+
+	if (pfd < 0 || bpf_obj_get_info_by_fd(pfd, &info, &len))
+		return 0;
+	return info.nr_map_ids < PROG_MAPS ? info.nr_map_ids : PROG_MAPS;
+}
+
 /* Do the programs of the slot in force use the map with this id? */
 static bool active_uses(const char *dir, uint32_t map_id)
 {
 	int act = cgf_pin_active(dir);
 
 	for (int h = 0; act >= 0 && act < CGF_SLOTS && h < CGF_H_MAX; h++) {
-		uint32_t prog_id, ids[128] = { 0 };
-		struct bpf_prog_info info = { .nr_map_ids = ARRAY_SIZE(ids),
-					      .map_ids = (uint64_t)(unsigned long)ids };
-		uint32_t len = sizeof(info);
-		_cleanup_close_ int pfd = cgf_pin_slot_prog(dir, h, (uint32_t)act, &prog_id);
+		uint32_t ids[PROG_MAPS] = { 0 }, n = prog_maps(dir, (uint32_t)act, h, ids);
 
-		if (pfd < 0 || bpf_obj_get_info_by_fd(pfd, &info, &len))
-			continue;
-		for (uint32_t i = 0; i < info.nr_map_ids && i < ARRAY_SIZE(ids); i++)
+		for (uint32_t i = 0; i < n; i++)
 			if (ids[i] == map_id)
 				return true;
 	}
@@ -455,15 +465,9 @@ static void egress_tries(const char *dir, int fds[2])
 	fds[0] = fds[1] = -1;
 	for (int h = 0; act >= 0 && act < CGF_SLOTS && h < CGF_H_MAX && (fds[0] < 0 || fds[1] < 0);
 	     h++) {
-		uint32_t prog_id, ids[32] = { 0 };
-		struct bpf_prog_info info = { .nr_map_ids = ARRAY_SIZE(ids),
-					      .map_ids = (uint64_t)(unsigned long)ids };
-		uint32_t len = sizeof(info);
-		_cleanup_close_ int pfd = cgf_pin_slot_prog(dir, h, (uint32_t)act, &prog_id);
+		uint32_t ids[PROG_MAPS] = { 0 }, n = prog_maps(dir, (uint32_t)act, h, ids);
 
-		if (pfd < 0 || bpf_obj_get_info_by_fd(pfd, &info, &len))
-			continue;
-		for (uint32_t i = 0; i < info.nr_map_ids && i < ARRAY_SIZE(ids); i++) {
+		for (uint32_t i = 0; i < n; i++) {
 			struct bpf_map_info mi = {};
 			uint32_t mlen = sizeof(mi);
 			int fd = bpf_map_get_fd_by_id(ids[i]), f = -1;
