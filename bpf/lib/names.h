@@ -154,7 +154,7 @@ static __always_inline void learn_fast(const __u32 addr[4], const struct cgf_nam
 		 * free): not while the copy has half the new lifetime left, after
 		 * which the learnt table decides until it is renewed */
 		if (cur->slot == val.slot &&
-		    ((__u64)cur->verdict << 32 | cur->ref) >= until - ((__u64)ttl * cfg.hz) / 2)
+		    name_until(cur) >= until - ((__u64)ttl * cfg.hz) / 2)
 			return;
 	} else if (cur && ((cur->flags & CGF_AV_CLASS) || cur->verdict != CGF_DENY ||
 			   cur->ref != CGF_RULE_DEFAULT)) {
