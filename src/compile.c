@@ -203,6 +203,7 @@ static void new_class(struct ctx *x, uint32_t id, const struct segs s[CGF_P_MAX]
 
 		if (s[pr].n > CGF_CLASS_SEGS) {
 			k->nseg[t] = CGF_SEGS_IN_TRIE;
+			k->start[t][0] = CGF_START_IN_TRIE;
 			emit_ports(x, id, pr, &s[pr]);
 			continue;
 		}
@@ -210,9 +211,9 @@ static void new_class(struct ctx *x, uint32_t id, const struct segs s[CGF_P_MAX]
 		for (size_t i = 0; i < CGF_CLASS_SEGS; i++) {
 			size_t j = i < s[pr].n ? i : s[pr].n - 1;	/* pad with the last */
 
-			k->seg[t][i].start = i < s[pr].n ? (uint16_t)s[pr].starts[i] : 65535;
-			k->seg[t][i].verdict = s[pr].v[j].verdict;
-			k->seg[t][i].rule = s[pr].v[j].rule;
+			k->start[t][i] = i < s[pr].n ? (uint16_t)s[pr].starts[i] : 65535;
+			k->verdict[t][i] = s[pr].v[j].verdict;
+			k->rule[t][i] = s[pr].v[j].rule;
 		}
 	}
 }
@@ -565,9 +566,9 @@ void cgf_compiled_lookup(const struct cgf_compiled *c, const struct cgf_query *q
 		bv = &k->icmp;
 	} else if (k->nseg[t] != CGF_SEGS_IN_TRIE) {
 		for (int i = 0; i < CGF_CLASS_SEGS; i++)
-			if (k->seg[t][i].start <= q->port) {
-				segv = (struct cgf_verdict){ .rule = k->seg[t][i].rule,
-							     .verdict = k->seg[t][i].verdict };
+			if (k->start[t][i] <= q->port) {
+				segv = (struct cgf_verdict){ .rule = k->rule[t][i],
+							     .verdict = k->verdict[t][i] };
 				bv = &segv;
 			}
 	} else {

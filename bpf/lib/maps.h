@@ -26,6 +26,7 @@ ADDR_TRIE(cgf_redir6, struct cgf_key6);
 struct {
 	__uint(type, BPF_MAP_TYPE_ARRAY);
 	__type(key, __u32);
+	__uint(map_flags, BPF_F_MMAPABLE);	/* values page-aligned: cgf_class's lines are lines */
 	__type(value, struct cgf_class);
 	__uint(max_entries, 1);
 } cgf_classes SEC(".maps");

@@ -45,7 +45,7 @@ static __noinline __u64 port_trie(__u32 cls, __u8 proto, __u16 port)
 static __always_inline int by_class(__u32 id, __u32 ipproto, __u16 port, __u32 *rule)
 {
 	const struct cgf_class *c = bpf_map_lookup_elem(&cgf_classes, &id);
-	const struct cgf_seg *seg;
+	const __u16 *start;
 	__u32 t, i = 0;
 
 	if (!c)
@@ -61,20 +61,20 @@ static __always_inline int by_class(__u32 id, __u32 ipproto, __u16 port, __u32 *
 		*rule = v->rule;
 		return v->verdict;
 	}
-	if (c->nseg[t] == CGF_SEGS_IN_TRIE) {
+	start = c->start[t];
+	if (start[0] == CGF_START_IN_TRIE) {
 		__u64 r = port_trie(id, t ? CGF_P_UDP : CGF_P_TCP, port);
 
 		*rule = r >> 32;
 		return (__u8)r;
 	}
 	/* the last segment starting at or below port: fixed steps, no bounds */
-	seg = c->seg[t];
 #pragma unroll
 	for (int step = CGF_CLASS_SEGS / 2; step; step /= 2)
-		if (seg[(i + step) & (CGF_CLASS_SEGS - 1)].start <= port)
+		if (start[(i + step) & (CGF_CLASS_SEGS - 1)] <= port)
 			i += step;
-	*rule = seg[i & (CGF_CLASS_SEGS - 1)].rule;
-	return seg[i & (CGF_CLASS_SEGS - 1)].verdict;
+	*rule = c->rule[t][i & (CGF_CLASS_SEGS - 1)];
+	return c->verdict[t][i & (CGF_CLASS_SEGS - 1)];
 }
 
 /* The same without a port (a packet whose ports cannot be read): the class's
@@ -90,8 +90,8 @@ static __always_inline int by_class_portless(__u32 id, __u32 ipproto, __u32 *rul
 		return by_class(id, ipproto, 0, rule);
 	if (c->nseg[t] != 1)
 		return CGF_DENY;	/* the verdict depends on the port */
-	*rule = c->seg[t][0].rule;
-	return c->seg[t][0].verdict;
+	*rule = c->rule[t][0];
+	return c->verdict[t][0];
 }
 
 /*

@@ -101,24 +101,26 @@ struct cgf_verdict {
 	__u8 pad[3];
 };
 
-/* A segment of the port axis: ports from start up to the next segment's. */
-struct cgf_seg {
-	__u16 start;
-	__u8 verdict;
-	__u8 pad;
-	__u32 rule;
-};
+#define CGF_START_IN_TRIE 0xffff		/* cgf_class.start[t][0]: the ports trie decides */
 
-/* Port-dependent verdicts of one class: seg[0] for TCP, seg[1] for UDP,
- * sorted by start, seg[t][0].start == 0. Entries past nseg repeat the last
- * segment with start 65535, so a search of CGF_CLASS_STEPS fixed steps
- * needs no bounds. Start and verdict sit together for cache locality. */
+/*
+ * Port-dependent verdicts of one class, [0] for TCP, [1] for UDP: segment i
+ * covers the ports from start[t][i] up to start[t][i + 1], sorted,
+ * start[t][0] == 0 (or CGF_START_IN_TRIE). Entries past nseg repeat the
+ * last segment with start 65535, so a search of CGF_CLASS_STEPS fixed steps
+ * needs no bounds. Laid out by cache line (the map is mmapable, so each
+ * class starts on a line): a protocol's starts fill one line and both
+ * protocols' verdicts the next, so an allowed call reads two lines of its
+ * class; the rule ids (for accounting and events) come after.
+ */
 struct cgf_class {
+	__u16 start[2][CGF_CLASS_SEGS];
+	__u8 verdict[2][CGF_CLASS_SEGS];
+	__u32 rule[2][CGF_CLASS_SEGS];
 	struct cgf_verdict other;	/* protocols without ports */
 	struct cgf_verdict icmp;
 	__u8 nseg[2];			/* TCP, UDP; or CGF_SEGS_IN_TRIE */
-	__u8 pad[6];
-	struct cgf_seg seg[2][CGF_CLASS_SEGS];
+	__u8 pad[46];
 };
 
 struct cgf_port_key {
@@ -405,13 +407,37 @@ struct cgf_rule_info {
  * use. The compiler fills all of it but slot (the loader's).
  */
 struct cgf_config {
-	__u64 rl_interval_ns;	/* network.rate_limit: ns per connection (0: off) */
-	__u64 rl_burst_ns;	/* ... and (burst - 1) intervals */
-	__u64 ev_interval_ns;	/* denial events per rule: ns per event (0: all) */
-	__u64 ev_burst_ns;
-	__u32 sock_deny_protos[16];	/* bit per IPPROTO_*; bit 256: MPTCP */
+	/* The first 64 bytes: what every hook's common path reads (the gate, the
+	 * sections a policy has, the mode). One cache line: a call that finds
+	 * its lines cold (a sendmsg runs much kernel code between two) pays
+	 * one miss for the configuration, not three. */
 	__u32 slot;		/* this version's slot (Versions, below) */
 	__u32 n_rules;		/* rule ids are 0 .. n_rules - 1 */
+	__u32 generation;	/* the version's meta generation: sockets judged by another are judged again */
+	__u32 own_hooks;	/* staged: the hooks its policy has (the others allow) */
+	__u32 enforced_hooks;	/* staged: the hooks of the version in force when staged */
+	__u32 hz;		/* to_names: the kernel's HZ (the version's copy); 0: unknown, none */
+	__u32 peer_window_jiffies;	/* CGF_PEER_WINDOW_S in jiffies; 0: HZ unknown (coarse clock) */
+	__u16 eph_lo, eph_hi;	/* the host's ephemeral ports: a port the kernel chose there is port 0 to bind rules */
+	__u8 audit;		/* mode: audit */
+	__u8 staged;		/* a staged version (Staging, below) */
+	__u8 has_egress, has_ingress, has_redirect;	/* the policy has the section */
+	__u8 has_bind;		/* the policy has network.bind */
+	__u8 has_names;		/* egress rules with to_names */
+	__u8 accounting;	/* accounting: true */
+	__u8 state;		/* network.state: on (connections, not packets) */
+	__u8 log_denials, log_conns;	/* log.denials, log.connections */
+	__u8 log_dns;		/* log.dns: an event per address of every trusted answer */
+	__u8 sock_families;	/* CGF_FAM_* allowed */
+	__u8 sock_deny_types;	/* bit 1 << SOCK_STREAM / SOCK_DGRAM / SOCK_RAW, denied */
+	__u8 dev_default;	/* CGF_ALLOW / CGF_DENY */
+	__u8 pad;
+	__u64 rl_interval_ns;	/* network.rate_limit: ns per connection (0: off) */
+	__u64 ev_interval_ns;	/* denial events per rule: ns per event (0: all) */
+	/* the rest: read by one feature each */
+	__u64 rl_burst_ns;	/* ... and (burst - 1) intervals */
+	__u64 ev_burst_ns;
+	__u32 sock_deny_protos[16];	/* bit per IPPROTO_*; bit 256: MPTCP */
 	__u32 redir_first;	/* rule id of redirect entry 0 */
 	__u32 sysctl_default;	/* enum cgf_sysctl_verdict */
 	__u32 sysctl_n;		/* patterns in cgf_sysctl_rules */
@@ -421,28 +447,8 @@ struct cgf_config {
 	__u32 tcp_iw;		/* 0: leave alone */
 	__s32 tcp_syn_rto_jiffies;	/* 0: leave alone */
 	char tcp_cc[16];	/* "": leave alone */
-	__u8 audit;		/* mode: audit */
-	__u8 sock_families;	/* CGF_FAM_* allowed */
-	__u8 sock_deny_types;	/* bit 1 << SOCK_STREAM / SOCK_DGRAM / SOCK_RAW, denied */
-	__u8 dev_default;	/* CGF_ALLOW / CGF_DENY */
-	__u8 has_egress, has_ingress, has_redirect;	/* the policy has the section */
-	__u8 accounting;	/* accounting: true */
-	__u8 log_denials, log_conns;	/* log.denials, log.connections */
-	__u8 state;		/* network.state: on (connections, not packets) */
-	__u8 pad;
-	__u32 generation;	/* the version's meta generation: sockets judged by another are judged again */
-	__u32 peer_window_jiffies;	/* CGF_PEER_WINDOW_S in jiffies; 0: HZ unknown (coarse clock) */
-	__u16 eph_lo, eph_hi;	/* the host's ephemeral ports: a port the kernel chose there is port 0 to bind rules */
-	__u8 has_bind;		/* the policy has network.bind */
-	__u8 has_names;		/* egress rules with to_names */
-	__u8 log_dns;		/* log.dns: an event per address of every trusted answer */
-	__u8 staged;		/* a staged version (Staging, below) */
 	__u32 name_rule_first;	/* rule id (rule_info) of name pattern 0 */
 	__u32 dns_min_ttl_s;	/* network.dns.min_ttl */
-	__u32 own_hooks;	/* staged: the hooks its policy has (the others allow) */
-	__u32 enforced_hooks;	/* staged: the hooks of the version in force when staged */
-	__u32 hz;		/* to_names: the kernel's HZ (the version's copy); 0: unknown, none */
-	__u32 pad2;
 };
 
 enum cgf_mode {
@@ -527,11 +533,12 @@ _Static_assert(sizeof(struct cgf_revnat_slot) == 40, "cgf_revnat_slot layout");
 _Static_assert(sizeof(struct cgf_revnat) == CGF_REVNAT_SLOTS * 40 + 8, "cgf_revnat layout");
 _Static_assert(sizeof(struct cgf_dev_val) == 8, "cgf_dev_val layout");
 _Static_assert(sizeof(struct cgf_sysctl_rule) == CGF_SYSCTL_PAT_MAX + 16, "cgf_sysctl_rule layout");
-_Static_assert(sizeof(struct cgf_seg) == 8, "cgf_seg layout");
-_Static_assert(sizeof(struct cgf_class) == 24 + 2 * CGF_CLASS_SEGS * 8, "cgf_class layout");
+_Static_assert(sizeof(struct cgf_class) == 512, "cgf_class: whole cache lines");
 _Static_assert((1 << CGF_CLASS_STEPS) == CGF_CLASS_SEGS, "CGF_CLASS_SEGS = 2^CGF_CLASS_STEPS");
 _Static_assert(sizeof(struct cgf_meta) == 616, "cgf_meta layout");
-_Static_assert(sizeof(struct cgf_config) == 208, "cgf_config layout");
+_Static_assert(sizeof(struct cgf_config) == 200, "cgf_config layout");
+_Static_assert(__builtin_offsetof(struct cgf_config, ev_interval_ns) == 56,
+	       "cgf_config: the common path's fields fill the first cache line");
 #endif
 
 #endif /* CGFENCE_ABI_H */
