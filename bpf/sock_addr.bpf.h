@@ -439,32 +439,66 @@ int cgf_getpeername6(struct bpf_sock_addr *ctx)
 	return 1;
 }
 
+/*
+ * An egress call's common case on its own, before the whole decision:
+ * allowed by the address rules, where the policy asks nothing else of an
+ * allowed call (no redirect, rate limit, accounting or staging: constants,
+ * so the verifier keeps this only where it applies). False: the whole
+ * decision, which looks up again. Kept apart, it compiles to the lookup,
+ * the port search and nothing else (no spills, no reads of what a denial
+ * needs): connect and sendmsg stay near a bare trie lookup (bench/RESULTS.md).
+ */
+static __always_inline bool plain_allowed(struct bpf_sock_addr *ctx, enum cgf_hook hook)
+{
+	const struct cgf_addr_val *av;
+	__u32 rule;
+
+	if (cfg.staged || !cfg.has_egress || cfg.has_redirect || cfg.accounting ||
+	    ((hook == CGF_H_CONNECT4 || hook == CGF_H_CONNECT6) && cfg.rl_interval_ns))
+		return false;
+	if (hook == CGF_H_CONNECT4 || hook == CGF_H_SENDMSG4) {
+		av = lookup4(CGF_DIR_EGRESS, ctx->user_ip4);
+	} else {
+		__u32 ip[4] = { ctx->user_ip6[0], ctx->user_ip6[1], ctx->user_ip6[2],
+				ctx->user_ip6[3] };
+
+		av = lookup6(CGF_DIR_EGRESS, ip);
+	}
+	return VERDICT_RULE(av, ctx->protocol, bpf_ntohs((__u16)ctx->user_port), &rule) == CGF_ALLOW;
+}
+
+/* connect() and sendmsg(): the destination */
+#define EGRESS_CALL(ctx, hook, v6)							\
+	(plain_allowed(ctx, hook) ? handoff_put(ctx, hook, 1)				\
+	 : DECIDE(ctx, hook, true, v6 ? sock_addr6(ctx, CGF_DIR_EGRESS, hook)		\
+				      : sock_addr4(ctx, CGF_DIR_EGRESS, hook)))
+
 SEC("cgroup/connect4")
 int cgf_connect4(struct bpf_sock_addr *ctx)
 {
 	GATE(ctx, connect4);
-	return DECIDE(ctx, CGF_H_CONNECT4, true, sock_addr4(ctx, CGF_DIR_EGRESS, CGF_H_CONNECT4));
+	return EGRESS_CALL(ctx, CGF_H_CONNECT4, 0);
 }
 
 SEC("cgroup/connect6")
 int cgf_connect6(struct bpf_sock_addr *ctx)
 {
 	GATE(ctx, connect6);
-	return DECIDE(ctx, CGF_H_CONNECT6, true, sock_addr6(ctx, CGF_DIR_EGRESS, CGF_H_CONNECT6));
+	return EGRESS_CALL(ctx, CGF_H_CONNECT6, 1);
 }
 
 SEC("cgroup/sendmsg4")
 int cgf_sendmsg4(struct bpf_sock_addr *ctx)
 {
 	GATE(ctx, sendmsg4);
-	return DECIDE(ctx, CGF_H_SENDMSG4, true, sock_addr4(ctx, CGF_DIR_EGRESS, CGF_H_SENDMSG4));
+	return EGRESS_CALL(ctx, CGF_H_SENDMSG4, 0);
 }
 
 SEC("cgroup/sendmsg6")
 int cgf_sendmsg6(struct bpf_sock_addr *ctx)
 {
 	GATE(ctx, sendmsg6);
-	return DECIDE(ctx, CGF_H_SENDMSG6, true, sock_addr6(ctx, CGF_DIR_EGRESS, CGF_H_SENDMSG6));
+	return EGRESS_CALL(ctx, CGF_H_SENDMSG6, 1);
 }
 
 /* bind(): the local address and port asked for (0.0.0.0 / :: for any) */
