@@ -202,8 +202,7 @@ static void new_class(struct ctx *x, uint32_t id, const struct segs s[CGF_P_MAX]
 		int pr = t ? CGF_P_UDP : CGF_P_TCP;
 
 		if (s[pr].n > CGF_CLASS_SEGS) {
-			k->nseg[t] = CGF_SEGS_IN_TRIE;
-			k->start[t][0] = CGF_START_IN_TRIE;
+			k->start[t][0] = CGF_START_IN_TRIE;	/* nseg[t] stays 0 */
 			emit_ports(x, id, pr, &s[pr]);
 			continue;
 		}
@@ -564,7 +563,7 @@ void cgf_compiled_lookup(const struct cgf_compiled *c, const struct cgf_query *q
 		bv = &k->other;
 	} else if (q->proto == CGF_P_ICMP) {
 		bv = &k->icmp;
-	} else if (k->nseg[t] != CGF_SEGS_IN_TRIE) {
+	} else if (k->start[t][0] != CGF_START_IN_TRIE) {
 		for (int i = 0; i < CGF_CLASS_SEGS; i++)
 			if (k->start[t][i] <= q->port) {
 				segv = (struct cgf_verdict){ .rule = k->rule[t][i],

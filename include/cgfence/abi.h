@@ -93,7 +93,6 @@ struct cgf_addr_val {
 
 #define CGF_CLASS_SEGS 32		/* power of two */
 #define CGF_CLASS_STEPS 5		/* log2(CGF_CLASS_SEGS) */
-#define CGF_SEGS_IN_TRIE 0xff		/* cgf_class.nseg: look in the ports trie */
 
 struct cgf_verdict {
 	__u32 rule;
@@ -101,13 +100,15 @@ struct cgf_verdict {
 	__u8 pad[3];
 };
 
-#define CGF_START_IN_TRIE 0xffff		/* cgf_class.start[t][0]: the ports trie decides */
+#define CGF_START_IN_TRIE 0xffff	/* cgf_class.start[t][0]: the ports trie decides */
 
 /*
  * Port-dependent verdicts of one class, [0] for TCP, [1] for UDP: segment i
- * covers the ports from start[t][i] up to start[t][i + 1], sorted,
- * start[t][0] == 0 (or CGF_START_IN_TRIE). Entries past nseg repeat the
- * last segment with start 65535, so a search of CGF_CLASS_STEPS fixed steps
+ * covers the ports from start[t][i] up to start[t][i + 1], sorted; the
+ * first starts at 0, so the search never reads start[t][0], which says
+ * where the axis is: 0, here, or CGF_START_IN_TRIE, in the ports trie (for
+ * more than CGF_CLASS_SEGS segments). Entries past nseg repeat the last
+ * segment with start 65535, so a search of CGF_CLASS_STEPS fixed steps
  * needs no bounds. Laid out by cache line (the map is mmapable, so each
  * class starts on a line): a protocol's starts fill one line and both
  * protocols' verdicts the next, so an allowed call reads two lines of its
@@ -119,7 +120,7 @@ struct cgf_class {
 	__u32 rule[2][CGF_CLASS_SEGS];
 	struct cgf_verdict other;	/* protocols without ports */
 	struct cgf_verdict icmp;
-	__u8 nseg[2];			/* TCP, UDP; or CGF_SEGS_IN_TRIE */
+	__u8 nseg[2];			/* TCP, UDP: segments held here (0: in the ports trie) */
 	__u8 pad[46];
 };
 

@@ -232,7 +232,8 @@ static void test_many_segments_use_the_trie(void **state)
 	p = parse(rules, "deny");
 	assert_int_equal(cgf_compile(p, NULL, &c), 0);
 	assert_int_equal(c->n_classes, 1);
-	assert_int_equal(c->classes[0].nseg[0], CGF_SEGS_IN_TRIE);
+	assert_int_equal(c->classes[0].start[0][0], CGF_START_IN_TRIE);
+	assert_int_equal(c->classes[0].nseg[0], 0);
 	assert_int_equal(c->classes[0].nseg[1], 3);
 	assert_true(c->n_ports > 121);
 	cgf_compiled_free(c);
