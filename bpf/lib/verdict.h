@@ -94,18 +94,18 @@ static __always_inline int by_class_portless(__u32 id, __u32 ipproto, __u32 *rul
 	return c->verdict[t][0];
 }
 
-/*
- * An address a name taught, in the version's own copy (abi.h: Names): its
- * pattern's verdict while the answer's lifetime lasts. Anything else is
- * left to the deny default (CGF_RULE_DEFAULT), where the learnt addresses
- * judge it again. *name: the pattern's index + 1 (name may be NULL).
- */
 /* When a CGF_AV_NAME entry expires (jiffies; abi.h: cgf_addr_val). */
 static __always_inline __u64 name_until(const struct cgf_addr_val *av)
 {
 	return (__u64)av->verdict << 32 | av->ref;
 }
 
+/*
+ * An address a name taught, in the version's own copy (abi.h: Names): its
+ * pattern's verdict while the answer's lifetime lasts. Anything else is
+ * left to the deny default (CGF_RULE_DEFAULT), where the learnt addresses
+ * judge it again. *name: the pattern's index + 1 (name may be NULL).
+ */
 static __always_inline int name_fast(const struct cgf_addr_val *av, __u32 ipproto, __u16 port,
 				     __u32 *rule, __u32 *name)
 {
