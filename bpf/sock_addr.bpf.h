@@ -458,6 +458,10 @@ static __always_inline bool plain_allowed(struct bpf_sock_addr *ctx, enum cgf_ho
 		return false;
 	if (hook == CGF_H_CONNECT4 || hook == CGF_H_SENDMSG4) {
 		av = lookup4(CGF_DIR_EGRESS, ctx->user_ip4);
+		/* a port the node's own ranges allow: no class to read */
+		if (av && (av->flags & CGF_AV_CLASS) &&
+		    fast_allows(av, ctx->protocol, bpf_ntohs((__u16)ctx->user_port)))
+			return true;
 	} else {
 		__u32 ip[4] = { ctx->user_ip6[0], ctx->user_ip6[1], ctx->user_ip6[2],
 				ctx->user_ip6[3] };

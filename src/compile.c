@@ -217,6 +217,56 @@ static void new_class(struct ctx *x, uint32_t id, const struct segs s[CGF_P_MAX]
 	}
 }
 
+/* A protocol's allowed ports as ranges, adjacent segments joined. */
+static size_t allowed_ranges(const struct segs *s, uint32_t (*r)[2])
+{
+	size_t n = 0;
+
+	for (size_t i = 0; i < s->n; i++) {
+		uint32_t lo = s->starts[i], hi = i + 1 < s->n ? s->starts[i + 1] - 1 : 65535;
+
+		if (s->v[i].verdict != CGF_ALLOW)
+			continue;
+		if (n && r[n - 1][1] + 1 == lo)
+			r[n - 1][1] = hi;
+		else
+			r[n][0] = lo, r[n++][1] = hi;
+	}
+	return n;
+}
+
+/*
+ * A class's node in an IPv4 trie holds the first CGF_FAST_RANGES port
+ * ranges the class allows (abi.h: cgf_addr_val4), by port, a range TCP and
+ * UDP both allow once: an allowed call in one of them reads no class.
+ */
+static struct cgf_fast fast_ranges(const struct segs s[CGF_P_MAX])
+{
+	const struct segs *tcp = &s[CGF_P_TCP], *udp = &s[CGF_P_UDP];
+	uint32_t (*a)[2] = xcalloc(tcp->n + 1, sizeof(*a)), (*b)[2] = xcalloc(udp->n + 1, sizeof(*b));
+	size_t na = allowed_ranges(tcp, a), nb = allowed_ranges(udp, b), i = 0, j = 0;
+	struct cgf_fast f = { 0 };
+
+	for (int k = 0; k < CGF_FAST_RANGES && (i < na || j < nb); k++) {
+		bool take_a = i < na && (j == nb || a[i][0] < b[j][0] ||
+					 (a[i][0] == b[j][0] && a[i][1] <= b[j][1]));
+		const uint32_t *r = take_a ? a[i] : b[j];
+
+		f.proto[k] = take_a ? CGF_FAST_TCP : CGF_FAST_UDP;
+		if (take_a && j < nb && b[j][0] == a[i][0] && b[j][1] == a[i][1]) {
+			f.proto[k] |= CGF_FAST_UDP;
+			j++;
+		}
+		i += take_a;
+		j += !take_a;
+		f.lo[k] = (uint16_t)r[0];
+		f.span[k] = (uint16_t)(r[1] - r[0]);
+	}
+	free(a);
+	free(b);
+	return f;
+}
+
 /* The node value for a candidate set: final verdict, or a new class. */
 static struct cgf_addr_val classify(struct ctx *x, const struct cand *c, size_t n)
 {
@@ -236,6 +286,8 @@ static struct cgf_addr_val classify(struct ctx *x, const struct cand *c, size_t 
 		val.flags = CGF_AV_CLASS;
 		val.ref = x->out->n_classes++;
 		new_class(x, val.ref, s);
+		GROW(x->out->fast, x->out->cap_fast, (size_t)val.ref + 1);
+		x->out->fast[val.ref] = fast_ranges(s);
 	}
 	for (int pr = 0; pr < CGF_P_MAX; pr++) {
 		free(s[pr].starts);
@@ -361,6 +413,8 @@ static void emit_node(struct ctx *x, const struct cgf_prefix *pf, struct cgf_add
 		e->key.prefixlen = pf->len;
 		memcpy(e->key.addr, pf->addr, 4);
 		e->val = val;
+		if (val.flags & CGF_AV_CLASS)
+			e->fast = o->fast[val.ref];
 	} else {
 		struct cgf_entry6 *e;
 

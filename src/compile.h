@@ -24,6 +24,7 @@ struct cgf_entry4 {
 	uint8_t dir;		/* which trie: enum cgf_dir */
 	struct cgf_key4 key;
 	struct cgf_addr_val val;
+	struct cgf_fast fast;	/* a class's node: the ports it allows (abi.h: cgf_addr_val4) */
 };
 
 struct cgf_entry6 {
@@ -101,6 +102,8 @@ struct cgf_compiled {
 	size_t n4[CGF_DIR_MAX], n6[CGF_DIR_MAX];	/* entries per direction */
 	struct cgf_class *classes;	/* index = class id */
 	size_t cap_classes;
+	struct cgf_fast *fast;		/* by class id: its first allowed port ranges */
+	size_t cap_fast;
 	uint32_t n_classes;
 	struct cgf_port_entry *ports;	/* classes with more than CGF_CLASS_SEGS segments */
 	size_t n_ports, cap_ports;

@@ -419,6 +419,7 @@ void cgf_compiled_free(struct cgf_compiled *c)
 	free(c->v4);
 	free(c->v6);
 	free(c->classes);
+	free(c->fast);
 	free(c->dev);
 	free(c->ports);
 	free(c->rule_info);

@@ -5,23 +5,24 @@
 
 #include "common.h"
 
-#define ADDR_TRIE(name, keytype)					\
+#define ADDR_TRIE(name, keytype, valtype)				\
 	struct {							\
 		__uint(type, BPF_MAP_TYPE_LPM_TRIE);			\
 		__type(key, keytype);					\
-		__type(value, struct cgf_addr_val);			\
+		__type(value, valtype);					\
 		__uint(map_flags, BPF_F_NO_PREALLOC);			\
 		__uint(max_entries, 1);		/* sized by user space */ \
 	} name SEC(".maps")
 
-ADDR_TRIE(cgf_egress4, struct cgf_key4);
-ADDR_TRIE(cgf_egress6, struct cgf_key6);
-ADDR_TRIE(cgf_ingress4, struct cgf_key4);
-ADDR_TRIE(cgf_ingress6, struct cgf_key6);
-ADDR_TRIE(cgf_local4, struct cgf_key4);	/* bind: local addresses */
-ADDR_TRIE(cgf_local6, struct cgf_key6);
-ADDR_TRIE(cgf_redir4, struct cgf_key4);	/* redirect: which entry applies */
-ADDR_TRIE(cgf_redir6, struct cgf_key6);
+/* IPv4: with the class's first allowed port ranges (abi.h: cgf_addr_val4) */
+ADDR_TRIE(cgf_egress4, struct cgf_key4, struct cgf_addr_val4);
+ADDR_TRIE(cgf_egress6, struct cgf_key6, struct cgf_addr_val);
+ADDR_TRIE(cgf_ingress4, struct cgf_key4, struct cgf_addr_val4);
+ADDR_TRIE(cgf_ingress6, struct cgf_key6, struct cgf_addr_val);
+ADDR_TRIE(cgf_local4, struct cgf_key4, struct cgf_addr_val4);	/* bind: local addresses */
+ADDR_TRIE(cgf_local6, struct cgf_key6, struct cgf_addr_val);
+ADDR_TRIE(cgf_redir4, struct cgf_key4, struct cgf_addr_val4);	/* redirect: which entry applies */
+ADDR_TRIE(cgf_redir6, struct cgf_key6, struct cgf_addr_val);
 
 struct {
 	__uint(type, BPF_MAP_TYPE_ARRAY);

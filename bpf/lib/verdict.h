@@ -147,7 +147,25 @@ static __always_inline int name_fast(const struct cgf_addr_val *av, __u32 ipprot
 #define VERDICT(av, proto, port) ({ __u32 _rule; VERDICT_RULE(av, proto, port, &_rule); })
 /* proto: the IP protocol number (IPPROTO_*) */
 
-/* ip: network byte order */
+/*
+ * Whether an IPv4 trie node's own port ranges allow this call (abi.h:
+ * cgf_addr_val4): true only for a port its class allows on this protocol;
+ * false says nothing (the class decides). av: from lookup4, nothing else.
+ */
+static __always_inline bool fast_allows(const struct cgf_addr_val *av, __u32 ipproto, __u16 port)
+{
+	const struct cgf_fast *f = &((const struct cgf_addr_val4 *)av)->fast;
+	__u8 bit = ipproto == IPPROTO_TCP ? CGF_FAST_TCP : ipproto == IPPROTO_UDP ? CGF_FAST_UDP : 0;
+
+#pragma unroll
+	for (int i = 0; i < CGF_FAST_RANGES; i++)
+		if ((f->proto[i] & bit) && (__u16)(port - f->lo[i]) <= f->span[i])
+			return true;
+	return false;
+}
+
+/* ip: network byte order; an IPv4 trie's value is a cgf_addr_val4, whose
+ * first member this is */
 static __always_inline const struct cgf_addr_val *lookup4(__u8 dir, __u32 ip)
 {
 	struct cgf_key4 k = { .prefixlen = 32 };

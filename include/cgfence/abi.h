@@ -91,6 +91,32 @@ struct cgf_addr_val {
 	__u16 slot;    /* CGF_AV_NAME: the pattern's index in cgf_name_slots */
 };
 
+/*
+ * The IPv4 tries' value: cgf_addr_val and, on a class's node, the first
+ * CGF_FAST_RANGES port ranges its class allows on TCP or UDP (proto: bit
+ * 0 TCP, bit 1 UDP; 0 an unused range; lo .. lo + span). An allowed call
+ * whose port is in one is decided by the trie's node alone, without the
+ * class (bpf/sock_addr.bpf.h: plain_allowed); any other call reads the
+ * class, which holds every range. So the ranges only ever name ports the
+ * class allows. 28 B: a node (24 B), its key (4 B) and this fill the trie
+ * allocator's 64-B unit with its 8-B header, as the 8-B value did: no more
+ * memory per prefix. The IPv6 tries keep the 8-B value (a 16-B key).
+ */
+#define CGF_FAST_RANGES 4
+#define CGF_FAST_TCP 0x1
+#define CGF_FAST_UDP 0x2
+
+struct cgf_fast {
+	__u8 proto[CGF_FAST_RANGES];
+	__u16 lo[CGF_FAST_RANGES];
+	__u16 span[CGF_FAST_RANGES];
+};
+
+struct cgf_addr_val4 {
+	struct cgf_addr_val v;
+	struct cgf_fast fast;
+};
+
 #define CGF_CLASS_SEGS 32		/* power of two */
 #define CGF_CLASS_STEPS 5		/* log2(CGF_CLASS_SEGS) */
 
@@ -521,6 +547,7 @@ _Static_assert(CGF_PC_MAX <= CGF_PC_ROOM, "the pstats map has room for every cou
 _Static_assert(sizeof(struct cgf_peer) == 32, "cgf_peer layout");
 _Static_assert(sizeof(struct cgf_key6) == 20, "cgf_key6 layout");
 _Static_assert(sizeof(struct cgf_addr_val) == 8, "cgf_addr_val layout");
+_Static_assert(sizeof(struct cgf_addr_val4) == 28, "cgf_addr_val4 layout");
 _Static_assert(sizeof(struct cgf_event) == 120, "cgf_event layout");
 _Static_assert(sizeof(struct cgf_dns_event) == 248, "cgf_dns_event layout");
 _Static_assert(sizeof(struct cgf_acct) == 96, "cgf_acct layout");

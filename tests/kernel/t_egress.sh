@@ -85,4 +85,44 @@ check "child cgroup inherits allow" ok "$(in_cg "$CHILD" "$NP" connect tcp 127.0
 
 denied=$("$CGF" --json stats "$NAME" | grep -o '"denied":[0-9]*' | head -1 | cut -d: -f2)
 check_match "denials are counted" '^[1-9][0-9]*$' "$denied"
+
+# A class's node in the IPv4 trie holds its first 4 allowed port ranges
+# (abi.h: cgf_addr_val4), which decide an allowed connect or sendmsg without
+# the class; the ranges past them, the other protocol's and the ports
+# between are the class's.
+mkcg CF fast
+NF=$(pname fast); track_policy "$NF"
+POLF=$(policy_file fast <<EOF
+version: 1
+name: $NF
+network:
+  egress:
+    default: deny
+    rules:
+      - action: allow
+        to: [127.0.3.1]
+        protocol: tcp
+        ports: [22, 80, 443, "1000-1010", 2000, 3000]
+      - action: allow
+        to: [127.0.3.1]
+        protocol: udp
+        ports: [53]
+EOF
+)
+for p in 21 22 23 53 80 443 444 999 1000 1010 1011 2000 2001 3000; do serve tcp 127.0.3.1 $p; done
+serve udp 127.0.3.1 53; serve udp 127.0.3.1 22
+"$CGF" apply "$POLF" --cgroup "$CF" >/dev/null
+check "node's ranges: apply exits 0" 0 $?
+inf() { in_cg "$CF" "$NP" "$@"; }
+for p in 22 80 443 1000 1010 2000 3000; do
+	check "node's ranges: tcp $p allowed" ok "$(inf connect tcp 127.0.3.1 $p)"
+done
+for p in 21 23 53 999 1011 2001; do
+	check "node's ranges: tcp $p denied" EPERM "$(inf connect tcp 127.0.3.1 $p)"
+done
+check "node's ranges: udp 53 allowed"         ok    "$(inf sendto udp 127.0.3.1 53)"
+check "node's ranges: udp 22 (tcp's) denied"  EPERM "$(inf sendto udp 127.0.3.1 22)"
+check "node's ranges: udp connect 53 allowed" ok    "$(inf sendto udp 127.0.3.1 53 --connected)"
+check "node's ranges: v4-mapped tcp 443"      ok    "$(inf connect tcp ::ffff:127.0.3.1 443)"
+check "node's ranges: v4-mapped tcp 444"      EPERM "$(inf connect tcp ::ffff:127.0.3.1 444)"
 t_done

@@ -5,6 +5,7 @@
  * destinations (cgf_compiled_lookup does what the BPF programs do, by a slow
  * linear longest-prefix search over the map entries).
  */
+#include <arpa/inet.h>
 #include <stdarg.h>
 #include <stddef.h>
 #include <setjmp.h>
@@ -249,11 +250,120 @@ static void test_many_segments_use_the_trie(void **state)
 	cgf_policy_free(p);
 }
 
+/* The IPv4 entry the kernel's trie would find for q (NULL: none). */
+static const struct cgf_entry4 *best4(const struct cgf_compiled *c, const struct cgf_query *q)
+{
+	const struct cgf_entry4 *best = NULL;
+
+	for (size_t i = 0; i < c->n_v4; i++) {
+		const struct cgf_entry4 *e = &c->v4[i];
+		uint32_t bits = e->key.prefixlen, mask = bits ? ~0u << (32 - bits) : 0, a, b;
+
+		memcpy(&a, e->key.addr, 4);
+		memcpy(&b, q->addr.addr, 4);
+		if (e->dir == q->dir && !((ntohl(a) ^ ntohl(b)) & mask) &&
+		    (!best || bits > best->key.prefixlen))
+			best = e;
+	}
+	return best;
+}
+
+/* What the programs' fast_allows (bpf/lib/verdict.h) says for q. */
+static bool fast_allows(const struct cgf_compiled *c, const struct cgf_query *q)
+{
+	const struct cgf_entry4 *e = best4(c, q);
+	uint8_t bit = q->proto == CGF_P_TCP ? CGF_FAST_TCP : q->proto == CGF_P_UDP ? CGF_FAST_UDP : 0;
+
+	if (!e || !(e->val.flags & CGF_AV_CLASS))
+		return false;
+	for (int i = 0; i < CGF_FAST_RANGES; i++)
+		if ((e->fast.proto[i] & bit) && (uint16_t)(q->port - e->fast.lo[i]) <= e->fast.span[i])
+			return true;
+	return false;
+}
+
+static void expect_fast(const struct cgf_compiled *c, int i, int proto, int lo, int hi)
+{
+	const struct cgf_fast *f = &c->v4[0].fast;
+
+	assert_true(c->v4[0].val.flags & CGF_AV_CLASS);
+	if (f->proto[i] != proto || f->lo[i] != lo || f->span[i] != hi - lo)
+		fail_msg("range %d: %u %u-%u, expected %d %d-%d (held: %u %u+%u, %u %u+%u, "
+			 "%u %u+%u, %u %u+%u)", i, f->proto[i], f->lo[i], f->lo[i] + f->span[i],
+			 proto, lo, hi, f->proto[0], f->lo[0], f->span[0], f->proto[1], f->lo[1],
+			 f->span[1], f->proto[2], f->lo[2], f->span[2], f->proto[3], f->lo[3],
+			 f->span[3]);
+}
+
+static void test_fast_ranges(void **state)
+{
+	struct cgf_policy *p;
+	struct cgf_compiled *c;
+
+	(void)state;
+	/* a class's node holds the ports its class allows, by port */
+	p = parse("      - {action: allow, to: [10.0.0.1], protocol: udp, ports: [9, 443, \"8000-9000\"]}\n",
+		  "deny");
+	assert_int_equal(cgf_compile(p, NULL, &c), 0);
+	assert_int_equal(c->n_v4, 1);
+	expect_fast(c, 0, CGF_FAST_UDP, 9, 9);
+	expect_fast(c, 1, CGF_FAST_UDP, 443, 443);
+	expect_fast(c, 2, CGF_FAST_UDP, 8000, 9000);
+	expect_fast(c, 3, 0, 0, 0);
+	cgf_compiled_free(c);
+	cgf_policy_free(p);
+
+	/* a range both protocols allow is held once; adjacent allowed
+	 * segments of two rules are one range; past four, the class alone */
+	p = parse("      - {action: allow, to: [10.0.0.1], ports: [80, 443]}\n"
+		  "      - {action: allow, to: [10.0.0.1], protocol: tcp, ports: [81, 22]}\n"
+		  "      - {action: deny, to: [10.0.0.1], protocol: udp, ports: [443]}\n"
+		  "      - {action: allow, to: [10.0.0.1], protocol: udp, ports: [53, \"9000-9100\"]}\n",
+		  "deny");
+	assert_int_equal(cgf_compile(p, NULL, &c), 0);
+	assert_int_equal(c->n_v4, 1);
+	expect_fast(c, 0, CGF_FAST_TCP, 22, 22);
+	expect_fast(c, 1, CGF_FAST_UDP, 53, 53);
+	expect_fast(c, 2, CGF_FAST_UDP, 80, 80);	/* by port, the shorter first */
+	expect_fast(c, 3, CGF_FAST_TCP, 80, 81);	/* two rules, one range; past it
+							 * (443 tcp, 9000-9100 udp) the class */
+	cgf_compiled_free(c);
+	cgf_policy_free(p);
+
+	p = parse("      - {action: allow, to: [10.0.0.1], ports: [\"1000-2000\"]}\n", "deny");
+	assert_int_equal(cgf_compile(p, NULL, &c), 0);
+	expect_fast(c, 0, CGF_FAST_TCP | CGF_FAST_UDP, 1000, 2000);
+	cgf_compiled_free(c);
+	cgf_policy_free(p);
+
+	/* a port rule that denies: the ports around it; a portless node none */
+	p = parse("      - {action: deny, to: [10.0.0.1], ports: [22]}\n"
+		  "      - {action: deny, to: [10.0.0.2]}\n", "allow");
+	assert_int_equal(cgf_compile(p, NULL, &c), 0);
+	assert_int_equal(c->n_v4, 3);		/* /0 (allow), .1 (class), .2 */
+	for (size_t i = 0; i < c->n_v4; i++) {
+		const struct cgf_fast *f = &c->v4[i].fast;
+		bool cls = c->v4[i].val.flags & CGF_AV_CLASS;
+
+		assert_int_equal(f->proto[0], cls ? CGF_FAST_TCP | CGF_FAST_UDP : 0);
+		assert_int_equal(f->proto[1], cls ? CGF_FAST_TCP | CGF_FAST_UDP : 0);
+		assert_int_equal(f->proto[2], 0);
+		if (cls) {
+			assert_int_equal(f->lo[0], 0);
+			assert_int_equal(f->span[0], 21);
+			assert_int_equal(f->lo[1], 23);
+			assert_int_equal(f->span[1], 65535 - 23);
+		}
+	}
+	cgf_compiled_free(c);
+	cgf_policy_free(p);
+}
+
 /* ---- random policies: the compiled form agrees with the evaluator ---- */
 
 static void test_random_agreement(void **state)
 {
-	long cases = 0;
+	long cases = 0, fast = 0;
 
 	(void)state;
 	rp_seed = 12345;
@@ -275,6 +385,11 @@ static void test_random_agreement(void **state)
 			rand_dest(&q);
 			cgf_eval(p, &q, &d);
 			cgf_compiled_lookup(c, &q, &k);
+			if (q.addr.family == 4 && fast_allows(c, &q)) {
+				/* the node's own ranges name only allowed ports */
+				assert_int_equal(d.verdict, CGF_ALLOW);
+				fast++;
+			}
 			if (d.verdict != k.verdict || d.rule != k.rule) {
 				char a[64];
 
@@ -290,6 +405,7 @@ static void test_random_agreement(void **state)
 		cgf_policy_free(p);
 	}
 	assert_int_equal(cases, 300 * 200);
+	assert_true(fast > 100);	/* the node's ranges were tried */
 }
 
 /* cgf_eval_flow: under state on every packet of a flow has the verdict of
@@ -357,6 +473,7 @@ int main(void)
 		cmocka_unit_test(test_range_prefixes),
 		cmocka_unit_test(test_shape),
 		cmocka_unit_test(test_many_segments_use_the_trie),
+		cmocka_unit_test(test_fast_ranges),
 		cmocka_unit_test(test_random_agreement),
 	};
 
