@@ -33,7 +33,7 @@ LIB_SRCS := src/yamltree.c src/addr.c src/names.c src/policy.c src/policy_util.c
 	    src/policy_sockopt.c src/policy_devices.c \
 	    src/policy_tcp.c src/policy_sysctl.c src/policy_vis.c \
 	    src/sockdefs.c \
-	    src/compile.c src/compile_names.c src/eval.c \
+	    src/compile.c src/compile_names.c src/compile_lookup.c src/eval.c \
 	    src/util.c src/cgroup.c src/container.c src/jsonout.c \
 	    src/target.c src/stats.c src/layout.c src/hook.c src/pins.c src/env.c src/settle.c src/staged.c \
 	    src/list.c src/apply.c src/fault.c src/image.c src/pipeline.c src/report.c \
@@ -173,7 +173,7 @@ upgrade-artifacts:
 FUZZ_SECONDS ?= 60
 FUZZ_SRCS := src/yamltree.c src/addr.c src/names.c src/policy.c src/policy_util.c src/policy_net.c src/policy_sock.c \
 	     src/policy_sockopt.c src/policy_devices.c src/policy_vis.c \
-	     src/policy_tcp.c src/policy_sysctl.c src/sockdefs.c src/compile.c src/compile_names.c src/image.c src/eval.c src/hook.c \
+	     src/policy_tcp.c src/policy_sysctl.c src/sockdefs.c src/compile.c src/compile_names.c src/compile_lookup.c src/image.c src/eval.c src/hook.c \
 	     src/util.c
 FUZZ_FLAGS := -g -O1 -std=gnu11 -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=all \
 	      -Iinclude -Isrc -DCGF_VERSION='"$(VERSION)"'

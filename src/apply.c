@@ -77,11 +77,9 @@ static int fill_maps(struct cgfence_bpf *s, const struct cgf_compiled *c)
 {
 	int err = 0;
 
-	for (size_t i = 0; i < c->n_v4 && !err; i++) {
-		struct cgf_addr_val4 v = { .v = c->v4[i].val, .fast = c->v4[i].fast };
-
-		err = fill(trie(s, c->v4[i].dir, false), &c->v4[i].key, 0, &v, 0, 1, BPF_NOEXIST);
-	}
+	for (size_t i = 0; i < c->n_v4 && !err; i++)
+		err = fill(trie(s, c->v4[i].dir, false), &c->v4[i].key, 0, &c->v4[i].val, 0, 1,
+			   BPF_NOEXIST);
 	for (size_t i = 0; i < c->n_v6 && !err; i++)
 		err = fill(trie(s, c->v6[i].dir, true), &c->v6[i].key, 0, &c->v6[i].val, 0, 1,
 			   BPF_NOEXIST);

@@ -57,7 +57,7 @@ static int stage(const char *file, struct cgf_policy *p, struct cgf_compiled *c)
 	size_t n = 0, len = 0;
 	int err = cgf_env_check() ?: cgf_lock() ?: policy_paths(p->name, &m, &paths, &n);
 
-	if (!err && cgf_meta_layout(&m) != CGF_LAYOUT)
+	if (!err && cgf_meta_layout(&m) < CGF_LAYOUT_HANDOFF)
 		err = cgf_error(-EPROTO, "%s: its version in force was applied by an older cgfence "
 				"(pin layout %u): apply it again, then stage", p->name,
 				cgf_meta_layout(&m));

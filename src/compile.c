@@ -267,6 +267,17 @@ static struct cgf_fast fast_ranges(const struct segs s[CGF_P_MAX])
 	return f;
 }
 
+/* The port ranges an IPv4 node of value v holds: its class's; where the
+ * value allows every port, all of TCP's and UDP's. */
+static struct cgf_fast fast_of(const struct cgf_compiled *o, struct cgf_addr_val v)
+{
+	if (v.flags & CGF_AV_CLASS)
+		return o->fast[v.ref];
+	if (v.verdict == CGF_ALLOW)
+		return (struct cgf_fast){ .proto = { CGF_FAST_TCP | CGF_FAST_UDP }, .span = { 65535 } };
+	return (struct cgf_fast){ 0 };
+}
+
 /* The node value for a candidate set: final verdict, or a new class. */
 static struct cgf_addr_val classify(struct ctx *x, const struct cand *c, size_t n)
 {
@@ -412,9 +423,9 @@ static void emit_node(struct ctx *x, const struct cgf_prefix *pf, struct cgf_add
 		e->dir = (uint8_t)x->dir;
 		e->key.prefixlen = pf->len;
 		memcpy(e->key.addr, pf->addr, 4);
-		e->val = val;
-		if (val.flags & CGF_AV_CLASS)
-			e->fast = o->fast[val.ref];
+		e->val.v = val;
+		if (val.flags & CGF_AV_CLASS)	/* a final value decides without them */
+			e->val.fast = fast_of(o, val);
 	} else {
 		struct cgf_entry6 *e;
 
@@ -531,6 +542,7 @@ static void name_verdicts(struct ctx *x)
 					break;
 				}
 		o->pats[k].val.av = node_value(x, c, n);
+		o->pats[k].val.fast = fast_of(o, o->pats[k].val.av);
 		free(c);
 	}
 }
@@ -565,79 +577,4 @@ int cgf_compile_addresses(const struct cgf_policy *p, struct cgf_compiled *o)
 				    "the limits are %u and %u (fewer distinct port lists help)",
 				    (size_t)o->n_classes, o->n_ports, CGF_CLASSES_MAX, CGF_PORTS_MAX);
 	return 0;
-}
-
-static bool key_bits_match(const uint8_t *a, const uint8_t *b, uint32_t bits)
-{
-	uint32_t full = bits / 8, rest = bits % 8;
-
-	if (memcmp(a, b, full))
-		return false;
-	return !rest || ((a[full] ^ b[full]) & (uint8_t)(0xff << (8 - rest))) == 0;
-}
-
-void cgf_compiled_lookup(const struct cgf_compiled *c, const struct cgf_query *q,
-			 struct cgf_decision *d)
-{
-	struct cgf_prefix a = q->addr;
-	const struct cgf_addr_val *best = NULL;
-	uint32_t bestlen = 0;
-
-	cgf_prefix_unmap(&a);
-	if (a.family == 4) {
-		for (size_t i = 0; i < c->n_v4; i++)
-			if (c->v4[i].dir == q->dir && (!best || c->v4[i].key.prefixlen > bestlen) &&
-			    key_bits_match(c->v4[i].key.addr, a.addr, c->v4[i].key.prefixlen)) {
-				best = &c->v4[i].val;
-				bestlen = c->v4[i].key.prefixlen;
-			}
-	} else {
-		for (size_t i = 0; i < c->n_v6; i++)
-			if (c->v6[i].dir == q->dir && (!best || c->v6[i].key.prefixlen > bestlen) &&
-			    key_bits_match(c->v6[i].key.addr, a.addr, c->v6[i].key.prefixlen)) {
-				best = &c->v6[i].val;
-				bestlen = c->v6[i].key.prefixlen;
-			}
-	}
-	d->verdict = CGF_DENY;
-	d->rule = CGF_RULE_DEFAULT;
-	if (!best)
-		return;
-	if (!(best->flags & CGF_AV_CLASS)) {
-		d->verdict = best->verdict;
-		d->rule = best->ref;
-		return;
-	}
-	const struct cgf_class *k = &c->classes[best->ref];
-	const struct cgf_verdict *bv = NULL;
-	struct cgf_verdict segv;
-	int t = q->proto == CGF_P_UDP;
-
-	if (q->proto == CGF_P_OTHER) {
-		bv = &k->other;
-	} else if (q->proto == CGF_P_ICMP) {
-		bv = &k->icmp;
-	} else if (k->start[t][0] != CGF_START_IN_TRIE) {
-		for (int i = 0; i < CGF_CLASS_SEGS; i++)
-			if (k->start[t][i] <= q->port) {
-				segv = (struct cgf_verdict){ .rule = k->rule[t][i],
-							     .verdict = k->verdict[t][i] };
-				bv = &segv;
-			}
-	} else {
-		uint8_t pk[7] = { best->ref >> 24, best->ref >> 16, best->ref >> 8, best->ref,
-				  (uint8_t)q->proto, q->port >> 8, q->port & 0xff };
-
-		bestlen = 0;
-		for (size_t i = 0; i < c->n_ports; i++)
-			if ((!bv || c->ports[i].key.prefixlen > bestlen) &&
-			    key_bits_match(c->ports[i].key.cls, pk, c->ports[i].key.prefixlen)) {
-				bv = &c->ports[i].val;
-				bestlen = c->ports[i].key.prefixlen;
-			}
-	}
-	if (bv) {
-		d->verdict = bv->verdict;
-		d->rule = bv->rule;
-	}
 }

@@ -23,8 +23,7 @@
 struct cgf_entry4 {
 	uint8_t dir;		/* which trie: enum cgf_dir */
 	struct cgf_key4 key;
-	struct cgf_addr_val val;
-	struct cgf_fast fast;	/* a class's node: the ports it allows (abi.h: cgf_addr_val4) */
+	struct cgf_addr_val4 val;	/* .v as cgf_entry6's; .fast: a class's node's ports */
 };
 
 struct cgf_entry6 {
@@ -141,7 +140,7 @@ size_t cgf_compiled_names(const struct cgf_compiled *c, const char *canon,
 			  size_t idx[CGF_NAME_IDS]);
 
 /* What the kernel programs would answer, by a linear longest-prefix search
- * over the compiled entries: slow, for tests. */
+ * over the compiled entries: slow, for tests (compile_lookup.c). */
 void cgf_compiled_lookup(const struct cgf_compiled *c, const struct cgf_query *q,
 			 struct cgf_decision *d);
 

@@ -129,9 +129,11 @@ static __always_inline int names_verdict(const __u32 a[4], __u8 v6, __u32 ipprot
 static __always_inline void learn_fast(const __u32 addr[4], const struct cgf_name_val *nv,
 				       __u32 ttl)
 {
-	struct cgf_addr_val4 val4 = { .v.flags = CGF_AV_NAME };	/* no port ranges */
+	struct cgf_addr_val4 val4 = { .v.flags = CGF_AV_NAME };
 	struct cgf_addr_val *val = &val4.v;
 	const struct cgf_addr_val *cur;
+	const struct cgf_name_pat *np;
+	__u32 slot = nv->fast - 1;
 	struct cgf_key4 k4 = { .prefixlen = 32 };
 	struct cgf_key6 k6 = { .prefixlen = 128 };
 	bool v4 = !addr[0] && !addr[1] && addr[2] == bpf_htonl(0xffff);
@@ -146,7 +148,10 @@ static __always_inline void learn_fast(const __u32 addr[4], const struct cgf_nam
 		return;
 	val->ref = (__u32)until;
 	val->verdict = (__u8)(until >> 32);
-	val->slot = nv->fast - 1;
+	val->slot = slot;
+	np = bpf_map_lookup_elem(&cgf_name_slots, &slot);
+	if (np)		/* the pattern's allowed ports, for connect4/sendmsg4 */
+		val4.fast = np->fast;
 	__builtin_memcpy(k4.addr, &addr[3], 4);
 	__builtin_memcpy(k6.addr, addr, 16);
 	cur = bpf_map_lookup_elem(trie, key);

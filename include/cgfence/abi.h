@@ -532,8 +532,9 @@ struct cgf_meta {
  * treats a meta without CGF_META_MAGIC as no version and removes the policy.
  */
 #ifndef CGF_LAYOUT
-#define CGF_LAYOUT 5
+#define CGF_LAYOUT 6
 #endif
+#define CGF_LAYOUT_HANDOFF 5	/* the first whose versions write the handoff (Staging) */
 #define CGF_LAYOUT_PIN "LAYOUT"	/* array map, one __u32 entry (no policy name: those are lower case) */
 #define CGF_META_LAYOUT_SHIFT 24
 #define CGF_META_LAYOUT_MASK  0xff000000u

@@ -57,11 +57,14 @@ struct cgf_name_val {
 	__u64 id[CGF_NAME_IDS];
 };
 
-/* cgf_name_pats: pattern id -> the verdict of its rules, and its index (events) */
+/* cgf_name_pats: pattern id -> the verdict of its rules, and its index
+ * (events); fast: the first port ranges its rules allow (abi.h:
+ * cgf_addr_val4), which the ingress program copies into each IPv4 address
+ * it learns for the pattern (the version's copy) */
 struct cgf_name_pat {
 	struct cgf_addr_val av;
 	__u32 idx;		/* its rule_info index (the pattern's text): cfg.name_rule_first + i */
-	__u32 pad;
+	struct cgf_fast fast;
 };
 
 /* cgf_learnt: key is the address, IPv4 as ::ffff:a.b.c.d */
@@ -82,7 +85,7 @@ struct cgf_learnt {
 
 _Static_assert(sizeof(struct cgf_name_key) == 4 + CGF_DNS_NAME, "cgf_name_key layout");
 _Static_assert(sizeof(struct cgf_name_val) == 8 + 8 * CGF_NAME_IDS, "cgf_name_val layout");
-_Static_assert(sizeof(struct cgf_name_pat) == 16, "cgf_name_pat layout");
+_Static_assert(sizeof(struct cgf_name_pat) == 32, "cgf_name_pat layout");
 _Static_assert(sizeof(struct cgf_learnt) == 16 * CGF_NAME_IDS + 8, "cgf_learnt layout");
 
 #endif

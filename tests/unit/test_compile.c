@@ -198,7 +198,7 @@ static void test_shape(void **state)
 	assert_int_equal(c->n_v4, 2);	/* /0 default, /8 */
 	assert_int_equal(c->n_v6, 1);	/* ::/0 default */
 	assert_int_equal(c->v4[0].key.prefixlen, 0);
-	assert_int_equal(c->v4[0].val.verdict, CGF_ALLOW);
+	assert_int_equal(c->v4[0].val.v.verdict, CGF_ALLOW);
 	cgf_compiled_free(c);
 	cgf_policy_free(p);
 
@@ -274,19 +274,20 @@ static bool fast_allows(const struct cgf_compiled *c, const struct cgf_query *q)
 	const struct cgf_entry4 *e = best4(c, q);
 	uint8_t bit = q->proto == CGF_P_TCP ? CGF_FAST_TCP : q->proto == CGF_P_UDP ? CGF_FAST_UDP : 0;
 
-	if (!e || !(e->val.flags & CGF_AV_CLASS))
+	if (!e || !(e->val.v.flags & CGF_AV_CLASS))
 		return false;
 	for (int i = 0; i < CGF_FAST_RANGES; i++)
-		if ((e->fast.proto[i] & bit) && (uint16_t)(q->port - e->fast.lo[i]) <= e->fast.span[i])
+		if ((e->val.fast.proto[i] & bit) &&
+		    (uint16_t)(q->port - e->val.fast.lo[i]) <= e->val.fast.span[i])
 			return true;
 	return false;
 }
 
 static void expect_fast(const struct cgf_compiled *c, int i, int proto, int lo, int hi)
 {
-	const struct cgf_fast *f = &c->v4[0].fast;
+	const struct cgf_fast *f = &c->v4[0].val.fast;
 
-	assert_true(c->v4[0].val.flags & CGF_AV_CLASS);
+	assert_true(c->v4[0].val.v.flags & CGF_AV_CLASS);
 	if (f->proto[i] != proto || f->lo[i] != lo || f->span[i] != hi - lo)
 		fail_msg("range %d: %u %u-%u, expected %d %d-%d (held: %u %u+%u, %u %u+%u, "
 			 "%u %u+%u, %u %u+%u)", i, f->proto[i], f->lo[i], f->lo[i] + f->span[i],
@@ -342,8 +343,8 @@ static void test_fast_ranges(void **state)
 	assert_int_equal(cgf_compile(p, NULL, &c), 0);
 	assert_int_equal(c->n_v4, 3);		/* /0 (allow), .1 (class), .2 */
 	for (size_t i = 0; i < c->n_v4; i++) {
-		const struct cgf_fast *f = &c->v4[i].fast;
-		bool cls = c->v4[i].val.flags & CGF_AV_CLASS;
+		const struct cgf_fast *f = &c->v4[i].val.fast;
+		bool cls = c->v4[i].val.v.flags & CGF_AV_CLASS;
 
 		assert_int_equal(f->proto[0], cls ? CGF_FAST_TCP | CGF_FAST_UDP : 0);
 		assert_int_equal(f->proto[1], cls ? CGF_FAST_TCP | CGF_FAST_UDP : 0);

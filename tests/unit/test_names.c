@@ -192,6 +192,20 @@ static void test_compiled_trie(void **state)
 		assert_true(v->fast >= 1 && v->fast <= c->n_pats);
 		assert_true(c->pats[v->fast - 1].id == v->id[0]);
 	}
+	/* each pattern's allowed ports, which the copy of an IPv4 address it
+	 * taught holds (abi.h: cgf_addr_val4): its rules' ports, TCP and UDP
+	 * alike; every port where a rule names none */
+	for (size_t k = 0; k < c->n_pats; k++) {
+		const struct cgf_fast *f = &c->pats[k].val.fast;
+		const char *t = c->pats[k].text;
+		int lo = !strcmp(t, "*.example.test") ? 443 : !strcmp(t, "api.example.test") ? 8080 : 0;
+		int hi = lo ? lo : 65535;
+
+		assert_int_equal(f->proto[0], CGF_FAST_TCP | CGF_FAST_UDP);
+		assert_int_equal(f->lo[0], lo);
+		assert_int_equal(f->span[0], hi - lo);
+		assert_int_equal(f->proto[1], 0);
+	}
 	/* rule texts: the patterns after the rules */
 	assert_string_equal(c->rule_info[c->cfg.name_rule_first].text, "*.example.test");
 	assert_int_equal(c->cfg.has_names, 1);
