@@ -461,8 +461,7 @@ static __always_inline bool plain_allowed(struct bpf_sock_addr *ctx, enum cgf_ho
 		/* a port the node's own ranges allow: no class to read (nor,
 		 * for an address a name taught, its pattern while it lasts) */
 		if (av && ((av->flags & CGF_AV_CLASS) ||
-			   (cfg.has_names && (av->flags & CGF_AV_NAME) &&
-			    bpf_jiffies64() <= name_until(av))) &&
+			   ((av->flags & CGF_AV_NAME) && name_alive(av))) &&
 		    fast_allows(av, ctx->protocol, bpf_ntohs((__u16)ctx->user_port)))
 			return true;
 	} else {

@@ -517,12 +517,11 @@ int cgf_pin_names_copy(const char *dir, bool sweep, size_t *held)
 		for (int more = bpf_map_get_next_key(fds[f], NULL, &next); fds[f] >= 0 && !more;
 		     more = bpf_map_get_next_key(fds[f], &key, &next)) {
 			struct cgf_learnt_key lk = { .addr = { 0, 0, htonl(0xffff), 0 } };
-			struct cgf_addr_val4 v4;	/* IPv4's value; IPv6's (and a version
-							 * before cgf_addr_val4) its first 8 B */
-			const struct cgf_addr_val *v = &v4.v;
+			struct cgf_addr_val4 v;	/* IPv4's value; IPv6's (and a version
+						 * before cgf_addr_val4) its first 8 B */
 
 			memcpy(&key, &next, ksz);
-			if (bpf_map_lookup_elem(fds[f], &key, &v4) || !(v->flags & CGF_AV_NAME))
+			if (bpf_map_lookup_elem(fds[f], &key, &v) || !(v.v.flags & CGF_AV_NAME))
 				continue;
 			(*held)++;
 			memcpy(f ? (void *)lk.addr : (void *)&lk.addr[3], key.addr, f ? 16 : 4);

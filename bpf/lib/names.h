@@ -129,8 +129,7 @@ static __always_inline int names_verdict(const __u32 a[4], __u8 v6, __u32 ipprot
 static __always_inline void learn_fast(const __u32 addr[4], const struct cgf_name_val *nv,
 				       __u32 ttl)
 {
-	struct cgf_addr_val4 val4 = { .v.flags = CGF_AV_NAME };
-	struct cgf_addr_val *val = &val4.v;
+	struct cgf_addr_val4 val = { .v.flags = CGF_AV_NAME };
 	const struct cgf_addr_val *cur;
 	const struct cgf_name_pat *np;
 	__u32 slot = nv->fast - 1;
@@ -146,12 +145,12 @@ static __always_inline void learn_fast(const __u32 addr[4], const struct cgf_nam
 	until = bpf_jiffies64() + (__u64)ttl * cfg.hz + 1;
 	if (until >> 40)
 		return;
-	val->ref = (__u32)until;
-	val->verdict = (__u8)(until >> 32);
-	val->slot = slot;
+	val.v.ref = (__u32)until;
+	val.v.verdict = (__u8)(until >> 32);
+	val.v.slot = slot;
 	np = bpf_map_lookup_elem(&cgf_name_slots, &slot);
 	if (np)		/* the pattern's allowed ports, for connect4/sendmsg4 */
-		val4.fast = np->fast;
+		val.fast = np->fast;
 	__builtin_memcpy(k4.addr, &addr[3], 4);
 	__builtin_memcpy(k6.addr, addr, 16);
 	cur = bpf_map_lookup_elem(trie, key);
@@ -159,14 +158,14 @@ static __always_inline void learn_fast(const __u32 addr[4], const struct cgf_nam
 		/* an update replaces the trie's node (an allocation and an RCU
 		 * free): not while the copy has half the new lifetime left, after
 		 * which the learnt table decides until it is renewed */
-		if (cur->slot == val->slot &&
+		if (cur->slot == slot &&
 		    name_until(cur) >= until - ((__u64)ttl * cfg.hz) / 2)
 			return;
 	} else if (cur && ((cur->flags & CGF_AV_CLASS) || cur->verdict != CGF_DENY ||
 			   cur->ref != CGF_RULE_DEFAULT)) {
 		return;		/* a rule of the policy decides this address */
 	}
-	if (bpf_map_update_elem(trie, key, &val4, BPF_ANY))	/* IPv6: its first 8 B */
+	if (bpf_map_update_elem(trie, key, &val, BPF_ANY))	/* IPv6: its first 8 B */
 		pcount(CGF_PC_NAMES_COPY_FULL);
 }
 

@@ -100,6 +100,12 @@ static __always_inline __u64 name_until(const struct cgf_addr_val *av)
 	return (__u64)av->verdict << 32 | av->ref;
 }
 
+/* Whether a CGF_AV_NAME entry is still in force */
+static __always_inline bool name_alive(const struct cgf_addr_val *av)
+{
+	return cfg.has_names && bpf_jiffies64() <= name_until(av);	/* inlined: a load */
+}
+
 /*
  * An address a name taught, in the version's own copy (abi.h: Names): its
  * pattern's verdict while the answer's lifetime lasts. Anything else is
@@ -109,13 +115,12 @@ static __always_inline __u64 name_until(const struct cgf_addr_val *av)
 static __always_inline int name_fast(const struct cgf_addr_val *av, __u32 ipproto, __u16 port,
 				     __u32 *rule, __u32 *name)
 {
-	__u64 until = name_until(av);
 	__u32 slot = av->slot, r = CGF_RULE_DEFAULT;
 	const struct cgf_name_pat *np;
 	int v;
 
 	*rule = CGF_RULE_DEFAULT;
-	if (!cfg.has_names || bpf_jiffies64() > until)	/* inlined: a load */
+	if (!name_alive(av))
 		return CGF_DENY;
 	np = bpf_map_lookup_elem(&cgf_name_slots, &slot);
 	if (!np)
