@@ -144,6 +144,10 @@ size_t cgf_compiled_names(const struct cgf_compiled *c, const char *canon,
 void cgf_compiled_lookup(const struct cgf_compiled *c, const struct cgf_query *q,
 			 struct cgf_decision *d);
 
+/* Whether the programs' fast_allows (bpf/lib/verdict.h) allows q on the
+ * IPv4 node's own port ranges (connect4, sendmsg4), by the same search. */
+bool cgf_compiled_fast(const struct cgf_compiled *c, const struct cgf_query *q);
+
 /* Split [lo, hi] into aligned prefixes over 16 bits; returns the count. */
 int cgf_range_prefixes(uint32_t lo, uint32_t hi, uint16_t start[32], uint8_t plen[32]);
 

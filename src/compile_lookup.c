@@ -17,6 +17,36 @@ static bool key_bits_match(const uint8_t *a, const uint8_t *b, uint32_t bits)
 	return !rest || ((a[full] ^ b[full]) & (uint8_t)(0xff << (8 - rest))) == 0;
 }
 
+/* The IPv4 entry the trie finds for a (NULL: none). */
+static const struct cgf_entry4 *best4(const struct cgf_compiled *c, int dir,
+				      const struct cgf_prefix *a)
+{
+	const struct cgf_entry4 *best = NULL;
+
+	for (size_t i = 0; i < c->n_v4; i++)
+		if (c->v4[i].dir == dir && (!best || c->v4[i].key.prefixlen > best->key.prefixlen) &&
+		    key_bits_match(c->v4[i].key.addr, a->addr, c->v4[i].key.prefixlen))
+			best = &c->v4[i];
+	return best;
+}
+
+bool cgf_compiled_fast(const struct cgf_compiled *c, const struct cgf_query *q)
+{
+	struct cgf_prefix a = q->addr;
+	const struct cgf_entry4 *e;
+	uint8_t bit = q->proto == CGF_P_TCP ? CGF_FAST_TCP : q->proto == CGF_P_UDP ? CGF_FAST_UDP : 0;
+
+	cgf_prefix_unmap(&a);
+	e = a.family == 4 ? best4(c, q->dir, &a) : NULL;
+	if (!e || !(e->val.v.flags & CGF_AV_CLASS))
+		return false;
+	for (int i = 0; i < CGF_FAST_RANGES; i++)
+		if ((e->val.fast.proto[i] & bit) &&
+		    (uint16_t)(q->port - e->val.fast.lo[i]) <= e->val.fast.span[i])
+			return true;
+	return false;
+}
+
 void cgf_compiled_lookup(const struct cgf_compiled *c, const struct cgf_query *q,
 			 struct cgf_decision *d)
 {
@@ -26,12 +56,9 @@ void cgf_compiled_lookup(const struct cgf_compiled *c, const struct cgf_query *q
 
 	cgf_prefix_unmap(&a);
 	if (a.family == 4) {
-		for (size_t i = 0; i < c->n_v4; i++)
-			if (c->v4[i].dir == q->dir && (!best || c->v4[i].key.prefixlen > bestlen) &&
-			    key_bits_match(c->v4[i].key.addr, a.addr, c->v4[i].key.prefixlen)) {
-				best = &c->v4[i].val.v;
-				bestlen = c->v4[i].key.prefixlen;
-			}
+		const struct cgf_entry4 *e = best4(c, q->dir, &a);
+
+		best = e ? &e->val.v : NULL;
 	} else {
 		for (size_t i = 0; i < c->n_v6; i++)
 			if (c->v6[i].dir == q->dir && (!best || c->v6[i].key.prefixlen > bestlen) &&
