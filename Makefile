@@ -36,7 +36,7 @@ LIB_SRCS := src/yamltree.c src/addr.c src/names.c src/policy.c src/policy_util.c
 	    src/compile.c src/compile_names.c src/compile_lookup.c src/eval.c \
 	    src/util.c src/cgroup.c src/container.c src/jsonout.c \
 	    src/target.c src/stats.c src/layout.c src/hook.c src/pins.c src/env.c src/settle.c src/staged.c \
-	    src/list.c src/apply.c src/fault.c src/image.c src/pipeline.c src/report.c \
+	    src/list.c src/apply.c src/version.c src/fault.c src/image.c src/pipeline.c src/report.c \
 	    src/rundir.c src/events.c src/store_bpffs.c src/metrics.c src/outside.c src/learn.c
 LIB_OBJS := $(patsubst src/%.c,$(OUTPUT)/%.o,$(LIB_SRCS))
 CLI_SRCS := src/main.c src/cli.c src/cmd_apply.c src/cmd_list.c src/cmd_stats.c src/cmd_explain.c \
@@ -90,7 +90,7 @@ $(OUTPUT)/%.skel.h: $(OUTPUT)/%.bpf.o
 	$(call msg,GEN-SKEL,$@)
 	$(Q)$(BPFTOOL) gen skeleton $< > $@
 
-$(OUTPUT)/apply.o: $(OUTPUT)/cgfence.skel.h
+$(OUTPUT)/apply.o $(OUTPUT)/version.o: $(OUTPUT)/cgfence.skel.h
 
 $(OUTPUT)/%.o: src/%.c $(wildcard src/*.h) $(wildcard include/cgfence/*.h) | $(OUTPUT)
 	$(call msg,CC,$@)

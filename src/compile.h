@@ -76,7 +76,7 @@ struct cgf_host {
 
 /*
  * The image of one policy: everything a version needs, and nothing of the
- * policy's text. The loader (apply.c) sizes each map by its count here,
+ * policy's text. The loader (version.c) sizes each map by its count here,
  * copies cfg into .rodata and the entries into the maps.
  */
 struct cgf_compiled {

@@ -52,7 +52,7 @@ LAYERS = [
                 "policy_sockopt", "policy_devices", "policy_tcp", "policy_sysctl",
                 "policy_vis", "addr", "names", "sockdefs", "yamltree"}),
     ("compile", {"compile", "compile_names", "compile_lookup", "image", "eval", "hook"}),
-    ("library", {"pipeline", "apply", "settle", "store", "store_bpffs", "pins", "layout", "env",
+    ("library", {"pipeline", "apply", "version", "settle", "store", "store_bpffs", "pins", "layout", "env",
                  "list", "report", "stats", "metrics", "events", "rundir", "cgroup",
                  "container", "target", "fault", "loader", "jsonout", "outside", "learn",
                  "staged"}),
