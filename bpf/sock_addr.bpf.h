@@ -442,8 +442,8 @@ int cgf_getpeername6(struct bpf_sock_addr *ctx)
 /*
  * An egress call's common case on its own, before the whole decision:
  * allowed by the address rules, where the policy asks nothing else of an
- * allowed call (no redirect, rate limit, accounting or staging: constants,
- * so the verifier keeps this only where it applies). False: the whole
+ * allowed call (cfg.plain, computed at load: no redirect, rate limit,
+ * accounting or staging; one load of a constant). False: the whole
  * decision, which looks up again. Kept apart, it compiles to the lookup,
  * the port search and nothing else (no spills, no reads of what a denial
  * needs): connect and sendmsg stay near a bare trie lookup (bench/RESULTS.md).
@@ -453,8 +453,8 @@ static __always_inline bool plain_allowed(struct bpf_sock_addr *ctx, enum cgf_ho
 	const struct cgf_addr_val *av;
 	__u32 rule;
 
-	if (cfg.staged || !cfg.has_egress || cfg.has_redirect || cfg.accounting ||
-	    ((hook == CGF_H_CONNECT4 || hook == CGF_H_CONNECT6) && cfg.rl_interval_ns))
+	if (!(cfg.plain & (hook == CGF_H_CONNECT4 || hook == CGF_H_CONNECT6 ? CGF_PLAIN_CONNECT
+									     : CGF_PLAIN_SENDMSG)))
 		return false;
 	if (hook == CGF_H_CONNECT4 || hook == CGF_H_SENDMSG4) {
 		av = lookup4(CGF_DIR_EGRESS, ctx->user_ip4);

@@ -111,7 +111,7 @@ static int apply_load(struct apply *a)
 				   a->replace, &a->s);
 
 	if (!err && !a->replaced)
-		err = cgf_pin_set_active(bpf_map__fd(a->s->maps.cgf_active), CGF_SLOT_OFF);
+		err = cgf_pin_set_active(bpf_map__fd(a->s->maps.data_active), CGF_SLOT_OFF);
 	return err;
 }
 
@@ -188,7 +188,7 @@ static int apply_attach_switch(struct apply *a)
 	if (err)
 		return err;
 	cgf_fault_point("attached");
-	err = cgf_pin_set_active(bpf_map__fd(a->s->maps.cgf_active), a->slot);
+	err = cgf_pin_set_active(bpf_map__fd(a->s->maps.data_active), a->slot);
 	if (err)
 		return cgf_error(err, "bpf: failed to switch to the new version: %s", strerror(-err));
 	cgf_fault_point("switched");

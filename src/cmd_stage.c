@@ -72,9 +72,15 @@ static int stage(const char *file, struct cgf_policy *p, struct cgf_compiled *c)
 					    .digest = cgf_digest(buf, len),
 					    .flags = CGF_META_STAGED };
 
+		char dir[CGF_PATH_LEN];
+
 		cgf_pin_staged_name(p->name, sname, sizeof(sname));
+		cgf_pin_policy_dir(p->name, dir, sizeof(dir));
 		cgf_staged_compile(c, m.hooks);
-		err = cgf_pipeline_apply(c, &o, &r);
+		/* the version in force hands over before the staged one runs */
+		err = cgf_staged_listen(dir, true) ?: cgf_pipeline_apply(c, &o, &r);
+		if (err)
+			cgf_staged_listen(dir, cgf_staged_exists(dir));
 	}
 	free(buf);
 	if (!err && cgf_json) {

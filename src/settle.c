@@ -198,7 +198,13 @@ int cgf_staged_remove(const char *name)
 	if (!cgf_pin_staged_name(name, staged, sizeof(staged)))
 		return 0;
 	cgf_pin_policy_dir(staged, dir, sizeof(dir));
-	return cgf_policy_remove(dir);
+	int err = cgf_policy_remove(dir);
+
+	if (err)
+		return err;
+	/* nobody listens any more: the version in force stops handing over */
+	cgf_pin_policy_dir(name, dir, sizeof(dir));
+	return cgf_staged_listen(dir, false);
 }
 
 int cgf_detach(const char *name)

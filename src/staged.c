@@ -1,5 +1,10 @@
 // SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
+#include <errno.h>
+#include <stdio.h>
 #include <stdlib.h>
+#include <unistd.h>
+
+#include <bpf/bpf.h>
 
 #include "cgroup.h"
 #include "loader.h"
@@ -67,4 +72,29 @@ int cgf_staged_follow(const char *name)
 	free(ids);
 	free(sids);
 	return err;
+}
+
+bool cgf_staged_exists(const char *dir)
+{
+	char p[CGF_PATH_LEN + sizeof(CGF_STAGED_SUFFIX)];
+
+	snprintf(p, sizeof(p), "%s%s", dir, CGF_STAGED_SUFFIX);
+	return !access(p, F_OK);
+}
+
+int cgf_staged_listen_fd(int fd, bool on)
+{
+	uint32_t zero = 0, v = on;
+
+	return bpf_map_update_elem(fd, &zero, &v, BPF_ANY)
+		       ? cgf_error(-errno, "bpf: failed to write the listen flag: %m") : 0;
+}
+
+int cgf_staged_listen(const char *dir, bool on)
+{
+	_cleanup_close_ int fd = cgf_pin_get(dir, "listen");
+
+	if (fd < 0)
+		return errno == ENOENT ? 0 : cgf_error(-errno, "bpf: failed to open %s/listen: %m", dir);
+	return cgf_staged_listen_fd(fd, on);
 }

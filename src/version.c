@@ -14,6 +14,7 @@
 #include "hook.h"
 #include "loader.h"
 #include "pins.h"
+#include "staged.h"
 #include "util.h"
 #include "version.h"
 
@@ -123,6 +124,12 @@ static void configure(struct cgfence_bpf *s, const struct cgf_compiled *c, int m
 	s->rodata->cfg.audit = mode == CGF_MODE_AUDIT;
 	s->rodata->cfg.slot = slot;
 	s->rodata->cfg.generation = generation;
+	s->rodata->cfg.plain = cgf_config_plain(&s->rodata->cfg);
+	/* the switch and the listen flag are read as globals (bpf/lib/gate.h,
+	 * stage.h) but pinned as plain arrays: libbpf would make a data
+	 * section's map mmapable, which no layout's "active" is */
+	bpf_map__set_map_flags(s->maps.data_active, 0);
+	bpf_map__set_map_flags(s->maps.data_listen, 0);
 	for (int d = 0; d < CGF_DIR_MAX; d++) {
 		uint32_t copy = d == CGF_DIR_EGRESS && c->cfg.hz ? c->learnt_max : 0; /* to_names */
 
@@ -255,7 +262,7 @@ static int reuse_shared(struct cgfence_bpf *s, const char *dir, const struct cgf
 	int err = reuse_pinned(s->maps.cgf_meta, dir, "meta");
 	char enforced[CGF_PATH_LEN];
 
-	err = err ?: reuse_pinned(s->maps.cgf_active, dir, "active");
+	err = err ?: reuse_pinned(s->maps.data_active, dir, "active");
 	/* those a newer layout redefines: replaced (pins.h), in cgf_pin_replaceable's order */
 	for (size_t i = 0; i < ARRAY_SIZE(cgf_pin_replaceable) && err >= 0; i++) {
 		err = reuse_pinned(replaced_map(s, i), dir, cgf_pin_replaceable[i]);
@@ -275,6 +282,8 @@ static int reuse_shared(struct cgfence_bpf *s, const char *dir, const struct cgf
 	/* what the version in force hands a staged version: the policy's (abi.h: Staging) */
 	err = err ?: reuse_pinned(s->maps.cgf_handoff,
 				  cgf_pin_staged_of(dir, enforced, sizeof(enforced)), "handoff");
+	/* ... and whether one listens */
+	err = err ?: c->cfg.staged ? 0 : reuse_pinned(s->maps.data_listen, dir, "listen");
 	for (int h = 0; h < CGF_H_MAX && !err; h++) {
 		char n[32];
 
@@ -297,6 +306,7 @@ int cgf_version_pin_shared(struct cgfence_bpf *s, const char *dir, const struct 
 	}
 	err = err ?: pin_map(s->maps.cgf_events, dir, "events");
 	err = err ?: c->cfg.staged ? 0 : pin_map(s->maps.cgf_handoff, dir, "handoff");
+	err = err ?: c->cfg.staged ? 0 : pin_map(s->maps.data_listen, dir, "listen");
 	err = err ?: redir ? pin_map(s->maps.cgf_revnat, dir, "revnat") : 0;
 	err = err ?: redir ? pin_map(s->maps.cgf_backend_hits, dir, "backend_hits") : 0;
 	err = err ?: redir ? pin_map(s->maps.cgf_rr, dir, "rr") : 0;
@@ -309,7 +319,7 @@ int cgf_version_pin_shared(struct cgfence_bpf *s, const char *dir, const struct 
 			err = pin_map(cgf_version_slots(s, h), dir, cgf_pin_slot_name(h, n, sizeof(n)));
 	}
 	/* last: a directory with no "active" pin is an apply cut short */
-	return err ?: pin_map(s->maps.cgf_active, dir, "active");
+	return err ?: pin_map(s->maps.data_active, dir, "active");
 }
 
 int cgf_version_load(const struct cgf_compiled *c, int mode, uint32_t slot, uint32_t generation,
@@ -334,6 +344,10 @@ int cgf_version_load(const struct cgf_compiled *c, int mode, uint32_t slot, uint
 	for (size_t i = 0; i < ARRAY_SIZE(cgf_pin_replaceable) && !err; i++)
 		if (replace[i])	/* an older layout's map: what it holds goes on in the new one */
 			err = copy_pinned(replaced_map(s, i), dir, cgf_pin_replaceable[i]);
+	/* a staged version listens where the policy has one (its links go with
+	 * its pins: without them, none listens; with them, apply --stage said so) */
+	if (!err && dir && !c->cfg.staged)
+		err = cgf_staged_listen_fd(bpf_map__fd(s->maps.data_listen), cgf_staged_exists(dir));
 	return err ?: fill_maps(s, c);
 }
 

@@ -13,12 +13,11 @@ struct {
 	__uint(max_entries, CGF_SLOTS);
 } cgf_meta SEC(".maps");
 
-struct {
-	__uint(type, BPF_MAP_TYPE_ARRAY);
-	__type(key, __u32);
-	__type(value, __u32);
-	__uint(max_entries, 1);
-} cgf_active SEC(".maps");
+/* The switch: the pinned one-entry array "active" (abi.h: Versions), read as
+ * a global: one load from the address the verifier puts in the program, no
+ * lookup. User space gives this section's map the pinned one's fd and
+ * definition (array, 4-B key and value, 1 entry, no flags). */
+__u32 cgf_active SEC(".data.active");
 
 struct {
 	__uint(type, BPF_MAP_TYPE_HASH);
@@ -47,10 +46,9 @@ CGF_HOOKS(X)
  */
 #define GATE(ctx, hook)							\
 	do {								\
-		__u32 zero_ = 0, *act_ = bpf_map_lookup_elem(&cgf_active, &zero_); \
-		if (!act_ || *act_ != cfg.slot) {			\
-			if (act_)					\
-				bpf_tail_call(ctx, &cgf_slot_##hook, *act_); \
+		__u32 act_ = *(volatile __u32 *)&cgf_active;		\
+		if (act_ != cfg.slot) {					\
+			bpf_tail_call(ctx, &cgf_slot_##hook, act_);	\
 			return 1;					\
 		}							\
 	} while (0)

@@ -14,18 +14,27 @@ struct {
 } cgf_handoff SEC(".maps");		/* pinned, kept across versions; a staged
 					 * version uses the policy's */
 
+/* 1 while a staged version listens: the pinned one-entry array "listen",
+ * read as a global like the gate's switch (gate.h); apply --stage sets it
+ * before the staged version is attached, unstage clears it once that is gone */
+__u32 cgf_listen SEC(".data.listen");
+
 static __always_inline __u32 handoff_idx(enum cgf_hook h)
 {
 	return h == CGF_H_EGRESS ? 1 : h == CGF_H_INGRESS ? 2 : 0;
 }
 
-/* The version in force: ret is what this call gets. Costs one per-CPU
- * array lookup (inlined) and two stores. */
+/* The version in force: ret is what this call gets. Costs a load while no
+ * staged version listens, then one per-CPU array lookup (inlined) and two
+ * stores. */
 static __always_inline int handoff_put(void *ctx, enum cgf_hook h, int ret)
 {
 	__u32 k = handoff_idx(h);
-	struct cgf_handoff *o = bpf_map_lookup_elem(&cgf_handoff, &k);
+	struct cgf_handoff *o;
 
+	if (!*(volatile __u32 *)&cgf_listen)
+		return ret;
+	o = bpf_map_lookup_elem(&cgf_handoff, &k);
 	if (o) {
 		o->ctx = (__u64)(long)ctx;	/* an address as a number: root's programs may */
 		o->verdict = ret ? CGF_HO_ALLOWED : CGF_HO_DENIED;

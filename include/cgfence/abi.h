@@ -458,7 +458,7 @@ struct cgf_config {
 	__u8 sock_families;	/* CGF_FAM_* allowed */
 	__u8 sock_deny_types;	/* bit 1 << SOCK_STREAM / SOCK_DGRAM / SOCK_RAW, denied */
 	__u8 dev_default;	/* CGF_ALLOW / CGF_DENY */
-	__u8 pad;
+	__u8 plain;		/* CGF_PLAIN_*: set at load from the fields above */
 	__u64 rl_interval_ns;	/* network.rate_limit: ns per connection (0: off) */
 	__u64 ev_interval_ns;	/* denial events per rule: ns per event (0: all) */
 	/* the rest: read by one feature each */
@@ -478,6 +478,19 @@ struct cgf_config {
 	__u32 dns_min_ttl_s;	/* network.dns.min_ttl */
 };
 
+/* cgf_config.plain: an allowed connect (sendmsg) asks nothing of the policy
+ * beyond its verdict (no staging, redirect, accounting, or rate limit for
+ * connect), so the short path may decide it (bpf/sock_addr.bpf.h) */
+#define CGF_PLAIN_CONNECT 1u
+#define CGF_PLAIN_SENDMSG 2u
+
+static inline __u8 cgf_config_plain(const struct cgf_config *c)
+{
+	if (c->staged || !c->has_egress || c->has_redirect || c->accounting)
+		return 0;
+	return (__u8)((c->rl_interval_ns ? 0 : CGF_PLAIN_CONNECT) | CGF_PLAIN_SENDMSG);
+}
+
 enum cgf_mode {
 	CGF_MODE_ENFORCE = 0,
 	CGF_MODE_AUDIT = 1,
@@ -485,7 +498,9 @@ enum cgf_mode {
 
 /*
  * Versions. A policy's programs come in two slots (0, 1); the pinned
- * cgf_active map names the slot whose programs decide, or CGF_SLOT_OFF
+ * one-entry array "active" (an array of one __u32, no flags, whatever
+ * reads it: a lookup up to layout 6, a global since) names the slot whose
+ * programs decide, or CGF_SLOT_OFF
  * (nobody decides: every hook allows). A program of the other slot hands
  * the call to the active slot's program of its hook (tail call through the
  * hook's pinned cgf_slot_* prog array), so one map write switches every hook
@@ -532,7 +547,7 @@ struct cgf_meta {
  * treats a meta without CGF_META_MAGIC as no version and removes the policy.
  */
 #ifndef CGF_LAYOUT
-#define CGF_LAYOUT 6
+#define CGF_LAYOUT 7
 #endif
 #define CGF_LAYOUT_HANDOFF 5	/* the first whose versions write the handoff (Staging) */
 #define CGF_LAYOUT_PIN "LAYOUT"	/* array map, one __u32 entry (no policy name: those are lower case) */

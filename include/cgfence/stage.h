@@ -6,11 +6,13 @@
 /*
  * Staging. A staged version is a policy instance of its own, pinned as
  * "NAME@staged", in audit mode, attached to NAME's cgroups after NAME's links
- * (so it runs right after them). Every verdict program of a policy writes
- * what it returned, and for which call (the context's address), into the
- * per-CPU "handoff" map (pinned, kept across versions); the staged version
- * uses NAME's map, reads it for the same call and reports where it decides
- * otherwise. One entry for the hooks that run in a process's context, one
+ * (so it runs right after them). While one listens (NAME's pinned one-entry
+ * array "listen" holds 1: apply --stage sets it before attaching the staged
+ * version, its removal clears it; layouts before 7 have none and always
+ * write), every verdict program of a policy writes what it returned, and for
+ * which call (the context's address), into the per-CPU "handoff" map
+ * (pinned, kept across versions); the staged version uses NAME's map, reads
+ * it for the same call and reports where it decides otherwise. One entry for the hooks that run in a process's context, one
  * each for egress and ingress (which softirqs may run in between).
  */
 struct cgf_handoff {

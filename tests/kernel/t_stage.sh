@@ -66,8 +66,15 @@ d = [p for p in json.load(sys.stdin) if p.get("staged_for")]
 print(d[0]["staged"][sys.argv[1]] if d else "none")' "$1"
 }
 
+# listening: the version in force's pinned flag (1: it hands its verdicts over)
+listening() {
+	bpftool -j map lookup pinned "$PINS/$N/listen" key 0 0 0 0 | python3 -c '
+import json, sys; print(list(json.load(sys.stdin)["formatted"]["value"].values())[0][0]["cgf_listen"])'
+}
+
 "$CGF" apply "$A" --cgroup "$CG" >/dev/null
 check "the version in force applied" 0 $?
+check "nobody listens: the version in force hands nothing over" 0 "$(listening)"
 
 # ---- bad input ----
 out=$("$CGF" promote "$N" 2>&1); rc=$?
@@ -98,6 +105,7 @@ links_before=$(ls "$PINS/$N"/cg-*/ | tr '\n' ' ')
 # ---- staged: differences, one per call ----
 out=$("$CGF" apply --stage "$B"); rc=$?
 check "apply --stage" 0 "$rc"
+check "... the version in force hands its verdicts over" 1 "$(listening)"
 check_match "... says where the differences are" "staged $N beside its version in force" "$out"
 check_match "list shows both, the staged one in audit, beside its policy" \
 	"\"name\":\"$S\",\"mode\":\"audit\".*\"staged_for\":\"$N\"" "$("$CGF" --json list)"
@@ -144,6 +152,7 @@ check_match "metrics: staged would-allow" \
 "$CGF" unstage "$N" >/dev/null
 check "unstage" 0 $?
 check "the staged version's pins are gone" no "$([ -e "$PINS/$S" ] && echo yes || echo no)"
+check "... and the version in force stops handing over" 0 "$(listening)"
 check "the version in force's programs are the same" "$progs_before" \
 	"$("$CGF" --json stats "$N" | python3 -c '
 import json, sys; print(sorted(p["id"] for p in json.load(sys.stdin)[0]["programs"]))')"
@@ -178,6 +187,7 @@ check_match "the other: allowed, then denied, nothing else" 'B:ok=[1-9][0-9]*,ep
 check "the promoted version decides" "ok EPERM ok " \
 	"$(connects 1 127.0.0.1)$(connects 1 127.0.0.2)$(connects 1 127.0.0.3)"
 check "the staged version is gone" no "$([ -e "$PINS/$S" ] && echo yes || echo no)"
+check "... and nobody listens" 0 "$(listening)"
 check_match "the policy is in enforce mode from the staged file" \
 	"\"name\":\"$N\",\"mode\":\"enforce\",\"generation\":$((gen + 1)),[^}]*\"source\":\"$B\"" \
 	"$("$CGF" --json list)"
@@ -190,6 +200,7 @@ mkcg CGM moved
 check "the policy moved" "$CGM" "$("$CGF" --json list | python3 -c '
 import json, sys
 print(" ".join(c["path"] for p in json.load(sys.stdin) if p["name"] == sys.argv[1] for c in p["cgroups"]))' "$N")"
+check "a re-apply beside the staged version: still handing over" 1 "$(listening)"
 check "its staged version moved with it" "$CGM" "$("$CGF" --json list | python3 -c '
 import json, sys
 print(" ".join(c["path"] for p in json.load(sys.stdin) if p["name"] == sys.argv[1] for c in p["cgroups"]))' "$S")"

@@ -78,11 +78,47 @@ static void test_plain_policy(void **state)
 	cgf_compiled_free(c);
 }
 
+/* cfg.plain (abi.h): where connect/sendmsg may decide an allowed call by its
+ * verdict alone; never for a staged version, which must compare every call */
+static void test_short_path(void **state)
+{
+	const char *egress = "version: 1\nname: s\n"
+			     "network:\n"
+			     "  egress: {default: deny, rules: [{action: allow, to: [127.0.0.1]}]}\n";
+	const char *limited = "version: 1\nname: s\n"
+			      "network:\n"
+			      "  egress: {default: allow}\n"
+			      "  rate_limit: {connections_per_second: 1, burst: 3}\n";
+	const char *ingress = "version: 1\nname: s\n"
+			      "network: {ingress: {default: deny}}\n";
+	struct cgf_compiled *c = compile(egress);
+
+	(void)state;
+	assert_int_equal(cgf_config_plain(&c->cfg), CGF_PLAIN_CONNECT | CGF_PLAIN_SENDMSG);
+	cgf_staged_compile(c, c->hooks);
+	assert_int_equal(cgf_config_plain(&c->cfg), 0);
+	cgf_compiled_free(c);
+	c = compile(busy);	/* redirect, accounting */
+	assert_int_equal(cgf_config_plain(&c->cfg), 0);
+	c->cfg.has_redirect = 0;
+	assert_int_equal(cgf_config_plain(&c->cfg), 0);	/* accounting alone */
+	c->cfg.accounting = 0;
+	assert_int_equal(cgf_config_plain(&c->cfg), CGF_PLAIN_CONNECT | CGF_PLAIN_SENDMSG);
+	cgf_compiled_free(c);
+	c = compile(limited);	/* a rate limit counts connects, not datagrams */
+	assert_int_equal(cgf_config_plain(&c->cfg), CGF_PLAIN_SENDMSG);
+	cgf_compiled_free(c);
+	c = compile(ingress);
+	assert_int_equal(cgf_config_plain(&c->cfg), 0);
+	cgf_compiled_free(c);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_acts_on_nothing),
 		cmocka_unit_test(test_plain_policy),
+		cmocka_unit_test(test_short_path),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
