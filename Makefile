@@ -159,13 +159,16 @@ check-sanitize: deps
 
 # tests/kernel/t_upgrade.sh: the release of 2026-12-01 (main at efe2968) built
 # from git, and this tree with the next pin layout (what this cgfence meets
-# after a downgrade)
+# after a downgrade); t_upgrade_stage.sh: the last release of pin layout 6
+# (main at 8e5f0e3), staging across the upgrade
 UPGRADE_FROM := efe2968
+UPGRADE_STAGE_FROM := 8e5f0e3
 UPGRADE_OUT  := .output-upgrade
 NEXT_LAYOUT  := $(shell echo $$(( $$(sed -n 's/^\#define CGF_LAYOUT \([0-9]*\)$$/\1/p' include/cgfence/abi.h) + 1 )))
 
 upgrade-artifacts:
 	$(Q)tests/helpers/build-release.sh $(UPGRADE_FROM) $(UPGRADE_OUT)/$(UPGRADE_FROM)
+	$(Q)tests/helpers/build-release.sh $(UPGRADE_STAGE_FROM) $(UPGRADE_OUT)/$(UPGRADE_STAGE_FROM)
 	$(Q)$(MAKE) --no-print-directory OUTPUT=$(UPGRADE_OUT)/next SANITIZE= LAYOUT=$(NEXT_LAYOUT) \
 		$(UPGRADE_OUT)/next/cgfence
 
