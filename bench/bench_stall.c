@@ -9,7 +9,8 @@
  * phase lasts until no such process is left, and a second more, since the
  * kernel frees maps from a workqueue after the last reference goes. Prints
  * each phase's command time, the time until its drain was done, and the
- * longest gap any CPU saw, and an idle baseline.
+ * longest gap any CPU saw and when it began (seconds into the phase: during
+ * the command, or during the drain after it), and an idle baseline.
  *
  *   bench_stall [--prefixes N] [--cgfence PATH]
  */
@@ -34,7 +35,9 @@
 
 struct shared {
 	volatile int phase, stop;
+	volatile double phase_t0;			/* now_ns() when the phase began */
 	volatile double gap_ms[MAX_CPUS][PHASES];	/* longest gap per CPU and phase */
+	volatile double gap_at[MAX_CPUS][PHASES];	/* ... and when it began, s into the phase */
 };
 
 /* is a cgfence-drain process running? */
@@ -71,8 +74,10 @@ static void spin(struct shared *sh, int cpu)
 		double t = now_ns(), gap = (t - last) / 1e6;
 		int ph = sh->phase;
 
-		if (gap > sh->gap_ms[cpu][ph])
+		if (gap > sh->gap_ms[cpu][ph]) {
 			sh->gap_ms[cpu][ph] = gap;
+			sh->gap_at[cpu][ph] = (last - sh->phase_t0) / 1e9;
+		}
 		last = t;
 	}
 	_exit(0);
@@ -130,6 +135,7 @@ int main(int argc, char **argv)
 	if (sh == MAP_FAILED)
 		die("mmap");
 	memset((void *)sh, 0, sizeof(*sh));
+	sh->phase_t0 = now_ns();
 	for (int c = 0; c < ncpu; c++) {
 		kids[c] = fork();
 		if (kids[c] == 0)
@@ -142,6 +148,7 @@ int main(int argc, char **argv)
 		char *detach[] = { (char *)cgf, "detach", name, NULL };
 		struct run_cost c;
 
+		sh->phase_t0 = now_ns();
 		sh->phase = ph;
 		c = run(ph == 1 ? apply1 : ph == 2 ? apply2 : detach);
 		double t_end = now_ns();
@@ -161,15 +168,17 @@ int main(int argc, char **argv)
 	unlink(p1);
 	unlink(p2);
 	printf("# bench_stall: %ld prefixes; a busy loop pinned to each of %d CPUs reports its "
-	       "longest gap\n\n| phase | command s | drained s | longest gap ms (any CPU) | per CPU |\n"
-	       "|---|---:|---:|---:|---|\n", n, ncpu);
+	       "longest gap\n\n| phase | command s | drained s | longest gap ms (any CPU) | began at s | per CPU |\n"
+	       "|---|---:|---:|---:|---:|---|\n", n, ncpu);
 	for (int ph = 0; ph < PHASES; ph++) {
-		double worst = 0;
+		double worst = 0, at = 0;
 		char per[512] = "";
 
 		for (int c = 0; c < ncpu; c++) {
-			if (sh->gap_ms[c][ph] > worst)
+			if (sh->gap_ms[c][ph] > worst) {
 				worst = sh->gap_ms[c][ph];
+				at = sh->gap_at[c][ph];
+			}
 			if (c < 8)
 				snprintf(per + strlen(per), sizeof(per) - strlen(per), "%s%.1f",
 					 c ? " " : "", sh->gap_ms[c][ph]);
@@ -180,7 +189,7 @@ int main(int argc, char **argv)
 			snprintf(t, sizeof(t), "%.2f", secs[ph]);
 			snprintf(dr, sizeof(dr), "%.2f", drain[ph]);
 		}
-		printf("| %s | %s | %s | %.1f | %s |\n", phase_name[ph], t, dr, worst, per);
+		printf("| %s | %s | %s | %.1f | %.2f | %s |\n", phase_name[ph], t, dr, worst, at, per);
 	}
 	return 0;
 }

@@ -320,14 +320,16 @@ static void drain_in_background(int *fds, size_t n)
 	if (kid == 0) {
 		int from = 3;
 
-		if (fork())
-			_exit(0);	/* the caller waits for this one, not the drainer */
+		/* named before the caller goes on: whoever looks for it finds it */
+		prctl(PR_SET_NAME, "cgfence-drain");
+		if (fork() > 0)
+			_exit(0);	/* the caller waits for this one, not the drainer
+					 * (which, without a fork, it is) */
 		sigset_t none;
 
 		sigemptyset(&none);
 		sigprocmask(SIG_SETMASK, &none, NULL);	/* the daemon blocks its signals */
 		setsid();
-		prctl(PR_SET_NAME, "cgfence-drain");
 		qsort(fds, n, sizeof(*fds), cmp_int);
 		for (size_t i = 0; i < n; i++) {	/* no lock, no pin, no socket: only maps */
 			for (int fd = from; fd < fds[i]; fd++)
