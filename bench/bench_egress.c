@@ -330,6 +330,7 @@ static void bench_size(long n)
 	char *argv[] = { (char *)cgf_bin, "detach", policy_name, NULL };
 
 	run(argv);
+	drain_wait();	/* a big version's entries: not during the next size's rounds */
 	if (use_nft)
 		unload_nft();
 }

@@ -24,7 +24,6 @@
 #include <sys/mman.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
-#include <dirent.h>
 #include <unistd.h>
 
 #include "benchlib.h"
@@ -39,31 +38,6 @@ struct shared {
 	volatile double gap_ms[MAX_CPUS][PHASES];	/* longest gap per CPU and phase */
 	volatile double gap_at[MAX_CPUS][PHASES];	/* ... and when it began, s into the phase */
 };
-
-/* is a cgfence-drain process running? */
-static bool draining(void)
-{
-	DIR *d = opendir("/proc");
-	struct dirent *e;
-	bool yes = false;
-
-	while (d && !yes && (e = readdir(d))) {
-		char path[300], comm[32] = "";
-		FILE *f;
-
-		if (e->d_name[0] < '0' || e->d_name[0] > '9')
-			continue;
-		snprintf(path, sizeof(path), "/proc/%s/comm", e->d_name);
-		f = fopen(path, "r");
-		if (f && fgets(comm, sizeof(comm), f))
-			yes = !strcmp(comm, "cgfence-drain\n");
-		if (f)
-			fclose(f);
-	}
-	if (d)
-		closedir(d);
-	return yes;
-}
 
 static void spin(struct shared *sh, int cpu)
 {
@@ -131,6 +105,7 @@ int main(int argc, char **argv)
 	write_policy(p2, name, n, 1);
 	if (mkdir(cg, 0755))
 		die("mkdir cgroup");
+	drain_wait();	/* an earlier benchmark's: not this one's to measure */
 	sh = mmap(NULL, sizeof(*sh), PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0);
 	if (sh == MAP_FAILED)
 		die("mmap");
@@ -156,7 +131,7 @@ int main(int argc, char **argv)
 		if (c.status)
 			fprintf(stderr, "bench_stall: %s exited %d\n", phase_name[ph], c.status);
 		secs[ph] = c.secs;
-		while (draining())
+		while (drain_running())
 			usleep(20000);
 		drain[ph] = c.secs + (now_ns() - t_end) / 1e9;
 		sleep(1);	/* maps are freed after the command, from a workqueue */

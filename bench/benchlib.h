@@ -7,6 +7,7 @@
 #ifndef _GNU_SOURCE
 #error "define _GNU_SOURCE before any include (benchlib.h uses sched_setaffinity)"
 #endif
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <stdbool.h>
@@ -205,6 +206,40 @@ static inline struct run_cost run(char *const argv[])
 	c.secs = (now_ns() - t0) / 1e9;
 	c.maxrss_kb = ru.ru_maxrss;
 	return c;
+}
+
+/* Is a cgfence-drain process running (the entries of a replaced or detached
+ * version being deleted, paced, after the command returned)? */
+static inline bool drain_running(void)
+{
+	DIR *d = opendir("/proc");
+	struct dirent *e;
+	bool yes = false;
+
+	while (d && !yes && (e = readdir(d))) {
+		char path[300], comm[32] = "";
+		FILE *f;
+
+		if (e->d_name[0] < '0' || e->d_name[0] > '9')
+			continue;
+		snprintf(path, sizeof(path), "/proc/%s/comm", e->d_name);
+		f = fopen(path, "r");
+		if (f && fgets(comm, sizeof(comm), f))
+			yes = !strcmp(comm, "cgfence-drain\n");
+		if (f)
+			fclose(f);
+	}
+	if (d)
+		closedir(d);
+	return yes;
+}
+
+/* Until no drain runs: a benchmark that detached a big version waits for its
+ * drain, so that the next measurement does not share the CPUs with it. */
+static inline void drain_wait(void)
+{
+	while (drain_running())
+		usleep(100000);
 }
 
 #endif
