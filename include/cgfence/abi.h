@@ -498,10 +498,9 @@ enum cgf_mode {
 
 /*
  * Versions. A policy's programs come in two slots (0, 1); the pinned
- * one-entry array "active" (an array of one __u32, no flags, whatever
- * reads it: a lookup up to layout 6, a global since) names the slot whose
- * programs decide, or CGF_SLOT_OFF
- * (nobody decides: every hook allows). A program of the other slot hands
+ * one-entry array "active" (one __u32, no flags; programs of layouts up to
+ * 6 look it up, later ones read it as a global) names the slot whose
+ * programs decide, or CGF_SLOT_OFF (nobody decides: every hook allows). A program of the other slot hands
  * the call to the active slot's program of its hook (tail call through the
  * hook's pinned cgf_slot_* prog array), so one map write switches every hook
  * of every cgroup from one version to the next at once.

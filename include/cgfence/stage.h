@@ -12,8 +12,9 @@
  * write), every verdict program of a policy writes what it returned, and for
  * which call (the context's address), into the per-CPU "handoff" map
  * (pinned, kept across versions); the staged version uses NAME's map, reads
- * it for the same call and reports where it decides otherwise. One entry for the hooks that run in a process's context, one
- * each for egress and ingress (which softirqs may run in between).
+ * it for the same call and reports where it decides otherwise. One entry
+ * for the hooks that run in a process's context, one each for egress and
+ * ingress (which softirqs may run in between).
  */
 struct cgf_handoff {
 	__u64 ctx;          /* the call: its context's address */
