@@ -113,6 +113,24 @@ serve() {
 	[ "$line" = ready ] || { not_ok "server $1 $2:$3 did not start ($line)"; return 1; }
 }
 
+# staged_stat NAME KEY: the counter KEY of policy NAME's staged version
+# (stats --json NAME shows both instances), "none" without one
+staged_stat() {
+	"$CGF" --json stats "$1" | python3 -c '
+import json, sys
+d = [p for p in json.load(sys.stdin) if p.get("staged_for")]
+print(d[0]["staged"][sys.argv[1]] if d else "none")' "$2"
+}
+
+# listening NAME: policy NAME's pinned flag "listen" (1: its version in force
+# hands its verdicts over to a staged version), "absent" without the pin
+listening() {
+	local pin=/sys/fs/bpf/cgfence/$1/listen
+	[ -e "$pin" ] || { echo absent; return; }
+	bpftool -j map lookup pinned "$pin" key 0 0 0 0 | python3 -c '
+import json, sys; print(list(json.load(sys.stdin)["formatted"]["value"].values())[0][0]["cgf_listen"])'
+}
+
 # write a policy file from stdin, print its path
 policy_file() {
 	local f="$TMPD/$1.yaml"

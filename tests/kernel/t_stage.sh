@@ -58,23 +58,11 @@ t, hook, dst = sys.argv[1], sys.argv[2], sys.argv[3] if len(sys.argv) > 3 else N
 print(sum(1 for l in sys.stdin for e in [json.loads(l)]
           if e["type"] == t and e["hook"] == hook and (dst is None or e.get("dst") == dst)))' "$@"
 }
-# stat KEY: the staged version's counter (stats --json NAME: both instances)
-stat() {
-	"$CGF" --json stats "$N" | python3 -c '
-import json, sys
-d = [p for p in json.load(sys.stdin) if p.get("staged_for")]
-print(d[0]["staged"][sys.argv[1]] if d else "none")' "$1"
-}
 
-# listening: the version in force's pinned flag (1: it hands its verdicts over)
-listening() {
-	bpftool -j map lookup pinned "$PINS/$N/listen" key 0 0 0 0 | python3 -c '
-import json, sys; print(list(json.load(sys.stdin)["formatted"]["value"].values())[0][0]["cgf_listen"])'
-}
 
 "$CGF" apply "$A" --cgroup "$CG" >/dev/null
 check "the version in force applied" 0 $?
-check "nobody listens: the version in force hands nothing over" 0 "$(listening)"
+check "nobody listens: the version in force hands nothing over" 0 "$(listening "$N")"
 
 # ---- bad input ----
 out=$("$CGF" promote "$N" 2>&1); rc=$?
@@ -105,7 +93,7 @@ links_before=$(ls "$PINS/$N"/cg-*/ | tr '\n' ' ')
 # ---- staged: differences, one per call ----
 out=$("$CGF" apply --stage "$B"); rc=$?
 check "apply --stage" 0 "$rc"
-check "... the version in force hands its verdicts over" 1 "$(listening)"
+check "... the version in force hands its verdicts over" 1 "$(listening "$N")"
 check_match "... says where the differences are" "staged $N beside its version in force" "$out"
 check_match "list shows both, the staged one in audit, beside its policy" \
 	"\"name\":\"$S\",\"mode\":\"audit\".*\"staged_for\":\"$N\"" "$("$CGF" --json list)"
@@ -124,8 +112,8 @@ check "one staged-allow per call the staged version would allow" 3 \
 check "no other staged-allow" 3 "$("$CGF" --json events "$N" | grep -c '"type":"staged-allow"')"
 check "the version in force denied those calls itself" 3 \
 	"$("$CGF" --json events "$N" | grep '"type":"deny"' | grep -c '"dst":"127.0.0.3"')"
-check "stats: would_deny counts them" 5 "$(stat would_deny)"
-check "stats: would_allow counts them" 3 "$(stat would_allow)"
+check "stats: would_deny counts them" 5 "$(staged_stat "$N" would_deny)"
+check "stats: would_allow counts them" 3 "$(staged_stat "$N" would_allow)"
 check_match "stats text says it" "staged differences: 5 would be denied that are allowed now, 3 would be allowed" \
 	"$("$CGF" stats "$N")"
 
@@ -144,7 +132,7 @@ check "one staged-deny per inbound connection the staged version would refuse" \
 
 scrape_metrics "$TMPD/m" || not_ok "cgfence metrics did not answer"
 check_match "metrics: staged would-deny" \
-	"cgfence_staged_would_deny_total\\{policy=\"$S\"\\} $(stat would_deny)" "$(cat "$TMPD/m")"
+	"cgfence_staged_would_deny_total\\{policy=\"$S\"\\} $(staged_stat "$N" would_deny)" "$(cat "$TMPD/m")"
 check_match "metrics: staged would-allow" \
 	"cgfence_staged_would_allow_total\\{policy=\"$S\"\\} 3" "$(cat "$TMPD/m")"
 
@@ -152,7 +140,7 @@ check_match "metrics: staged would-allow" \
 "$CGF" unstage "$N" >/dev/null
 check "unstage" 0 $?
 check "the staged version's pins are gone" no "$([ -e "$PINS/$S" ] && echo yes || echo no)"
-check "... and the version in force stops handing over" 0 "$(listening)"
+check "... and the version in force stops handing over" 0 "$(listening "$N")"
 check "the version in force's programs are the same" "$progs_before" \
 	"$("$CGF" --json stats "$N" | python3 -c '
 import json, sys; print(sorted(p["id"] for p in json.load(sys.stdin)[0]["programs"]))')"
@@ -187,7 +175,7 @@ check_match "the other: allowed, then denied, nothing else" 'B:ok=[1-9][0-9]*,ep
 check "the promoted version decides" "ok EPERM ok " \
 	"$(connects 1 127.0.0.1)$(connects 1 127.0.0.2)$(connects 1 127.0.0.3)"
 check "the staged version is gone" no "$([ -e "$PINS/$S" ] && echo yes || echo no)"
-check "... and nobody listens" 0 "$(listening)"
+check "... and nobody listens" 0 "$(listening "$N")"
 check_match "the policy is in enforce mode from the staged file" \
 	"\"name\":\"$N\",\"mode\":\"enforce\",\"generation\":$((gen + 1)),[^}]*\"source\":\"$B\"" \
 	"$("$CGF" --json list)"
@@ -200,7 +188,7 @@ mkcg CGM moved
 check "the policy moved" "$CGM" "$("$CGF" --json list | python3 -c '
 import json, sys
 print(" ".join(c["path"] for p in json.load(sys.stdin) if p["name"] == sys.argv[1] for c in p["cgroups"]))' "$N")"
-check "a re-apply beside the staged version: still handing over" 1 "$(listening)"
+check "a re-apply beside the staged version: still handing over" 1 "$(listening "$N")"
 check "its staged version moved with it" "$CGM" "$("$CGF" --json list | python3 -c '
 import json, sys
 print(" ".join(c["path"] for p in json.load(sys.stdin) if p["name"] == sys.argv[1] for c in p["cgroups"]))' "$S")"

@@ -11,7 +11,6 @@
 
 UP=${UPGRADE_OUT:-$PWD/.output-upgrade}
 OLD=$UP/8e5f0e3/cgfence
-PINS=/sys/fs/bpf/cgfence
 
 if [ ! -x "$OLD" ]; then
 	ok "staging across the upgrade from 8e5f0e3 # SKIP no build of it (git history absent; make upgrade-artifacts)"
@@ -22,41 +21,24 @@ fi
 mkcg CG upstage
 N=$(pname upstage); track_policy "$N"
 for a in 127.0.0.1 127.0.0.2 127.0.0.3; do serve tcp "$a" 80 || exit 1; done
-# in force: .1 and .2; staged: .1 and .3
-A=$(policy_file a <<EOF
+# egress_to TAG ADDR...: a policy file allowing port 80 to the ADDRs, nothing else
+egress_to() {
+	local tag=$1; shift
+	policy_file "$tag" <<EOF
 version: 1
 name: $N
 network:
   egress:
     default: deny
     rules:
-      - {action: allow, to: [127.0.0.1, 127.0.0.2], ports: [80]}
+      - {action: allow, to: [$(echo "$@" | sed 's/ /, /g')], ports: [80]}
 EOF
-)
-B=$(policy_file b <<EOF
-version: 1
-name: $N
-network:
-  egress:
-    default: deny
-    rules:
-      - {action: allow, to: [127.0.0.1, 127.0.0.3], ports: [80]}
-EOF
-)
+}
+A=$(egress_to a 127.0.0.1 127.0.0.2)	# in force
+B=$(egress_to b 127.0.0.1 127.0.0.3)	# staged
 
 conn() { in_cg "$CG" "$NP" connect tcp "$1" 80; }
-# would_deny: the staged version's count of calls it would deny that are allowed now
-would_deny() {
-	"$CGF" --json stats "$N" | python3 -c '
-import json, sys
-d = [p for p in json.load(sys.stdin) if p.get("staged_for")]
-print(d[0]["staged"]["would_deny"] if d else "none")'
-}
-listening() {
-	[ -e "$PINS/$N/listen" ] || { echo absent; return; }
-	bpftool -j map lookup pinned "$PINS/$N/listen" key 0 0 0 0 | python3 -c '
-import json, sys; print(list(json.load(sys.stdin)["formatted"]["value"].values())[0][0]["cgf_listen"])'
-}
+would_deny() { staged_stat "$N" would_deny; }
 layout() { "$CGF" --json list | python3 -c '
 import json, sys; print([p.get("layout") for p in json.load(sys.stdin) if p["name"] == sys.argv[1]][0])' "$N"; }
 
@@ -71,14 +53,14 @@ check "the staged version of layout 6 compares it" 1 "$(would_deny)"
 "$CGF" apply "$A" --cgroup "$CG" >/dev/null
 check "this cgfence applies the policy again" 0 $?
 check "... of layout 7 now" 7 "$(layout)"
-check "... handing its verdicts over: a staged version is there" 1 "$(listening)"
+check "... handing its verdicts over: a staged version is there" 1 "$(listening "$N")"
 check "the call: still allowed" ok "$(conn 127.0.0.2)"
 wait_for 5 test "$(would_deny)" = 2
 check "the staged version of layout 6 still compares" 2 "$(would_deny)"
 check "a call both allow: no difference" "ok 2" "$(conn 127.0.0.1) $(would_deny)"
 "$CGF" unstage "$N" >/dev/null
 check "unstage" 0 $?
-check "... and nobody listens" 0 "$(listening)"
+check "... and nobody listens" 0 "$(listening "$N")"
 check "the version in force decides as before" "ok ok EPERM" \
 	"$(conn 127.0.0.1) $(conn 127.0.0.2) $(conn 127.0.0.3)"
 "$CGF" detach "$N" >/dev/null
@@ -87,7 +69,7 @@ check "the version in force decides as before" "ok ok EPERM" \
 if ! "$OLD" apply "$A" --cgroup "$CG" >/dev/null 2>&1; then
 	ok "a version of layout 6 in force # SKIP other pins of a newer layout on this machine"
 else
-	check "no listen pin in a version of layout 6" absent "$(listening)"
+	check "no listen pin in a version of layout 6" absent "$(listening "$N")"
 	"$CGF" apply --stage "$B" >/dev/null
 	check "this cgfence stages beside it" 0 $?
 	check "a call only the version in force allows: allowed" ok "$(conn 127.0.0.2)"
@@ -96,7 +78,7 @@ else
 	"$CGF" promote "$N" >/dev/null
 	check "promote" 0 $?
 	check "the promoted version is of layout 7, and nobody listens" "7 0" \
-		"$(layout) $(listening)"
+		"$(layout) $(listening "$N")"
 	check "the promoted version decides" "ok EPERM ok" \
 		"$(conn 127.0.0.1) $(conn 127.0.0.2) $(conn 127.0.0.3)"
 fi
