@@ -85,7 +85,7 @@ pins() { ls /sys/fs/bpf/cgfence/$NAME | grep -v '^cg-' | sort | tr '\n' ' ' | se
 before=$(pins)
 CGF_TEST_FAIL_AFTER_ATTACH=1 "$CGF_FAULTS" apply "$TMPD/late2.yaml" --cgroup "$CG" >/dev/null 2>&1
 check "late failure adding redirect: exit 1" 1 $?
-check_match "late failure adding redirect: pins as before" "^acct active cgroups events handoff hits-[01] learnt meta peers pstats ratelimit rules-[01] slot-.* state stats$" "$before"
+check_match "late failure adding redirect: pins as before" "^acct active cgroups events handoff hits-[01] learnt listen meta peers pstats ratelimit rules-[01] slot-.* state stats$" "$before"
 check "late failure adding redirect: no new map pins" "$before" "$(pins)"
 NEW=$(pname fresh)
 sed "s/name: $NAME/name: $NEW/" "$f" >"$TMPD/fresh.yaml"
