@@ -40,7 +40,7 @@ struct pkt {
 };
 
 #define SKIP 1			/* not judged: let it pass */
-#define CGF_EXT_MAX 8		/* IPv6 extension headers walked before failing closed */
+#define CGF_EXT_MAX 7		/* IPv6 extension headers walked; a longer chain fails closed */
 #define IPPROTO_UNKNOWN 255
 
 static __always_inline int read_hdr(struct __sk_buff *skb, __u32 off, void *to, __u32 len)
@@ -60,7 +60,7 @@ static __always_inline int read_hdr(struct __sk_buff *skb, __u32 off, void *to, 
  * bench_egress, inlined it costs nothing measurable. */
 static __always_inline int ipv6_transport(struct __sk_buff *skb, struct pkt *p, __u32 next, __u32 off)
 {
-	for (int i = 0; i < CGF_EXT_MAX; i++) {
+	for (int i = 0; i <= CGF_EXT_MAX; i++) {	/* the last round: transport or too many */
 		struct {
 			__u8 next, len;
 			__be16 frag_off;	/* a fragment header's offset and flags */

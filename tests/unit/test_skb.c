@@ -226,7 +226,7 @@ static void test_extension_headers(void **state)
 			     rt[] = { IPPROTO_ROUTING }, ah[] = { IPPROTO_AH },
 			     chain[] = { IPPROTO_HOPOPTS, IPPROTO_ROUTING, IPPROTO_DSTOPTS },
 			     frag[] = { IPPROTO_FRAGMENT },
-			     many[] = { 60, 60, 60, 60, 60, 60, 60, 60, 60 };
+			     many[] = { 60, 60, 60, 60, 60, 60, 60, 60, 60 };	/* 60: dstopts */
 	struct bpf_program *e;
 
 	(void)state;
@@ -241,6 +241,10 @@ static void test_extension_headers(void **state)
 	assert_int_equal(run(e, packet6x("::1", "::2", 53, chain, 3, 0, false)), 0);
 	assert_int_equal(run(e, packet6x("::1", "::2", 53, frag, 1, 0, false)), 0);
 	assert_int_equal(run(e, packet6x("::1", "::2", 54, chain, 3, 0, false)), 1);
+	/* the limit: 7 headers are walked (the port is read), 8 fail closed */
+	assert_int_equal(run(e, packet6x("::1", "::2", 53, many, 7, 0, false)), 0);
+	assert_int_equal(run(e, packet6x("::1", "::2", 54, many, 7, 0, false)), 1);
+	assert_int_equal(run(e, packet6x("::1", "::2", 54, many, 8, 0, false)), 0);
 	/* fail closed: a non-first fragment, a chain too long, a truncated one */
 	assert_int_equal(run(e, packet6x("::1", "::2", 54, frag, 1, 100, false)), 0);
 	assert_int_equal(run(e, packet6x("::1", "::2", 54, many, 9, 0, false)), 0);
