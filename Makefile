@@ -37,7 +37,7 @@ LIB_SRCS := src/yamltree.c src/addr.c src/names.c src/policy.c src/policy_util.c
 	    src/util.c src/cgroup.c src/container.c src/jsonout.c \
 	    src/target.c src/stats.c src/layout.c src/hook.c src/pins.c src/env.c src/settle.c src/staged.c \
 	    src/list.c src/apply.c src/version.c src/fault.c src/image.c src/pipeline.c src/report.c \
-	    src/rundir.c src/events.c src/store_bpffs.c src/metrics.c src/outside.c src/learn.c
+	    src/rundir.c src/events.c src/store_bpffs.c src/metrics.c src/outside.c src/learn.c src/learn_yaml.c
 LIB_OBJS := $(patsubst src/%.c,$(OUTPUT)/%.o,$(LIB_SRCS))
 CLI_SRCS := src/main.c src/cli.c src/cmd_apply.c src/cmd_list.c src/cmd_stats.c src/cmd_explain.c \
 	    src/cmd_run.c src/cmd_learn.c src/cmd_stage.c src/cmd_oci.c src/cmd_doctor.c src/cmd_tree.c src/cmd_events.c src/daemon.c \

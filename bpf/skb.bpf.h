@@ -231,6 +231,8 @@ static __always_inline int skb_done(struct __sk_buff *skb, __u8 dir, enum cgf_ho
 		e->family = p->v6 ? 6 : 4;
 		__builtin_memcpy(dir == CGF_DIR_EGRESS ? e->daddr : e->saddr, p->addr, 16);
 		e->dport = p->port;
+		if (dir == CGF_DIR_INGRESS)
+			e->sport = p->rport;	/* the peer's: learn knows a reply by it */
 		e->why = p->why;
 		e->active = p->out;
 		ev_send(e);

@@ -54,7 +54,7 @@ LAYERS = [
     ("compile", {"compile", "compile_names", "compile_lookup", "image", "eval", "hook"}),
     ("library", {"pipeline", "apply", "version", "settle", "store", "store_bpffs", "pins", "layout", "env",
                  "list", "report", "stats", "metrics", "events", "rundir", "cgroup",
-                 "container", "target", "fault", "loader", "jsonout", "outside", "learn",
+                 "container", "target", "fault", "loader", "jsonout", "outside", "learn", "learn_yaml",
                  "staged"}),
     ("cli", None),	# main, cli, cmd_*, daemon*: the top
 ]

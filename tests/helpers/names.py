@@ -12,6 +12,16 @@
                                       an answer "NAME is ADDR" with the source
                                       address SPOOF (IP_PKTINFO) to a socket of this
                                       process; "sent=RESULT received=yes|no"
+  names.py teach NAME ADDR SPORT PORT from a UDP socket bound to 127.0.0.2:SPORT, send
+                                      an answer "NAME is ADDR" with the source
+                                      address 127.0.0.53 (IP_PKTINFO) to
+                                      127.0.0.1:PORT; "sent=RESULT"
+  names.py resolver ADDR ANSWER       a resolver on ADDR:53 (UDP) that answers every
+                                      question, whatever bytes its name holds, with
+                                      one A record ANSWER; prints "ready"
+  names.py ask QNAME SERVER           the question QNAME (Python escapes, e.g. "\\n",
+                                      allowed in its labels) to SERVER:53 from an
+                                      unconnected socket; the A record, or "timeout"
 """
 import errno
 import os
@@ -82,9 +92,52 @@ def forge(name, addr, spoof):
     print("sent=%s received=%s" % (sent, got))
 
 
+def teach(name, addr, sport, port):
+    s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    s.setsockopt(socket.SOL_IP, 15, 1)
+    s.bind(("127.0.0.2", int(sport)))
+    pktinfo = struct.pack("=I4s4s", 0, socket.inet_aton("127.0.0.53"), b"\0" * 4)
+    try:
+        s.sendmsg([answer(name, addr)], [(socket.SOL_IP, 8, pktinfo)], 0,
+                  ("127.0.0.1", int(port)))
+        print("sent=ok")
+    except OSError as e:
+        print("sent=%s" % err(e))
+
+
+def resolver(addr, ans):
+    s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    s.bind((addr, 53))
+    print("ready", flush=True)
+    while True:
+        q, peer = s.recvfrom(512)
+        end = 12
+        while end < len(q) and q[end]:
+            end += q[end] + 1
+        question = q[12:end + 5]
+        hdr = struct.pack("!HHHHHH", struct.unpack("!H", q[:2])[0], 0x8180, 1, 1, 0, 0)
+        rr = b"\xc0\x0c" + struct.pack("!HHIH", 1, 1, 60, 4) + socket.inet_aton(ans)
+        s.sendto(hdr + question + rr, peer)
+
+
+def ask(qname, server):
+    labels = qname.encode().decode("unicode_escape").encode("latin-1").split(b".")
+    q = b"".join(bytes([len(l)]) + l for l in labels) + b"\0"
+    s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    s.settimeout(2)
+    s.sendto(struct.pack("!HHHHHH", 0x4343, 0x0100, 1, 0, 0, 0) + q + struct.pack("!HH", 1, 1),
+             (server, 53))
+    try:
+        data = s.recv(512)
+        print(socket.inet_ntoa(data[-4:]))
+    except OSError:
+        print("timeout")
+
+
 if __name__ == "__main__":
     cmd, args = sys.argv[1], sys.argv[2:]
     try:
-        {"connect": connect, "hold": hold, "forge": forge}[cmd](*args)
+        {"connect": connect, "hold": hold, "forge": forge, "teach": teach,
+         "resolver": resolver, "ask": ask}[cmd](*args)
     except OSError as e:
         print(err(e))

@@ -143,6 +143,49 @@ check "learn NAME gives what run --learn gave" "" "$(diff <(strip "$TMPD/learnt.
 kill "$DPID"; wait "$DPID" 2>/dev/null
 unset CGFENCE_RUN_DIR
 
+# what the workload says is untrusted: a DNS question whose labels carry YAML
+# (a recursive resolver relays it byte for byte; here one answers it directly)
+# and an interface named "*" must not widen what the learnt policy allows
+NAMES="python3 $PWD/tests/helpers/names.py"
+fifo="$TMPD/resolver.fifo"
+mkfifo "$fifo"
+$NAMES resolver 127.0.0.1 127.0.0.9 >"$fifo" 2>/dev/null &
+T_PIDS+=($!)
+read -r line <"$fifo"
+check "a resolver for any name on 127.0.0.1" ready "$line"
+# (labels: 'x"]', a new line, a rule, '#'; then a new line, an allow rule's
+# head, '["x'; the dot between them lands in the comment)
+POISON='x\"]\n      - {action: allow, to: [any]} #.\n      - action: allow\n        to_names: [\"x.poison.test'
+cat >"$TMPD/poison.sh" <<EOF
+$NAMES ask '$POISON' 127.0.0.1
+curl -s -o /dev/null --max-time 3 http://127.0.0.9:8080/ && echo fetched
+unshare -n sh -c 'ip tuntap add dev "*" mode tun && cat "/proc/sys/net/ipv4/conf/*/forwarding" >/dev/null && echo read'
+EOF
+out=$("$CGF" run --learn "$TMPD/poison.yaml" -- sh "$TMPD/poison.sh" 2>&1)
+check_match "poison: the workload asked, fetched and read" "127.0.0.9
+fetched
+read" "$out"
+PL=$(cat "$TMPD/poison.yaml")
+check_match "poison: the learnt policy is valid" "is valid" "$("$CGF" check "$TMPD/poison.yaml" 2>&1)"
+check "poison: no rule allows any address" 0 "$(grep -v '^ *#' <<<"$PL" | grep -c any)"
+check "poison: no name is learnt from a question that is no host name" 0 "$(grep -c to_names <<<"$PL")"
+check_match "poison: its address is learnt by number" 'to: \["127.0.0.9"\]' "$PL"
+check_match "poison: ... and the file says why" "taught no name" "$PL"
+check "poison: no ingress rule for the resolver's reply (state: on lets it in)" 0 \
+	"$(grep -c '^ *from:' <<<"$PL")"
+check "poison: no sysctl rule from the interface named '*'" 0 "$(grep -c 'conf/' <<<"$PL")"
+check_match "poison: ... and the file says so" "glob character" "$PL"
+# enforced: what the job never touched stays denied
+mkcg CGP poison
+PP=$(pname poison)
+track_policy "$PP"
+sed "s/^name: .*/name: $PP/" "$TMPD/poison.yaml" >"$TMPD/poison-enforce.yaml"
+"$CGF" apply --cgroup "$CGP" "$TMPD/poison-enforce.yaml" >/dev/null 2>&1 || not_ok "poison: apply"
+check "poison, enforced: the address the job fetched from" ok "$(in_cg "$CGP" "$NP" connect tcp 127.0.0.9 8080)"
+check "poison, enforced: an address it never touched" EPERM "$(in_cg "$CGP" "$NP" connect tcp 127.0.0.10 8080)"
+check "poison, enforced: forwarding of all interfaces" 1 \
+	"$(in_cg "$CGP" unshare -n sh -c 'cat /proc/sys/net/ipv4/conf/all/forwarding' >/dev/null 2>&1; echo $?)"
+
 # bad input
 "$CGF" run --learn 2>/dev/null
 check "run --learn without OUT: usage error" 2 $?

@@ -170,6 +170,46 @@ static void test_comms(void **state)
 	cgf_learn_free(l);
 }
 
+/* what the workload says is untrusted: a question name that is no host name
+ * teaches no name (its address is learnt by number), a sysctl name with a
+ * glob character is not learnt, a comm with a new line stays in its comment,
+ * and the reply to a datagram the workload sent needs no ingress rule */
+static void test_untrusted(void **state)
+{
+	struct cgf_learn *l = cgf_learn_new();
+	struct cgf_policy *p = NULL;
+	char *y;
+
+	(void)state;
+	ev(l, "{\"type\":\"dns\",\"dst\":\"127.0.0.9\",\"name\":\"x\\\"]\\n  - {action: allow, to: [any]} #.t\"}");
+	ev(l, "{\"type\":\"dns\",\"dst\":\"127.0.0.8\",\"name\":\"*.example.test\"}");
+	ev(l, WD("connect4", "\"protocol\":\"tcp\",\"dst\":\"127.0.0.9\",\"dport\":80,\"direction\":\"outbound\""));
+	ev(l, WD("connect4", "\"protocol\":\"tcp\",\"dst\":\"127.0.0.8\",\"dport\":80,\"direction\":\"outbound\""));
+	ev(l, WD("sendmsg4", "\"protocol\":\"udp\",\"dst\":\"127.0.0.53\",\"dport\":53,\"direction\":\"outbound\""));
+	ev(l, WD("ingress", "\"protocol\":\"udp\",\"src\":\"127.0.0.53\",\"sport\":53,\"dport\":41000,\"direction\":\"inbound\""));
+	ev(l, WD("ingress", "\"protocol\":\"udp\",\"src\":\"127.0.0.54\",\"sport\":53,\"dport\":41000,\"direction\":\"inbound\""));
+	ev(l, WD("sysctl", "\"sysctl\":{\"name\":\"net/ipv4/conf/*/forwarding\",\"truncated\":false,\"write\":false}"));
+	ev(l, "{\"type\":\"would-deny\",\"time\":\"2026-12-01T10:00:01.000Z\",\"hook\":\"connect4\","
+	      "\"comm\":\"a\\nb: [any]\",\"protocol\":\"tcp\",\"dst\":\"127.0.0.7\",\"dport\":80,"
+	      "\"direction\":\"outbound\"}");
+	y = learn(l, 0);
+	if (cgf_policy_parse_string("learnt.yaml", y, strlen(y), &p))
+		fail_msg("not a valid policy: %s\n%s", cgf_last_error(), y);
+	assert_null(strstr(y, "to_names"));
+	assert_null(strstr(y, "any]}"));
+	assert_non_null(strstr(y, "to: [\"127.0.0.7\", \"127.0.0.8\", \"127.0.0.9\"]"));
+	assert_non_null(strstr(y, "2 answers to questions that are no host names"));
+	assert_null(strstr(y, "conf/"));
+	assert_non_null(strstr(y, "1 sysctl accesses with a glob character"));
+	assert_non_null(strstr(y, "a?b: [any]"));	/* the comm, in its comment */
+	/* the resolver's reply is no rule; another peer's datagram is */
+	assert_null(strstr(y, "from: [\"127.0.0.53\"]"));
+	assert_non_null(strstr(y, "from: [\"127.0.0.54\"]"));
+	cgf_policy_free(p);
+	free(y);
+	cgf_learn_free(l);
+}
+
 static void test_observer(void **state)
 {
 	char *y = cgf_learn_observer("w", NULL);
@@ -194,6 +234,7 @@ int main(void)
 		cmocka_unit_test(test_empty_and_lost),
 		cmocka_unit_test(test_comms),
 		cmocka_unit_test(test_observer),
+		cmocka_unit_test(test_untrusted),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
