@@ -191,22 +191,43 @@ static __always_inline int udp_flow(struct bpf_sock_addr *ctx, __u8 hook, int v)
 	return v;
 }
 
-/* connect(): network.rate_limit (TCP: new connections per cgroup). True when refused. */
+#define CGF_RL_DEPTH 32	/* cgroup levels searched for the policy's cgroup */
+
+/* The bucket of a rate limit: the cgroup the policy is attached to that
+ * holds the caller (the highest, where one holds another), so that the
+ * cgroups a workload makes below it share its bucket. 0 (one bucket for
+ * all) where none is found within CGF_RL_DEPTH levels. */
+static __noinline __u64 rl_bucket(void)
+{
+	for (int i = 0; i < CGF_RL_DEPTH; i++) {
+		__u64 id = bpf_get_current_ancestor_cgroup_id(i);
+
+		if (!id)
+			break;
+		if (bpf_map_lookup_elem(&cgf_cgroups, &id))
+			return id;
+	}
+	return 0;
+}
+
+/* connect(): network.rate_limit (TCP: new connections per cgroup the policy
+ * is attached to, with the cgroups below it). True when refused. */
 static __always_inline bool connect_limits(struct bpf_sock_addr *ctx, __u8 hook)
 {
 	struct cgf_rl init = {}, *rl;
 	struct cgf_acct *a;
-	__u64 cg, now;
+	__u64 cg, now, b;
 	bool ok;
 
 	if ((hook != CGF_H_CONNECT4 && hook != CGF_H_CONNECT6) || !cfg.rl_interval_ns ||
 	    ctx->type != SOCK_STREAM)
 		return false;
 	cg = bpf_get_current_cgroup_id();
-	rl = bpf_map_lookup_elem(&cgf_rl, &cg);
+	b = rl_bucket();
+	rl = bpf_map_lookup_elem(&cgf_rl, &b);
 	if (!rl) {
-		bpf_map_update_elem(&cgf_rl, &cg, &init, BPF_NOEXIST);
-		rl = bpf_map_lookup_elem(&cgf_rl, &cg);
+		bpf_map_update_elem(&cgf_rl, &b, &init, BPF_NOEXIST);
+		rl = bpf_map_lookup_elem(&cgf_rl, &b);
 		if (!rl)
 			return false;	/* the map is full: not limited */
 	}

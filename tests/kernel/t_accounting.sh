@@ -97,6 +97,20 @@ check "rate limit: counted" 2 "$(python3 -c 'import json,sys; print(json.load(sy
 check "rate limit: counted for the cgroup" 2 "$(python3 -c 'import json,sys; print(json.load(sys.stdin)[0]["accounting"][0]["rate_limited"])' <<<"$("$CGF" stats --json "$NR")")"
 check "rate limit: two events naming it" 2 "$("$CGF" events --json "$NR" | grep -c '"rule":"rate_limit"')"
 check "rate limit: a token comes back after a second" ok "$(sleep 1.1; in_cg "$CGR" "$NP" connect tcp 127.0.0.1 9000)"
+# the limit holds for the subtree the policy is applied to: 20 cgroups the
+# workload makes below it share its bucket (each used to get a fresh burst)
+sleep 3.1	# the bucket full again: 3
+res=""
+for i in $(seq 20); do mkdir "$CGR/sub$i"; done
+t0=$(date +%s%N)
+for i in $(seq 20); do res="$res $(in_cg "$CGR/sub$i" "$NP" connect tcp 127.0.0.1 9000)"; done
+secs=$((($(date +%s%N) - t0) / 1000000000))
+oks=$(grep -o ok <<<"$res" | wc -l)
+# the burst, and one token a second while the loop ran
+within=no
+[ "$oks" -ge 3 ] && [ "$oks" -le $((3 + secs + 1)) ] && within=yes
+check "rate limit: 20 sub-cgroups share the policy's burst of 3 (+1/s; ${secs}s; $oks ok)" \
+	"yes 20" "$within $((oks + $(grep -o EPERM <<<"$res" | wc -l)))"
 
 # stats --watch: a document per interval, with the programs' run statistics on
 timeout 2.5 "$CGF" stats --watch 1 --json "$NA" >"$TMPD/watch" &
