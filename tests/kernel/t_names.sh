@@ -144,6 +144,28 @@ check "the same forgery from outside the cgroup reaches its socket (the control)
 check "raw sockets, which could forge any source, are denied (the pairing)" EPERM \
 	"$(in_cg "$CG" "$NP" socket inet raw)"
 
+# an answer from a trusted resolver's address teaches only from its port 53:
+# a process outside the cgroup that can send from that address on another
+# port (here with IP_PKTINFO) is no resolver. A socket of the cgroup receives
+# each "answer"; the first (from port 5353) teaches nothing, the control
+# (from port 53) does.
+# teach_from SPORT ADDR: receive in the cgroup one forged answer from
+# 127.0.0.53:SPORT saying teach.cdn.example.test is ADDR; "got sent=RESULT"
+teach_from() {
+	local port=$((30000 + $1)) got
+	in_cg "$CG" "$NP" recv udp 127.0.0.1 $port --timeout-ms 2000 >"$TMPD/teach.$1" &
+	local r=$!
+	wait_for 5 sh -c "ss -lun | grep -q 127.0.0.1:$port"
+	got=$($NAMES teach teach.cdn.example.test "$2" "$1" $port)
+	wait "$r"
+	echo "$(tail -1 "$TMPD/teach.$1" | cut -d' ' -f1) $got"
+}
+check "an answer from the resolver's address, port 5353, reaches the cgroup's socket" \
+	"got sent=ok" "$(teach_from 5353 127.1.0.11)"
+check "... and teaches nothing" EPERM "$(in_cg "$CG" "$NP" connect tcp 127.1.0.11 8080)"
+check "the same answer from its port 53 reaches the socket" "got sent=ok" "$(teach_from 53 127.1.0.12)"
+check "... and teaches the address (the control)" ok "$(in_cg "$CG" "$NP" connect tcp 127.1.0.12 8080)"
+
 # events: the name an address was allowed through; why one was denied
 sleep 0.3
 ev=$("$CGF" --json events "$P")
