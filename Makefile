@@ -163,12 +163,16 @@ check-sanitize: deps
 # (main at 8e5f0e3), staging across the upgrade
 UPGRADE_FROM := efe2968
 UPGRADE_STAGE_FROM := 8e5f0e3
+# tests/kernel/t_upgrade_names.sh: the last release of pin layout 7 (main at
+# 4e81127), its learnt addresses across the upgrade to layout 8
+UPGRADE_NAMES_FROM := 4e81127
 UPGRADE_OUT  := .output-upgrade
 NEXT_LAYOUT  := $(shell echo $$(( $$(sed -n 's/^\#define CGF_LAYOUT \([0-9]*\)$$/\1/p' include/cgfence/abi.h) + 1 )))
 
 upgrade-artifacts:
 	$(Q)tests/helpers/build-release.sh $(UPGRADE_FROM) $(UPGRADE_OUT)/$(UPGRADE_FROM)
 	$(Q)tests/helpers/build-release.sh $(UPGRADE_STAGE_FROM) $(UPGRADE_OUT)/$(UPGRADE_STAGE_FROM)
+	$(Q)tests/helpers/build-release.sh $(UPGRADE_NAMES_FROM) $(UPGRADE_OUT)/$(UPGRADE_NAMES_FROM)
 	$(Q)$(MAKE) --no-print-directory OUTPUT=$(UPGRADE_OUT)/next SANITIZE= LAYOUT=$(NEXT_LAYOUT) \
 		$(UPGRADE_OUT)/next/cgfence
 

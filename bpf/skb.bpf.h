@@ -37,6 +37,7 @@ struct pkt {
 	__u8 any_age;		/* to_names: an open connection's, past its answer's lifetime */
 	__u8 out;		/* the flow was started by the cgroup (events) */
 	__u32 name;		/* to_names: allowed through pattern name - 1 */
+	__u64 netns;		/* to_names: the packet's network namespace (judge() sets it) */
 };
 
 #define SKIP 1			/* not judged: let it pass */
@@ -184,9 +185,10 @@ __noinline int cgf_judge(__u32 sec, struct pkt *p, __u32 port, __u32 *rule)
 		v = p->ipproto == IPPROTO_UNKNOWN ? CGF_DENY
 						  : by_class_portless(av->ref, p->ipproto, rule);
 	else if (av && (av->flags & CGF_AV_NAME))	/* names allow no portless packet */
-		v = p->no_l4 ? CGF_DENY : name_fast(av, p->ipproto, (__u16)port, rule, &p->name);
+		v = p->no_l4 ? CGF_DENY : name_fast(av, p->ipproto, (__u16)port, rule, &p->name,
+						    p->netns == cfg.home_netns);
 	else
-		v = VERDICT_RULE(av, p->ipproto, (__u16)port, rule);
+		v = VERDICT_RULE(av, p->ipproto, (__u16)port, rule);	/* (no name: 0) */
 	return v;
 }
 
@@ -197,15 +199,19 @@ __noinline int cgf_judge_names(struct pkt *p, __u32 port, __u32 *rule)
 {
 	if (!p || !rule)
 		return CGF_DENY;
-	return names_verdict(p->addr, p->v6, p->ipproto, (__u16)port, p->any_age, rule, &p->why,
-			     &p->name);
+	return names_verdict(p->addr, p->v6, p->netns, p->ipproto, (__u16)port, p->any_age, rule,
+			     &p->why, &p->name);
 }
 
 /* cgf_judge, then the names; counts the deciding rule's hit */
-static __always_inline int judge(__u32 sec, struct pkt *p, __u32 port, __u32 *rule)
+static __always_inline int judge(struct __sk_buff *skb, __u32 sec, struct pkt *p, __u32 port,
+				 __u32 *rule)
 {
-	int v = cgf_judge(sec, p, port, rule);
+	int v;
 
+	if (cfg.has_names && sec == CGF_DIR_EGRESS)	/* where the names were learnt */
+		p->netns = bpf_get_netns_cookie(skb);
+	v = cgf_judge(sec, p, port, rule);
 	if (cfg.has_names && sec == CGF_DIR_EGRESS && v != CGF_ALLOW &&
 	    *rule == CGF_RULE_DEFAULT && !p->no_l4)
 		v = cgf_judge_names(p, port, rule);
@@ -250,7 +256,7 @@ static __noinline int skb_stateless(struct __sk_buff *skb, __u8 dir, enum cgf_ho
 	if (parse(skb, dir, &p))
 		return CGF_ALLOW;	/* neither IPv4 nor IPv6 */
 	p.out = dir == CGF_DIR_EGRESS;
-	int v = judge(dir, &p, p.port, &rule);	/* before rule is read */
+	int v = judge(skb, dir, &p, p.port, &rule);	/* before rule is read */
 
 	return skb_done(skb, dir, hook, &p, v, rule);
 }
@@ -318,7 +324,7 @@ static __noinline int tcp_judge(struct __sk_buff *skb, __u8 dir, enum cgf_hook h
 			if (c)
 				c->dir = CGF_CONN_IN;
 		}
-		v = judge(CGF_DIR_INGRESS, &p, p.port, &rule);
+		v = judge(skb, CGF_DIR_INGRESS, &p, p.port, &rule);
 		if (v == CGF_ALLOW && cfg.has_bind)	/* listen() may have bound it */
 			v = sock_bind_verdict(sk, IPPROTO_TCP, &rule);
 	} else if (c && c->generation == cfg.generation) {	/* judged: denied */
@@ -333,8 +339,8 @@ static __noinline int tcp_judge(struct __sk_buff *skb, __u8 dir, enum cgf_hook h
 			     ? CGF_CONN_OUT
 			     : tcp_guess_dir(skb, sk, skb->protocol == bpf_htons(ETH_P_IPV6));
 		p.out = cdir == CGF_CONN_OUT;
-		v = cdir == CGF_CONN_OUT ? judge(CGF_DIR_EGRESS, &p, p.rport, &rule)
-					 : judge(CGF_DIR_INGRESS, &p, p.lport, &rule);
+		v = cdir == CGF_CONN_OUT ? judge(skb, CGF_DIR_EGRESS, &p, p.rport, &rule)
+					 : judge(skb, CGF_DIR_INGRESS, &p, p.lport, &rule);
 		if (v == CGF_ALLOW && cfg.has_bind)	/* connect() may have bound it */
 			v = sock_bind_verdict(sk, IPPROTO_TCP, &rule);
 		if (!c)
@@ -396,8 +402,8 @@ static __noinline int dgram_judge(struct __sk_buff *skb, __u8 dir, enum cgf_hook
 	}
 	/* (a live entry of this version never gets here: dgram_known passed it) */
 	p.out = cdir == CGF_CONN_OUT;
-	v = cdir == CGF_CONN_OUT ? judge(CGF_DIR_EGRESS, &p, p.rport, &rule)
-				 : judge(CGF_DIR_INGRESS, &p, p.lport, &rule);
+	v = cdir == CGF_CONN_OUT ? judge(skb, CGF_DIR_EGRESS, &p, p.rport, &rule)
+				 : judge(skb, CGF_DIR_INGRESS, &p, p.lport, &rule);
 	/* UDP autobind may have bound it (the "port" of a raw or ping socket is
 	 * its protocol or echo id: no bind to judge) */
 	if (v == CGF_ALLOW && cfg.has_bind && sk->protocol == IPPROTO_UDP)

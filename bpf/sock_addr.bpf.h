@@ -303,8 +303,8 @@ static __always_inline void sock_addr_names(struct bpf_sock_addr *ctx, __u8 dir,
 
 	if (cfg.has_names && dir == CGF_DIR_EGRESS && *v != CGF_ALLOW &&
 	    *rule == CGF_RULE_DEFAULT)
-		*v = names_verdict(addr, v6, ctx->protocol, bpf_ntohs((__u16)ctx->user_port), false,
-				   rule, why, &name);
+		*v = names_verdict(addr, v6, bpf_get_netns_cookie(ctx), ctx->protocol,
+				   bpf_ntohs((__u16)ctx->user_port), false, rule, why, &name);
 }
 
 static __always_inline int sock_addr4(struct bpf_sock_addr *ctx, __u8 dir,
@@ -330,7 +330,8 @@ static __always_inline int sock_addr4(struct bpf_sock_addr *ctx, __u8 dir,
 	if (dir == CGF_DIR_BIND && !cfg.has_bind)
 		return 1;
 	av = lookup4(dir, peer[0]);
-	v = VERDICT_RULE(av, ctx->protocol, bpf_ntohs((__u16)ctx->user_port), &rule);
+	v = VERDICT_RULE_AT(av, ctx->protocol, bpf_ntohs((__u16)ctx->user_port), &rule,
+			    NAME_HOME(ctx));
 	sock_addr_names(ctx, dir, peer, 0, &v, &rule, &why);
 
 	/* denied, unless an answer (which no rule of egress decides) */
@@ -374,7 +375,8 @@ static __always_inline int sock_addr6(struct bpf_sock_addr *ctx, __u8 dir,
 	if (dir == CGF_DIR_BIND && !cfg.has_bind)
 		return 1;
 	av = lookup6(dir, ip);
-	v = VERDICT_RULE(av, ctx->protocol, bpf_ntohs((__u16)ctx->user_port), &rule);
+	v = VERDICT_RULE_AT(av, ctx->protocol, bpf_ntohs((__u16)ctx->user_port), &rule,
+			    NAME_HOME(ctx));
 	sock_addr_names(ctx, dir, peer, v6, &v, &rule, &why);
 	/* denied, unless an answer (which no rule of egress decides) */
 	if (v == CGF_ALLOW || dir != CGF_DIR_EGRESS || !sock_addr_answer(ctx, peer, v6, &v, &rule))
@@ -482,7 +484,7 @@ static __always_inline bool plain_allowed(struct bpf_sock_addr *ctx, enum cgf_ho
 		/* a port the node's own ranges allow: no class to read (nor,
 		 * for an address a name taught, its pattern while it lasts) */
 		if (av && ((av->flags & CGF_AV_CLASS) ||
-			   ((av->flags & CGF_AV_NAME) && name_alive(av))) &&
+			   ((av->flags & CGF_AV_NAME) && name_alive(av) && NAME_HOME(ctx))) &&
 		    fast_allows(av, ctx->protocol, bpf_ntohs((__u16)ctx->user_port)))
 			return true;
 	} else {
@@ -491,7 +493,8 @@ static __always_inline bool plain_allowed(struct bpf_sock_addr *ctx, enum cgf_ho
 
 		av = lookup6(CGF_DIR_EGRESS, ip);
 	}
-	return VERDICT_RULE(av, ctx->protocol, bpf_ntohs((__u16)ctx->user_port), &rule) == CGF_ALLOW;
+	return VERDICT_RULE_AT(av, ctx->protocol, bpf_ntohs((__u16)ctx->user_port), &rule,
+			       NAME_HOME(ctx)) == CGF_ALLOW;
 }
 
 /* connect() and sendmsg(): the destination */

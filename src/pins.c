@@ -486,16 +486,19 @@ static void egress_tries(const char *dir, int fds[2])
 	}
 }
 
-/* Whether the learnt table holds address k alive at now (coarse ns). */
-static bool learnt_alive(int learnt, const struct cgf_learnt_key *k, uint64_t now)
+/* Whether the learnt table holds address k alive at now (coarse ns), for
+ * its network namespace or (learnt by an older layout) for any. */
+static bool learnt_alive(int learnt, struct cgf_learnt_at k, uint64_t now)
 {
 	struct cgf_learnt l;
 
-	if (bpf_map_lookup_elem(learnt, k, &l))
-		return false;
-	for (int i = 0; i < CGF_NAME_IDS; i++)
-		if (l.n[i].id && l.n[i].expires >= now)
-			return true;
+	for (int any = 0; any < 2; any++, k.netns = 0) {
+		if (bpf_map_lookup_elem(learnt, &k, &l))
+			continue;
+		for (int i = 0; i < CGF_NAME_IDS; i++)
+			if (l.n[i].id && l.n[i].expires >= now)
+				return true;
+	}
 	return false;
 }
 
@@ -518,7 +521,10 @@ int cgf_pin_names_copy(const char *dir, bool sweep, size_t *held)
 		n_dead = 0;
 		for (int more = bpf_map_get_next_key(fds[f], NULL, &next); fds[f] >= 0 && !more;
 		     more = bpf_map_get_next_key(fds[f], &key, &next)) {
-			struct cgf_learnt_key lk = { .addr = { 0, 0, htonl(0xffff), 0 } };
+			/* a copy is made for the home namespace: the one
+			 * versions are applied from, this one */
+			struct cgf_learnt_at lk = { .addr = { 0, 0, htonl(0xffff), 0 },
+						    .netns = cgf_netns_cookie() };
 			struct cgf_addr_val4 v;	/* IPv4's value; IPv6's (and a version
 						 * before cgf_addr_val4) its first 8 B */
 
@@ -527,7 +533,7 @@ int cgf_pin_names_copy(const char *dir, bool sweep, size_t *held)
 				continue;
 			(*held)++;
 			memcpy(f ? (void *)lk.addr : (void *)&lk.addr[3], key.addr, f ? 16 : 4);
-			if (!sweep || learnt_alive(learnt, &lk, (uint64_t)ts.tv_sec * 1000000000ull +
+			if (!sweep || learnt_alive(learnt, lk, (uint64_t)ts.tv_sec * 1000000000ull +
 								      (uint64_t)ts.tv_nsec))
 				continue;
 			GROW(dead, cap, n_dead + 1);

@@ -97,7 +97,7 @@ struct name_pat {
 	json_object *addrs;
 };
 
-static void learnt_add(struct name_pat *pats, size_t n, const struct cgf_learnt_key *k,
+static void learnt_add(struct name_pat *pats, size_t n, const struct cgf_learnt_at *k,
 		       const struct cgf_learnt *l, uint64_t now)
 {
 	char a[INET6_ADDRSTRLEN];
@@ -122,6 +122,10 @@ static void learnt_add(struct name_pat *pats, size_t n, const struct cgf_learnt_
 					       json_object_new_boolean(l->n[i].expires < now));
 			json_object_object_add(o, "learnt_s_ago", json_object_new_double(
 				((double)now - (double)l->learnt) / 1e9));
+			/* the network namespace it was learnt in (its cookie); null:
+			 * learnt by an older layout, for any */
+			json_object_object_add(o, "netns", k->netns ? json_object_new_int64(
+					       (int64_t)k->netns) : NULL);
 			json_object_array_add(pats[j].addrs, o);
 		}
 }
@@ -134,7 +138,7 @@ static json_object *names_json(const struct cgf_vis *v)
 	struct name_pat *pats = NULL;
 	size_t n = 0, cap = 0, count = 0;
 	uint64_t id = 0, next, learnt_total;
-	struct cgf_learnt_key k, nk;
+	struct cgf_learnt_at k = { 0 }, nk = { 0 };	/* (a layout-7 table's key: its first 16 B) */
 	struct cgf_name_pat np;
 	struct cgf_learnt l;
 	struct bpf_map_info mi = {};

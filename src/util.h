@@ -81,6 +81,9 @@ void arena_free(struct arena *a);
 int read_file(const char *path, char **buf, size_t *len);
 /* A digest of bytes (FNV-1a, never 0): a file's "unchanged". */
 uint64_t cgf_digest(const char *b, size_t n);
+/* The cookie of the network namespace this process is in (SO_NETNS_COOKIE),
+ * 0 where the kernel has none. */
+uint64_t cgf_netns_cookie(void);
 int write_string(const char *path, const char *s);
 bool valid_name(const char *s);
 

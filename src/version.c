@@ -125,6 +125,8 @@ static void configure(struct cgfence_bpf *s, const struct cgf_compiled *c, int m
 	s->rodata->cfg.slot = slot;
 	s->rodata->cfg.generation = generation;
 	s->rodata->cfg.plain = cgf_config_plain(&s->rodata->cfg);
+	/* to_names: the namespace where its copy of learnt addresses decides */
+	s->rodata->cfg.home_netns = c->cfg.has_names ? cgf_netns_cookie() : 0;
 	/* the switch and the listen flag are read as globals (bpf/lib/gate.h,
 	 * stage.h) but pinned as plain arrays: libbpf would make a data
 	 * section's map mmapable, which no layout's "active" is */

@@ -33,7 +33,7 @@ struct {
 /* pinned, kept across versions; network.dns.max_addresses entries */
 struct {
 	__uint(type, BPF_MAP_TYPE_LRU_HASH);
-	__type(key, struct cgf_learnt_key);
+	__type(key, struct cgf_learnt_at);
 	__type(value, struct cgf_learnt);
 	__uint(max_entries, 1);		/* sized by user space */
 } cgf_learnt SEC(".maps");
@@ -75,20 +75,26 @@ static __always_inline bool is_dns_server(const __u32 a[4], __u8 v6)
 
 /*
  * An address the address rules leave to egress's deny default: allowed if
- * an answer to an allowed name taught it and a pattern of that name allows
- * the protocol and port. any_age: an open connection's, which outlives the
- * answer's lifetime. *why says why not.
+ * an answer to an allowed name taught it in this network namespace (netns:
+ * the caller's cookie) and a pattern of that name allows the protocol and
+ * port. any_age: an open connection's, which outlives the answer's
+ * lifetime. *why says why not.
  */
-static __always_inline int names_verdict(const __u32 a[4], __u8 v6, __u32 ipproto, __u16 port,
-					 bool any_age, __u32 *rule, __u8 *why, __u32 *name)
+static __always_inline int names_verdict(const __u32 a[4], __u8 v6, __u64 netns, __u32 ipproto,
+					 __u16 port, bool any_age, __u32 *rule, __u8 *why,
+					 __u32 *name)
 {
-	struct cgf_learnt_key k;
+	struct cgf_learnt_at k = { .netns = netns };
 	struct cgf_learnt *l;
 	__u64 now;
 
 	*why = CGF_WHY_NO_NAME;
-	name_addr_key(&k, a, v6);
+	name_addr_key((struct cgf_learnt_key *)&k, a, v6);
 	l = bpf_map_lookup_elem(&cgf_learnt, &k);
+	if (!l) {		/* learnt by an older layout: any namespace */
+		k.netns = 0;
+		l = bpf_map_lookup_elem(&cgf_learnt, &k);
+	}
 	if (!l)
 		return CGF_DENY;
 	now = bpf_ktime_get_coarse_ns();
@@ -169,12 +175,14 @@ static __always_inline void learn_fast(const __u32 addr[4], const struct cgf_nam
 		pcount(CGF_PC_NAMES_COPY_FULL);
 }
 
-/* One address of an answer to a name whose patterns are nv: allowed for
- * max(TTL, min_ttl) from now, for each pattern; a later answer extends it. */
+/* One address of an answer to a name whose patterns are nv, arrived in the
+ * network namespace netns: allowed there for max(TTL, min_ttl) from now, for
+ * each pattern; a later answer extends it. The version's copy only for its
+ * home namespace. */
 static __always_inline void learn_one(const struct cgf_dns_addr *a, const struct cgf_name_val *nv,
-				      __u64 now)
+				      __u64 now, __u64 netns)
 {
-	struct cgf_learnt_key k;
+	struct cgf_learnt_at k = { .netns = netns };
 	struct cgf_learnt *l, nl = {};
 	__u32 ttl = a->ttl > CGF_TTL_CAP_S ? CGF_TTL_CAP_S : a->ttl;
 	__u64 exp;
@@ -183,7 +191,8 @@ static __always_inline void learn_one(const struct cgf_dns_addr *a, const struct
 		ttl = cfg.dns_min_ttl_s;
 	exp = now + (__u64)ttl * 1000000000ull;
 	__builtin_memcpy(k.addr, a->addr, 16);
-	learn_fast(k.addr, nv, ttl);
+	if (netns == cfg.home_netns)
+		learn_fast(k.addr, nv, ttl);
 	l = bpf_map_lookup_elem(&cgf_learnt, &k);
 	if (!l) {
 		for (int j = 0; j < CGF_NAME_IDS; j++) {
@@ -305,7 +314,7 @@ static __noinline int dns_learn(struct __sk_buff *skb)
 	struct dns_loop d;
 	__u16 sport = 0;
 	__u8 v6 = 0;
-	__u64 now;
+	__u64 now, netns;
 
 	if (!skb || udp_at(skb, a, &v6, true, &l4off) ||
 	    bpf_skb_load_bytes(skb, l4off, &sport, sizeof(sport)) || sport != bpf_htons(DNS_PORT) ||
@@ -337,10 +346,11 @@ static __noinline int dns_learn(struct __sk_buff *skb)
 		return 0;
 	}
 	now = bpf_ktime_get_coarse_ns();
+	netns = bpf_get_netns_cookie(skb);	/* where the answer arrived */
 	for (__u32 i = 0; i < CGF_DNS_ADDRS; i++) {
 		if (i >= p->naddr)
 			break;
-		learn_one(&p->addr[i], nv, now);
+		learn_one(&p->addr[i], nv, now, netns);
 	}
 	return 0;
 }

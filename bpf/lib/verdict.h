@@ -106,21 +106,27 @@ static __always_inline bool name_alive(const struct cgf_addr_val *av)
 	return cfg.has_names && bpf_jiffies64() <= name_until(av);	/* inlined: a load */
 }
 
+/* Whether ctx (a socket address call, a packet) is in the version's home
+ * network namespace, the only one where its copy of learnt addresses
+ * decides (names.h: cgf_learnt_at). Asked only of a CGF_AV_NAME entry. */
+#define NAME_HOME(ctx) (bpf_get_netns_cookie(ctx) == cfg.home_netns)
+
 /*
  * An address a name taught, in the version's own copy (abi.h: Names): its
- * pattern's verdict while the answer's lifetime lasts. Anything else is
- * left to the deny default (CGF_RULE_DEFAULT), where the learnt addresses
- * judge it again. *name: the pattern's index + 1 (name may be NULL).
+ * pattern's verdict while the answer's lifetime lasts, in the home network
+ * namespace (home). Anything else is left to the deny default
+ * (CGF_RULE_DEFAULT), where the learnt addresses judge it again. *name: the
+ * pattern's index + 1 (name may be NULL).
  */
 static __always_inline int name_fast(const struct cgf_addr_val *av, __u32 ipproto, __u16 port,
-				     __u32 *rule, __u32 *name)
+				     __u32 *rule, __u32 *name, bool home)
 {
 	__u32 slot = av->slot, r = CGF_RULE_DEFAULT;
 	const struct cgf_name_pat *np;
 	int v;
 
 	*rule = CGF_RULE_DEFAULT;
-	if (!name_alive(av))
+	if (!name_alive(av) || !home)
 		return CGF_DENY;
 	np = bpf_map_lookup_elem(&cgf_name_slots, &slot);
 	if (!np)
@@ -140,15 +146,19 @@ static __always_inline int name_fast(const struct cgf_addr_val *av, __u32 ipprot
 }
 
 /*
- * The verdict for an address-trie value. proto and port are expressions,
- * evaluated only when the answer depends on them (a helper call would keep
- * the compiler from moving their loads after the lookup).
+ * The verdict for an address-trie value. proto, port and home are
+ * expressions, evaluated only when the answer depends on them (a helper call
+ * would keep the compiler from moving their loads after the lookup). home:
+ * whether the call is in the version's home network namespace, asked only
+ * of an address a name taught (only egress tries hold those; elsewhere 0).
  */
-#define VERDICT_RULE(av, proto, port, rulep)				\
+#define VERDICT_RULE_AT(av, proto, port, rulep, home)			\
 	(!(av) ? CGF_DENY /* the compiler always inserts /0: fail closed */ \
 	 : !((av)->flags & (CGF_AV_CLASS | CGF_AV_NAME)) ? (*(rulep) = (av)->ref, (av)->verdict) \
 	 : (av)->flags & CGF_AV_CLASS ? by_class((av)->ref, (proto), (port), (rulep))	\
-				      : name_fast((av), (proto), (port), (rulep), NULL))
+				      : name_fast((av), (proto), (port), (rulep), NULL, (home)))
+/* a trie that holds no address a name taught (every one but egress's) */
+#define VERDICT_RULE(av, proto, port, rulep) VERDICT_RULE_AT(av, proto, port, rulep, 0)
 #define VERDICT(av, proto, port) ({ __u32 _rule; VERDICT_RULE(av, proto, port, &_rule); })
 /* proto: the IP protocol number (IPPROTO_*) */
 

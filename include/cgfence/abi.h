@@ -476,6 +476,8 @@ struct cgf_config {
 	char tcp_cc[16];	/* "": leave alone */
 	__u32 name_rule_first;	/* rule id (rule_info) of name pattern 0 */
 	__u32 dns_min_ttl_s;	/* network.dns.min_ttl */
+	__u64 home_netns;	/* to_names: the cookie of the network namespace the version was
+				 * applied from, where its copy of learnt addresses decides */
 };
 
 /* cgf_config.plain: an allowed connect (sendmsg) asks nothing of the policy
@@ -546,7 +548,7 @@ struct cgf_meta {
  * treats a meta without CGF_META_MAGIC as no version and removes the policy.
  */
 #ifndef CGF_LAYOUT
-#define CGF_LAYOUT 7
+#define CGF_LAYOUT 8
 #endif
 #define CGF_LAYOUT_HANDOFF 5	/* the first whose versions write the handoff (Staging) */
 #define CGF_LAYOUT_PIN "LAYOUT"	/* array map, one __u32 entry (no policy name: those are lower case) */
@@ -579,7 +581,7 @@ _Static_assert(sizeof(struct cgf_sysctl_rule) == CGF_SYSCTL_PAT_MAX + 16, "cgf_s
 _Static_assert(sizeof(struct cgf_class) == 512, "cgf_class: whole cache lines");
 _Static_assert((1 << CGF_CLASS_STEPS) == CGF_CLASS_SEGS, "CGF_CLASS_SEGS = 2^CGF_CLASS_STEPS");
 _Static_assert(sizeof(struct cgf_meta) == 616, "cgf_meta layout");
-_Static_assert(sizeof(struct cgf_config) == 200, "cgf_config layout");
+_Static_assert(sizeof(struct cgf_config) == 208, "cgf_config layout");
 _Static_assert(__builtin_offsetof(struct cgf_config, ev_interval_ns) == 56,
 	       "cgf_config: the common path's fields fill the first cache line");
 #endif

@@ -13,7 +13,8 @@
  * dot (its apex "example.test" gets an entry of its own, so that it does not
  * match). The entry holds the ids of every pattern that matches such a
  * name. Each A/AAAA record of the answer then goes into cgf_learnt (an LRU
- * hash kept across versions), with those ids and an expiry. An egress call
+ * hash kept across versions), keyed with the network namespace the answer
+ * arrived in, with those ids and an expiry. An egress call
  * or packet the address rules leave to a deny default is looked up there;
  * each id of a live entry gives, through the version's cgf_name_pats, the
  * verdict of its pattern's rules for the protocol and port.
@@ -24,7 +25,9 @@
  * rules leave it to the deny default; one trie lookup then decides a call
  * to it. What that entry does not allow (expired, another port) is judged
  * again through cgf_learnt, which stays the reference. Only with the
- * kernel's HZ known (cfg.hz).
+ * kernel's HZ known (cfg.hz), and only for answers that arrived in the
+ * version's home namespace (cfg.home_netns, the one it was applied from);
+ * the copy decides only there.
  */
 #define CGF_DNS_NAME	256	/* bytes of a name key (LPM data, the kernel's limit) */
 #define CGF_DNS_BUF	1024	/* bytes of an answer read (power of two); records past them are not */
@@ -67,9 +70,20 @@ struct cgf_name_pat {
 	struct cgf_fast fast;
 };
 
-/* cgf_learnt: key is the address, IPv4 as ::ffff:a.b.c.d */
+/* an address, IPv4 as ::ffff:a.b.c.d (cgf_dns_servers' key) */
 struct cgf_learnt_key {
 	__u32 addr[4];
+};
+
+/* cgf_learnt's key (pin layout 8): the address, and the network namespace
+ * the answer arrived in (its cookie). An answer is real only where it
+ * arrived: a namespace the workload makes (a user namespace gives it
+ * CAP_NET_RAW there) can forge any answer to its own sockets, so what is
+ * learnt there allows connections there only. netns 0: an entry an older
+ * layout learnt (copied at the upgrade), for any namespace until it expires. */
+struct cgf_learnt_at {
+	__u32 addr[4];
+	__u64 netns;
 };
 
 struct cgf_learnt {
@@ -87,5 +101,6 @@ _Static_assert(sizeof(struct cgf_name_key) == 4 + CGF_DNS_NAME, "cgf_name_key la
 _Static_assert(sizeof(struct cgf_name_val) == 8 + 8 * CGF_NAME_IDS, "cgf_name_val layout");
 _Static_assert(sizeof(struct cgf_name_pat) == 32, "cgf_name_pat layout");
 _Static_assert(sizeof(struct cgf_learnt) == 16 * CGF_NAME_IDS + 8, "cgf_learnt layout");
+_Static_assert(sizeof(struct cgf_learnt_at) == 24, "cgf_learnt_at layout");
 
 #endif

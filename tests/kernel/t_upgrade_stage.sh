@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Staging across the upgrade to pin layout 7, where a version in force hands
+# Staging across the upgrade to pin layout 7 (and later), where a version in force hands
 # its verdicts over only while a staged version listens (the pin `listen`).
 # The last release of layout 6 (main at 8e5f0e3, built from git by `make
 # upgrade-artifacts`) against this cgfence, with real connects from the
@@ -38,6 +38,7 @@ A=$(egress_to a 127.0.0.1 127.0.0.2)	# in force
 B=$(egress_to b 127.0.0.1 127.0.0.3)	# staged
 
 conn() { in_cg "$CG" "$NP" connect tcp "$1" 80; }
+NOW=$(sed -n 's/^#define CGF_LAYOUT \([0-9]*\)$/\1/p' include/cgfence/abi.h)	# this cgfence's layout
 would_deny() { staged_stat "$N" would_deny; }
 layout() { "$CGF" --json list | python3 -c '
 import json, sys; print([p.get("layout") for p in json.load(sys.stdin) if p["name"] == sys.argv[1]][0])' "$N"; }
@@ -52,7 +53,7 @@ wait_for 5 test "$(would_deny)" = 1
 check "the staged version of layout 6 compares it" 1 "$(would_deny)"
 "$CGF" apply "$A" --cgroup "$CG" >/dev/null
 check "this cgfence applies the policy again" 0 $?
-check "... of layout 7 now" 7 "$(layout)"
+check "... of layout $NOW now" "$NOW" "$(layout)"
 check "... handing its verdicts over: a staged version is there" 1 "$(listening "$N")"
 check "the call: still allowed" ok "$(conn 127.0.0.2)"
 wait_for 5 test "$(would_deny)" = 2
@@ -77,7 +78,7 @@ else
 	check "the staged version compares it (layout 6 always hands over)" 1 "$(would_deny)"
 	"$CGF" promote "$N" >/dev/null
 	check "promote" 0 $?
-	check "the promoted version is of layout 7, and nobody listens" "7 0" \
+	check "the promoted version is of layout $NOW, and nobody listens" "$NOW 0" \
 		"$(layout) $(listening "$N")"
 	check "the promoted version decides" "ok EPERM ok" \
 		"$(conn 127.0.0.1) $(conn 127.0.0.2) $(conn 127.0.0.3)"
