@@ -527,7 +527,7 @@ static __always_inline int egress_decide(struct __sk_buff *skb)
 static __always_inline int ingress_decide(struct __sk_buff *skb)
 {
 	if (cfg.has_names || cfg.log_dns)	/* before the socket sees the answer */
-		dns_learn(skb);
+		cgf_dns_learn(skb);
 	return finish(CGF_H_INGRESS, skb_decide(skb, CGF_DIR_INGRESS, CGF_H_INGRESS));
 }
 

@@ -306,7 +306,7 @@ static __always_inline void dns_events(const struct cgf_dns_parse *p)
  * seen it yet). Its question name decides; every A and AAAA record of an
  * answer to an allowed name is learnt.
  */
-static __noinline int dns_learn(struct __sk_buff *skb)
+__noinline int cgf_dns_learn(struct __sk_buff *skb)
 {
 	__u32 a[4] = {}, l4off = 0, len, cpu = bpf_get_smp_processor_id();
 	struct cgf_dns_parse *p;
