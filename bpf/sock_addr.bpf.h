@@ -246,6 +246,61 @@ static __always_inline bool connect_limits(struct bpf_sock_addr *ctx, __u8 hook)
 }
 
 /*
+ * network.state: a datagram sent from a source address of the sender's
+ * choosing (IP_PKTINFO, IPV6_PKTINFO: msg_src), other than the one its
+ * socket is bound to, makes its receiver take that address and the socket's
+ * port for a peer that asked, and answer it past egress; a receiver in this
+ * cgroup too, which then reaches a denied address (or, with IPV6_FREEBIND,
+ * any). So such a source is judged by egress as if sent to, with the
+ * socket's port, unless the datagram answers a peer that asked this socket
+ * (a server on the wildcard address answering from the address it was
+ * asked at). True: refused (event and counters). A control message makes
+ * the kernel run this hook for a connected socket too (its destination then
+ * reads 0.0.0.0); a sticky IPV6_PKTINFO does not change the source. What
+ * this cannot see: a socket bound to an address not of this host
+ * (IP_FREEBIND, IP_TRANSPARENT, ip_nonlocal_bind), whose source is its own:
+ * design.md, SECURITY.
+ */
+static __always_inline bool sendmsg_src_refused(struct bpf_sock_addr *ctx, enum cgf_hook hook,
+						const __u32 peer[4], __u8 peer_v6)
+{
+	__u32 src[4] = {}, bound[4] = {}, rule = CGF_RULE_DEFAULT;
+	__u8 v6 = hook == CGF_H_SENDMSG6;
+	const struct cgf_addr_val *av;
+	struct bpf_sock *sk = ctx->sk;
+	bool valid = false;
+
+	if (!cfg.state || !cfg.has_egress || ctx->type != SOCK_DGRAM || !sk)
+		return false;
+	if (v6) {
+		src[0] = ctx->msg_src_ip6[0];
+		src[1] = ctx->msg_src_ip6[1];
+		src[2] = ctx->msg_src_ip6[2];
+		src[3] = ctx->msg_src_ip6[3];
+	} else {
+		src[0] = ctx->msg_src_ip4;
+	}
+	if (!(src[0] | src[1] | src[2] | src[3]))
+		return false;	/* the kernel chooses the source */
+	SK_SRC_ADDR(sk, bound, v6);
+	if (src[0] == bound[0] && src[1] == bound[1] && src[2] == bound[2] && src[3] == bound[3])
+		return false;
+	if (v6 ? (bpf_ntohl(bound[0]) >> 24) == 0xff
+	       : (bpf_ntohl(bound[0]) >> 28) == 0xe || bound[0] == 0xffffffff)
+		return false;	/* bound to a group: its source is the interface's */
+	if (peer_known(sk, peer, peer_v6, bpf_ntohs((__u16)ctx->user_port), &valid) == CGF_CONN_IN)
+		return false;	/* an answer */
+	av = v6 ? lookup6(CGF_DIR_EGRESS, src) : lookup4(CGF_DIR_EGRESS, src[0]);
+	if (VERDICT_RULE(av, IPPROTO_UDP, (__u16)sk->src_port, &rule) == CGF_ALLOW)
+		return false;
+	hit(rule);
+	pcount(CGF_PC_SRC_REFUSED);
+	ev_sock_addr(ctx, hook, rule, CGF_DIR_EGRESS, v6, 0);
+	acct_denied(bpf_get_current_cgroup_id());
+	return true;
+}
+
+/*
  * network.state: a UDP datagram (or connect) that egress denies may be an
  * answer to a peer the socket exchanges datagrams with, not a flow the
  * cgroup starts: allowed if the version in force allowed the peer, else
@@ -325,7 +380,8 @@ static __always_inline int sock_addr4(struct bpf_sock_addr *ctx, __u8 dir,
 	__u32 peer[4] = { ctx->user_ip4 };	/* read once: the verifier refuses a
 						 * second read through a moved pointer */
 
-	if (dns_bind_refused(ctx, dir, hook, peer, 0))
+	if (dns_bind_refused(ctx, dir, hook, peer, 0) ||
+	    (hook == CGF_H_SENDMSG4 && sendmsg_src_refused(ctx, hook, peer, 0)))
 		return finish(hook, CGF_DENY);
 	if (dir == CGF_DIR_BIND && !cfg.has_bind)
 		return 1;
@@ -370,7 +426,8 @@ static __always_inline int sock_addr6(struct bpf_sock_addr *ctx, __u8 dir,
 		peer[1] = peer[2] = peer[3] = 0;
 		v6 = 0;
 	}
-	if (dns_bind_refused(ctx, dir, hook, peer, v6))
+	if (dns_bind_refused(ctx, dir, hook, peer, v6) ||
+	    (hook == CGF_H_SENDMSG6 && sendmsg_src_refused(ctx, hook, peer, v6)))
 		return finish(hook, CGF_DENY);
 	if (dir == CGF_DIR_BIND && !cfg.has_bind)
 		return 1;
@@ -479,6 +536,11 @@ static __always_inline bool plain_allowed(struct bpf_sock_addr *ctx, enum cgf_ho
 	if (!(cfg.plain & (hook == CGF_H_CONNECT4 || hook == CGF_H_CONNECT6 ? CGF_PLAIN_CONNECT
 									     : CGF_PLAIN_SENDMSG)))
 		return false;
+	if (cfg.state && (hook == CGF_H_SENDMSG4 ? ctx->msg_src_ip4 != 0
+			  : hook == CGF_H_SENDMSG6 ? (ctx->msg_src_ip6[0] | ctx->msg_src_ip6[1] |
+						      ctx->msg_src_ip6[2] | ctx->msg_src_ip6[3]) != 0
+						   : false))
+		return false;	/* a source of its choosing: sendmsg_src_refused judges it */
 	if (hook == CGF_H_CONNECT4 || hook == CGF_H_SENDMSG4) {
 		av = lookup4(CGF_DIR_EGRESS, ctx->user_ip4);
 		/* a port the node's own ranges allow: no class to read (nor,

@@ -39,12 +39,12 @@ check "control: ... and teaches there" ok "$(in_cg "$CG" "$NP" connect tcp 127.1
 
 check "nobody, own user+net namespace, AF_PACKET on its lo (IPv4): arrives, allows there" \
 	"received connect=ECONNREFUSED" \
-	"$(in_cg "$CG" "${NOBODY[@]}" unshare -Urn python3 "$FORGE" packet4 api.example.test 127.1.0.21 | xargs)"
+	"$(in_cg "$CG" "${NOBODY[@]}" unshare -Urn /usr/bin/python3 "$FORGE" packet4 api.example.test 127.1.0.21 | xargs)"
 check "... but not in the namespace the policy was applied from" EPERM \
 	"$(in_cg "$CG" "$NP" connect tcp 127.1.0.21 8080)"
 check "nobody, own user+net namespace, AF_PACKET (IPv6, from [::1]:53): arrives, allows there" \
 	"received connect=ECONNREFUSED" \
-	"$(in_cg "$CG" "${NOBODY[@]}" unshare -Urn python3 "$FORGE" packet6 api.example.test 127.1.0.22 | xargs)"
+	"$(in_cg "$CG" "${NOBODY[@]}" unshare -Urn /usr/bin/python3 "$FORGE" packet6 api.example.test 127.1.0.22 | xargs)"
 check "... but allows nothing here" EPERM "$(in_cg "$CG" "$NP" connect tcp 127.1.0.22 8080)"
 check "own net namespace, a tun device: arrives, allows there" "received connect=ECONNREFUSED" \
 	"$(in_cg "$CG" unshare -n python3 "$FORGE" tun4 api.example.test 127.1.0.23 | xargs)"

@@ -61,7 +61,7 @@ wait "$HOLD"
 check "... and the connection open through it goes on" ok "$(cat "$TMPD/hold.out")"
 check "an answer forged by nobody in a namespace of its own arrives there" \
 	"received connect=ECONNREFUSED" \
-	"$(in_cg "$CG" "${NOBODY[@]}" unshare -Urn python3 "$FORGE" packet4 api.example.test 127.1.0.31 | xargs)"
+	"$(in_cg "$CG" "${NOBODY[@]}" unshare -Urn /usr/bin/python3 "$FORGE" packet4 api.example.test 127.1.0.31 | xargs)"
 check "... and allows nothing in the policy's namespace" EPERM \
 	"$(in_cg "$CG" "$NP" connect tcp 127.1.0.31 8080)"
 t_done
