@@ -246,6 +246,12 @@ static __always_inline bool connect_limits(struct bpf_sock_addr *ctx, __u8 hook)
 }
 
 /*
+ * CONNECTED_SEND: a connected socket's datagram with control messages
+ * (IP_TOS, IP_PKTINFO ...) passes the sendmsg hook with no destination
+ * (0.0.0.0 or ::, port 0): it goes to the connected peer, which connect()
+ * judged, and its packets are judged by cgroup_skb/egress. So only its
+ * source is judged here; it was refused as a call to 0.0.0.0.
+ *
  * network.state: a datagram sent from a source address of the sender's
  * choosing (IP_PKTINFO, IPV6_PKTINFO: msg_src), other than the one its
  * socket is bound to, makes its receiver take that address and the socket's
@@ -383,6 +389,8 @@ static __always_inline int sock_addr4(struct bpf_sock_addr *ctx, __u8 dir,
 	if (dns_bind_refused(ctx, dir, hook, peer, 0) ||
 	    (hook == CGF_H_SENDMSG4 && sendmsg_src_refused(ctx, hook, peer, 0)))
 		return finish(hook, CGF_DENY);
+	if (hook == CGF_H_SENDMSG4 && !peer[0] && !ctx->user_port)
+		return finish(hook, 1);	/* a connected socket's datagram (CONNECTED_SEND) */
 	if (dir == CGF_DIR_BIND && !cfg.has_bind)
 		return 1;
 	av = lookup4(dir, peer[0]);
@@ -429,6 +437,8 @@ static __always_inline int sock_addr6(struct bpf_sock_addr *ctx, __u8 dir,
 	if (dns_bind_refused(ctx, dir, hook, peer, v6) ||
 	    (hook == CGF_H_SENDMSG6 && sendmsg_src_refused(ctx, hook, peer, v6)))
 		return finish(hook, CGF_DENY);
+	if (hook == CGF_H_SENDMSG6 && !(ip[0] | ip[1] | ip[2] | ip[3]) && !ctx->user_port)
+		return finish(hook, 1);	/* a connected socket's datagram (CONNECTED_SEND) */
 	if (dir == CGF_DIR_BIND && !cfg.has_bind)
 		return 1;
 	av = lookup6(dir, ip);

@@ -125,4 +125,27 @@ check "node's ranges: udp 22 (tcp's) denied"  EPERM "$(inf sendto udp 127.0.3.1 
 check "node's ranges: udp connect 53 allowed" ok    "$(inf sendto udp 127.0.3.1 53 --connected)"
 check "node's ranges: v4-mapped tcp 443"      ok    "$(inf connect tcp ::ffff:127.0.3.1 443)"
 check "node's ranges: v4-mapped tcp 444"      EPERM "$(inf connect tcp ::ffff:127.0.3.1 444)"
+# a connected UDP socket's datagram with a control message (IP_TOS, as QUIC
+# stacks send ECN marks) passes the sendmsg hook with no destination: it goes
+# to the connected peer, which connect() judged (was: judged as a call to
+# 0.0.0.0, EPERM)
+mkcg CGM cmsg
+PM=$(pname cmsg); track_policy "$PM"
+printf 'version: 1\nname: %s\nnetwork:\n  egress:\n    default: deny\n    rules:\n      - {action: allow, to: [127.0.0.1, "::1"], ports: [9999], protocol: udp}\n' \
+	"$PM" >"$TMPD/cmsg.yaml"
+"$CGF" apply --cgroup "$CGM" "$TMPD/cmsg.yaml" >/dev/null
+cmsg_send() { in_cg "$CGM" /usr/bin/python3 -c '
+import errno, socket, sys
+v6 = sys.argv[1] == "6"
+s = socket.socket(socket.AF_INET6 if v6 else socket.AF_INET, socket.SOCK_DGRAM)
+try:
+    s.connect((sys.argv[2], 9999))
+    tos = (41, 67) if v6 else (socket.SOL_IP, socket.IP_TOS)
+    s.sendmsg([b"x"], [(tos[0], tos[1], (16).to_bytes(4 if v6 else 1, "little"))])
+    print("ok")
+except OSError as e:
+    print(errno.errorcode[e.errno])' "$@"; }
+check "connected UDP, IP_TOS control message, to an allowed peer" ok "$(cmsg_send 4 127.0.0.1)"
+check "connected UDP, IPV6_TCLASS control message, to an allowed peer" ok "$(cmsg_send 6 ::1)"
+check "... to a denied peer: connect() is refused" EPERM "$(cmsg_send 4 127.0.0.2)"
 t_done
