@@ -130,6 +130,15 @@ void dmn_write_status(void)
 		json_object_array_add(arr, e);
 	}
 	json_object_object_add(o, "files", arr);
+	arr = json_object_new_array();	/* followed, not attached: frozen until they are */
+	for (size_t i = 0; i < D.n_frozen; i++) {
+		json_object *e = json_object_new_object();
+
+		json_object_object_add(e, "policy", json_object_new_string(D.frozen[i].policy));
+		json_object_object_add(e, "cgroup", json_object_new_string(D.frozen[i].path));
+		json_object_array_add(arr, e);
+	}
+	json_object_object_add(o, "frozen", arr);
 	snprintf(path, sizeof(path), "%s/daemon.json", D.run_dir);
 	snprintf(tmp, sizeof(tmp), "%s.tmp", path);
 	if (json_object_to_file_ext(tmp, o, JSON_C_TO_STRING_PRETTY) || rename(tmp, path))
@@ -386,6 +395,9 @@ static void shut_down(void)
 		free(D.outside[i].cookies);
 	free(D.outside);
 	dmn_oci_free();
+	for (size_t i = 0; i < D.n_frozen; i++)	/* they stay frozen: the next daemon thaws them */
+		free(D.frozen[i].path);
+	free(D.frozen);
 	for (size_t i = 0; i < D.n_w; i++)
 		free(D.w[i].rel);
 	free(D.w);

@@ -8,6 +8,7 @@
 #include <string.h>
 #include <sys/inotify.h>
 #include <sys/stat.h>
+#include <sys/xattr.h>
 #include <unistd.h>
 
 #include <json-c/json.h>
@@ -15,6 +16,7 @@
 #include "cgroup.h"
 #include "daemon_int.h"
 #include "outside.h"
+#include "pins.h"
 #include "events.h"
 #include "layout.h"
 #include "loader.h"
@@ -35,11 +37,12 @@ static void cgroup_new(const char *rel)
 
 		if (!dp->name[0] || !dp->p || !cgf_target_matches(dp->p, rel))
 			continue;
-		if (cgf_attach_cgroups(dp->name, &one, 1))
-			dmn_log(3, "attach-failed", "policy=%s cgroup=%s error=\"%s\"", dp->name, abs,
-				d.msg);
-		else
+		if (cgf_attach_cgroups(dp->name, &one, 1)) {
+			dmn_attach_failed(dp->name, abs, d.msg);
+		} else {
 			dmn_log(6, "attached", "policy=%s cgroup=%s", dp->name, abs);
+			dmn_attached(dp->name, abs);
+		}
 		cgf_unlock();
 		D.dirty = true;
 	}
@@ -84,11 +87,104 @@ void dmn_add_watch(const char *rel, bool announce)
 		closedir(d);
 }
 
+/* cgroup.freeze of path: 0 or -errno */
+static int set_frozen(const char *path, bool on)
+{
+	char p[1100];
+	_cleanup_close_ int fd = -1;
+
+	snprintf(p, sizeof(p), "%s/cgroup.freeze", path);
+	fd = open(p, O_WRONLY | O_CLOEXEC);
+	if (fd < 0 || write(fd, on ? "1" : "0", 1) != 1)
+		return -errno;
+	return 0;
+}
+
+#define FROZEN_XATTR "trusted.cgfence.frozen"	/* the policy that froze it: a new daemon thaws it too */
+
+void dmn_attach_failed(const char *policy, const char *path, const char *why)
+{
+	char q[1200];
+	int err = set_frozen(path, true);
+
+	cgf_pin_count(policy, CGF_PC_ATTACH_FAILED);
+	if (err) {	/* it cannot be frozen either: the last resort */
+		char p[1100];
+		_cleanup_close_ int fd = -1;
+
+		snprintf(p, sizeof(p), "%s/cgroup.kill", path);
+		fd = open(p, O_WRONLY | O_CLOEXEC);
+		dmn_log(2, "attach-failed", "policy=%s cgroup=%s error=%s action=%s", policy, path,
+			dmn_q(why, q, sizeof(q)), fd >= 0 && write(fd, "1", 1) == 1 ? "killed"
+										 : "none");
+		return;
+	}
+	setxattr(path, FROZEN_XATTR, policy, strlen(policy), 0);
+	for (size_t i = 0; i < D.n_frozen; i++)
+		if (!strcmp(D.frozen[i].path, path) && !strcmp(D.frozen[i].policy, policy))
+			return;		/* frozen already (a retry failed) */
+	D.frozen = xrealloc(D.frozen, (D.n_frozen + 1) * sizeof(*D.frozen));
+	snprintf(D.frozen[D.n_frozen].policy, sizeof(D.frozen[0].policy), "%s", policy);
+	D.frozen[D.n_frozen++].path = xstrdup(path);
+	dmn_log(3, "attach-failed", "policy=%s cgroup=%s error=%s action=frozen", policy, path,
+		dmn_q(why, q, sizeof(q)));
+	D.dirty = true;
+}
+
+void dmn_attached(const char *policy, const char *path)
+{
+	char by[CGF_NAME_MAX + 1] = "";
+	ssize_t n = getxattr(path, FROZEN_XATTR, by, sizeof(by) - 1);
+
+	if (n <= 0 || strcmp(by, policy))
+		return;		/* not frozen by this policy's daemon */
+	set_frozen(path, false);
+	removexattr(path, FROZEN_XATTR);
+	dmn_log(5, "thawed", "policy=%s cgroup=%s reason=attached", policy, path);
+	D.dirty = true;
+}
+
+/* the frozen cgroups: attached now (then thawed), or gone */
+static void retry_frozen(void)
+{
+	size_t k = 0;
+
+	for (size_t i = 0; i < D.n_frozen; i++) {
+		struct frozen *f = &D.frozen[i];
+		const char *one = f->path;
+		struct stat st;
+		CGF_DIAG_SCOPE(d);
+
+		if (stat(f->path, &st)) {
+			free(f->path);	/* removed while frozen */
+			continue;
+		}
+		if (!dmn_find_name(f->policy, NULL)) {	/* its policy file is gone */
+			set_frozen(f->path, false);
+			removexattr(f->path, FROZEN_XATTR);
+			dmn_log(5, "thawed", "policy=%s cgroup=%s reason=policy-gone", f->policy,
+				f->path);
+			free(f->path);
+			continue;
+		}
+		if (!cgf_attach_cgroups(f->policy, &one, 1)) {
+			dmn_attached(f->policy, f->path);
+			free(f->path);
+			continue;
+		}
+		D.frozen[k++] = *f;
+	}
+	cgf_unlock();
+	D.n_frozen = k;
+}
+
 void dmn_repair(const char *why)
 {
 	struct cgf_gc_stats st;
 	CGF_DIAG_SCOPE(d);
 
+	if (D.n_frozen)
+		retry_frozen();
 	if (cgf_gc(&st))
 		dmn_log(3, "check-failed", "error=\"%s\"", d.msg);
 	cgf_unlock();

@@ -77,11 +77,12 @@ void dmn_reconcile(struct dpol *dp)
 			const char *one = paths[i];
 			CGF_DIAG_SCOPE(a);
 
-			if (cgf_attach_cgroups(dp->name, &one, 1))
-				dmn_log(3, "attach-failed", "policy=%s cgroup=%s error=\"%s\"", dp->name,
-					paths[i], a.msg);
-			else
+			if (cgf_attach_cgroups(dp->name, &one, 1)) {
+				dmn_attach_failed(dp->name, paths[i], a.msg);
+			} else {
 				dmn_log(6, "attached", "policy=%s cgroup=%s", dp->name, paths[i]);
+				dmn_attached(dp->name, paths[i]);
+			}
 		}
 	}
 	for (size_t j = 0; j < n_ids; j++)

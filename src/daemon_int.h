@@ -35,6 +35,8 @@ struct seen_outside {			/* sockets from outside already said, by policy */
 	size_t n;
 };
 
+struct frozen;
+
 struct daemon {
 	const char *dir, *run_dir, *metrics;
 	struct cgf_metrics *m;
@@ -58,6 +60,13 @@ struct daemon {
 	bool rt_given;			/* --runtime-root given: no defaults */
 	int ino_rt;			/* inotify on them, 0 when off */
 	time_t started;
+	struct frozen *frozen;		/* followed cgroups that could not be attached */
+	size_t n_frozen;
+};
+
+struct frozen {
+	char policy[CGF_NAME_MAX + 1];
+	char *path;			/* absolute */
 };
 
 extern struct daemon D;
@@ -82,6 +91,13 @@ void dmn_add_watch(const char *rel, bool announce);
 void dmn_repair(const char *why);
 void dmn_cgroup_events(void);
 void dmn_drop_orphans(void);
+/* A cgroup a followed policy's target names could not be attached (why):
+ * frozen, counted and logged, never left to run unconfined; each repair
+ * tries again and thaws it once it is attached. */
+void dmn_attach_failed(const char *policy, const char *path, const char *why);
+/* path is attached to policy now: thawed if its daemon froze it (this one
+ * or one before it: an extended attribute of the cgroup says) */
+void dmn_attached(const char *policy, const char *path);
 /* daemon_oci.c: annotated containers no hook confined */
 void dmn_oci_setup(void);
 void dmn_oci_events(void);

@@ -226,6 +226,7 @@ static const struct metric {
 	{ "cgfence_events_dropped_total", "counter", "Events lost because the ring buffer was full.", NULL, "events", "dropped" },
 	{ "cgfence_events_suppressed_total", "counter", "Denial events not sent: over their rule's rate.", NULL, "events", "suppressed" },
 	{ "cgfence_rate_limited_total", "counter", "Connects refused by network.rate_limit.", NULL, NULL, "rate_limited" },
+	{ "cgfence_attach_failed_total", "counter", "Cgroups the daemon followed but could not attach, frozen instead (cgroup.freeze) until it can.", NULL, NULL, "attach_failed" },
 	{ "cgfence_source_refused_total", "counter", "Datagrams refused for a source address of their own choosing (IP_PKTINFO) that egress does not allow (network.state: on).", NULL, NULL, "source_refused" },
 	{ "cgfence_staged_would_deny_total", "counter", "A staged version (policy NAME@staged): calls and packets it would deny that the version in force allows.", NULL, "staged", "would_deny" },
 	{ "cgfence_staged_would_allow_total", "counter", "A staged version (policy NAME@staged): calls and packets it would allow that the version in force denies.", NULL, "staged", "would_allow" },

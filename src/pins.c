@@ -15,6 +15,7 @@
 #include <unistd.h>
 
 #include <bpf/bpf.h>
+#include <bpf/libbpf.h>
 
 #include "cgroup.h"
 #include "hook.h"
@@ -111,6 +112,27 @@ int cgf_pins_for_each_cgroup(const char *dir,
 	}
 	if (d)
 		closedir(d);
+	return err;
+}
+
+int cgf_pin_count(const char *name, uint32_t key)
+{
+	char dir[CGF_PATH_LEN];
+	int ncpu = libbpf_num_possible_cpus(), err = 0;
+	_cleanup_close_ int fd = -1;
+	uint64_t *v;
+
+	cgf_pin_policy_dir(name, dir, sizeof(dir));
+	fd = cgf_pin_get(dir, "pstats");
+	if (fd < 0 || ncpu <= 0)
+		return -ENOENT;
+	v = xcalloc((size_t)ncpu, sizeof(*v));
+	if (bpf_map_lookup_elem(fd, &key, v))
+		err = -errno;
+	v[0]++;		/* no program writes it: no race with the kernel */
+	if (!err && bpf_map_update_elem(fd, &key, v, BPF_EXIST))
+		err = -errno;
+	free(v);
 	return err;
 }
 

@@ -260,6 +260,8 @@ json_object *cgf_vis_json(const char *name)
 		json_object_object_add(o, "rate_limited", u64(cgf_percpu_sum(v.pstats, k)));
 		k = CGF_PC_SRC_REFUSED;
 		json_object_object_add(o, "source_refused", u64(cgf_percpu_sum(v.pstats, k)));
+		k = CGF_PC_ATTACH_FAILED;
+		json_object_object_add(o, "attach_failed", u64(cgf_percpu_sum(v.pstats, k)));
 	}
 	if (v.pstats >= 0 && (v.meta.flags & CGF_META_STAGED))
 		json_object_object_add(o, "staged", staged_json(v.pstats));

@@ -290,6 +290,7 @@ enum cgf_pcounter {
 	CGF_PC_STAGED_ALLOW,    /* ... would allow what the version in force denies */
 	CGF_PC_NAMES_COPY_FULL, /* learnt addresses the version's copy had no room for */
 	CGF_PC_SRC_REFUSED,     /* datagrams refused for a source of their own choosing (state: on) */
+	CGF_PC_ATTACH_FAILED,   /* user space: cgroups the daemon followed but could not attach (frozen) */
 	CGF_PC_MAX,
 };
 /* room for 16 counters, so that a counter added later changes no pinned
