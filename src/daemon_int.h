@@ -55,7 +55,8 @@ struct daemon {
 	/* the second line for containers (daemon_oci.c) */
 	const char *oci_dir;		/* the policies annotations name */
 	const char *rt[8];		/* runtime state roots (runc format) */
-	int rt_wd[8];
+	int rt_wd[8];			/* each root's watch; 0: not watched */
+	int rt_pwd[8];			/* ... its nearest existing parent's, while it is missing */
 	size_t n_rt;
 	bool rt_given;			/* --runtime-root given: no defaults */
 	int ino_rt;			/* inotify on them, 0 when off */

@@ -11,12 +11,18 @@
  * cannot be had is killed (cgroup.kill): the runtime would have refused it.
  * When the container's state directory goes, its cgroup leaves the instance.
  * A root that does not exist yet (runc makes its own on first use) is
- * looked for again every repair interval.
+ * watched for through its nearest existing parent, and a root removed is
+ * watched for again the same way (its containers keep their instance until
+ * their cgroups go). Every container id runc accepts is taken, one that
+ * starts with a dot too.
  *
  * The hook acts before the container's first instruction; the daemon acts
- * when runc has written the state, a few milliseconds later, so the first
- * instructions of a container may run unconfined. It is a second line, not
- * a replacement for the hook.
+ * when runc has written the state. It freezes the container's cgroup
+ * (cgroup.freeze) first, joins it to its instance - which for the first
+ * container of a policy loads the policy, a few hundred milliseconds - and
+ * thaws it: what runs unconfined is what the container did between runc
+ * writing its state and the daemon reading it. It is a second line, not a
+ * replacement for the hook.
  */
 #define _GNU_SOURCE
 #include <dirent.h>
@@ -27,6 +33,7 @@
 #include <string.h>
 #include <sys/inotify.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <json-c/json.h>
@@ -117,6 +124,23 @@ static void confined_event(const struct ctr *c, const char *policy, const char *
 	json_object_put(o);
 }
 
+/* Freeze (on) or thaw the container's cgroup while it joins its instance;
+ * false: not frozen by us (it was frozen already - paused - or cannot be). */
+static bool hold(const char *abs, bool on)
+{
+	char p[700], *cur = NULL;
+	bool ok;
+
+	snprintf(p, sizeof(p), "%s/cgroup.freeze", abs);
+	if (on && !read_file(p, &cur, NULL) && cur[0] == '1') {
+		free(cur);
+		return false;	/* paused by its owner: left as it is */
+	}
+	free(cur);
+	ok = !write_string(p, on ? "1" : "0");
+	return ok;
+}
+
 /* What a container's state says, acted on. */
 static void handle(struct ctr *c)
 {
@@ -157,14 +181,22 @@ static void handle(struct ctr *c)
 		goto out;	/* a hook of another name did it */
 	{
 		CGF_DIAG_SCOPE(d);
-		int err = cgf_oci_join(D.oci_dir, policy, abs);
+		struct timespec t0, t1;
+		bool held = hold(abs, true);
+		int err;
 
+		clock_gettime(CLOCK_MONOTONIC, &t0);
+		err = cgf_oci_join(D.oci_dir, policy, abs);
 		cgf_unlock();
+		clock_gettime(CLOCK_MONOTONIC, &t1);
 		if (!err) {
+			if (held)
+				hold(abs, false);
 			c->joined = true;
 			dmn_log(4, "oci-confined", "container=%.12s policy=%s cgroup=%s how=daemon "
-				"reason=\"no oci-hook ran for the annotated container\"", c->id,
-				c->instance, abs);
+				"held_ms=%s%ld reason=\"no oci-hook ran for the annotated container\"",
+				c->id, c->instance, abs, held ? "" : "none:",
+				(long)((t1.tv_sec - t0.tv_sec) * 1000 + (t1.tv_nsec - t0.tv_nsec) / 1000000));
 			confined_event(c, policy, abs);
 		} else {
 			snprintf(path, sizeof(path), "%s/cgroup.kill", abs);
@@ -184,8 +216,8 @@ static struct ctr *add_ctr(int root, const char *id)
 	char path[PATH_MAX];
 	struct ctr *c;
 
-	if (id[0] == '.' || strlen(id) >= sizeof(c->id))
-		return NULL;
+	if (!strcmp(id, ".") || !strcmp(id, "..") || strlen(id) >= sizeof(c->id))
+		return NULL;	/* runc accepts ids that start with a dot: those are taken */
 	for (size_t i = 0; i < n_ctrs; i++)
 		if (ctrs[i].root == root && !strcmp(ctrs[i].id, id))
 			return &ctrs[i];
@@ -214,30 +246,78 @@ static void gone(size_t i)
 	ctrs[i] = ctrs[--n_ctrs];
 }
 
+/* Root r's containers, watched from now on (root r is watched). */
+static void scan_root(size_t r)
+{
+	DIR *d = opendir(D.rt[r]);
+	struct dirent *e;
+
+	while (d && (e = readdir(d))) {
+		struct ctr *c = e->d_type == DT_DIR ? add_ctr((int)r, e->d_name) : NULL;
+
+		if (c)
+			handle(c);
+	}
+	if (d)
+		closedir(d);
+}
+
+/* Watch root r, or, while it does not exist, its nearest existing parent
+ * for what is made in it (each level that appears brings the next). */
+static void watch_root(size_t r)
+{
+	for (int tries = 0; tries < 64 && D.rt_wd[r] <= 0; tries++) {
+		char p[PATH_MAX], next[PATH_MAX], *slash;
+		size_t at;
+
+		D.rt_wd[r] = inotify_add_watch(D.ino_rt, D.rt[r], IN_CREATE | IN_DELETE |
+					       IN_MOVED_TO | IN_ONLYDIR | IN_MASK_ADD);
+		if (D.rt_wd[r] > 0) {
+			scan_root(r);
+			return;
+		}
+		snprintf(p, sizeof(p), "%s", D.rt[r]);
+		do {		/* up to the nearest that exists */
+			slash = strrchr(p, '/');
+			if (!slash)
+				return;
+			slash[slash == p] = '\0';	/* "/" stays */
+		} while (slash != p && access(p, F_OK));
+		D.rt_pwd[r] = inotify_add_watch(D.ino_rt, p, IN_CREATE | IN_MOVED_TO | IN_ONLYDIR |
+						IN_MASK_ADD);
+		if (D.rt_pwd[r] < 0)
+			return;
+		/* the next level may have come before the watch: then look again */
+		at = strlen(p) + (strcmp(p, "/") != 0);
+		snprintf(next, sizeof(next), "%s", D.rt[r]);
+		slash = strchr(next + at, '/');
+		if (slash)
+			*slash = '\0';
+		if (access(next, F_OK))
+			return;		/* an event brings it */
+	}
+}
+
 void dmn_oci_setup(void)
 {
 	if (!D.ino_rt)
 		return;
-	for (size_t r = 0; r < D.n_rt; r++) {
-		DIR *d;
-		struct dirent *e;
+	for (size_t r = 0; r < D.n_rt; r++)
+		watch_root(r);
+}
 
-		if (D.rt_wd[r] > 0)
-			continue;	/* watched already; runc makes its root on first use */
-		D.rt_wd[r] = inotify_add_watch(D.ino_rt, D.rt[r], IN_CREATE | IN_DELETE |
-					       IN_MOVED_TO | IN_ONLYDIR);
-		if (D.rt_wd[r] < 0)
-			continue;	/* no such runtime here */
-		d = opendir(D.rt[r]);
-		while (d && (e = readdir(d))) {
-			struct ctr *c = e->d_type == DT_DIR ? add_ctr((int)r, e->d_name) : NULL;
-
-			if (c)
-				handle(c);
-		}
-		if (d)
-			closedir(d);
-	}
+/* Root r was removed: its containers are forgotten (they keep their
+ * instance until their cgroups go), and it is watched for again. */
+static void root_gone(size_t r)
+{
+	for (size_t i = 0; i < n_ctrs;)
+		if (ctrs[i].root == (int)r)
+			ctrs[i] = ctrs[--n_ctrs];
+		else
+			i++;
+	D.rt_wd[r] = 0;
+	dmn_log(4, "runtime-root-gone", "root=%s", D.rt[r]);
+	watch_root(r);
 }
 
 void dmn_oci_events(void)
@@ -251,6 +331,12 @@ void dmn_oci_events(void)
 
 			p += sizeof(*ev) + ev->len;
 			for (size_t r = 0; r < D.n_rt; r++) {
+				if (ev->wd == D.rt_pwd[r] && (ev->mask & (IN_CREATE | IN_MOVED_TO)))
+					watch_root(r);	/* a level of a missing root, maybe */
+				if (ev->wd == D.rt_wd[r] && (ev->mask & IN_IGNORED)) {
+					root_gone(r);
+					continue;
+				}
 				if (ev->wd != D.rt_wd[r] || !ev->len)
 					continue;
 				if (ev->mask & (IN_CREATE | IN_MOVED_TO)) {
