@@ -21,6 +21,7 @@
 #include "layout.h"
 #include "loader.h"
 #include "pipeline.h"
+#include "stats.h"
 #include "target.h"
 #include "util.h"
 
@@ -107,7 +108,7 @@ void dmn_attach_failed(const char *policy, const char *path, const char *why)
 	char q[1200];
 	int err = set_frozen(path, true);
 
-	cgf_pin_count(policy, CGF_PC_ATTACH_FAILED);
+	cgf_stats_count(policy, CGF_PC_ATTACH_FAILED);
 	if (err) {	/* it cannot be frozen either: the last resort */
 		char p[1100];
 		_cleanup_close_ int fd = -1;

@@ -15,7 +15,6 @@
 #include <unistd.h>
 
 #include <bpf/bpf.h>
-#include <bpf/libbpf.h>
 
 #include "cgroup.h"
 #include "hook.h"
@@ -112,27 +111,6 @@ int cgf_pins_for_each_cgroup(const char *dir,
 	}
 	if (d)
 		closedir(d);
-	return err;
-}
-
-int cgf_pin_count(const char *name, uint32_t key)
-{
-	char dir[CGF_PATH_LEN];
-	int ncpu = libbpf_num_possible_cpus(), err = 0;
-	_cleanup_close_ int fd = -1;
-	uint64_t *v;
-
-	cgf_pin_policy_dir(name, dir, sizeof(dir));
-	fd = cgf_pin_get(dir, "pstats");
-	if (fd < 0 || ncpu <= 0)
-		return -ENOENT;
-	v = xcalloc((size_t)ncpu, sizeof(*v));
-	if (bpf_map_lookup_elem(fd, &key, v))
-		err = -errno;
-	v[0]++;		/* no program writes it: no race with the kernel */
-	if (!err && bpf_map_update_elem(fd, &key, v, BPF_EXIST))
-		err = -errno;
-	free(v);
 	return err;
 }
 
@@ -529,6 +507,7 @@ int cgf_pin_names_copy(const char *dir, bool sweep, size_t *held)
 	_cleanup_close_ int learnt = cgf_pin_get(dir, "learnt");
 	struct cgf_key6 key, next, *dead = NULL;
 	struct timespec ts;
+	uint64_t home;
 	size_t n_dead = 0, cap = 0;
 	int fds[2], removed = 0;
 
@@ -536,6 +515,7 @@ int cgf_pin_names_copy(const char *dir, bool sweep, size_t *held)
 	if (learnt < 0)
 		return 0;	/* no to_names */
 	clock_gettime(CLOCK_MONOTONIC_COARSE, &ts);	/* the programs' coarse clock */
+	home = cgf_netns_cookie();	/* copies are of the home namespace: this one */
 	egress_tries(dir, fds);
 	for (int f = 0; f < 2; f++) {
 		size_t ksz = f ? sizeof(struct cgf_key6) : sizeof(struct cgf_key4);
@@ -543,10 +523,7 @@ int cgf_pin_names_copy(const char *dir, bool sweep, size_t *held)
 		n_dead = 0;
 		for (int more = bpf_map_get_next_key(fds[f], NULL, &next); fds[f] >= 0 && !more;
 		     more = bpf_map_get_next_key(fds[f], &key, &next)) {
-			/* a copy is made for the home namespace: the one
-			 * versions are applied from, this one */
-			struct cgf_learnt_at lk = { .addr = { 0, 0, htonl(0xffff), 0 },
-						    .netns = cgf_netns_cookie() };
+			struct cgf_learnt_at lk = { .addr = { 0, 0, htonl(0xffff), 0 }, .netns = home };
 			struct cgf_addr_val4 v;	/* IPv4's value; IPv6's (and a version
 						 * before cgf_addr_val4) its first 8 B */
 

@@ -39,9 +39,6 @@ const char *cgf_pin_slot_name(int h, char *buf, size_t len);
 
 /* An fd of the object pinned at dir/name, or -1 (errno set). */
 int cgf_pin_get(const char *dir, const char *name);
-/* Add one to counter key (CGF_PC_*) of policy name's pstats map (the
- * counters user space keeps there: attach failures). */
-int cgf_pin_count(const char *name, uint32_t key);
 int cgf_pin_remove_tree(const char *path);
 /* The hooks with a link pinned in a cg-ID directory. */
 uint32_t cgf_pin_hooks_in(const char *cgdir);

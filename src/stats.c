@@ -8,6 +8,7 @@
  */
 #define _GNU_SOURCE
 #include <arpa/inet.h>
+#include <errno.h>
 #include <stdio.h>
 #include <string.h>
 #include <time.h>
@@ -17,6 +18,7 @@
 
 #include "cgroup.h"
 #include "loader.h"
+#include "pins.h"
 #include "stats.h"
 #include "util.h"
 
@@ -233,6 +235,20 @@ static json_object *staged_json(int pstats)
 	return st;
 }
 
+/* the policy's counters (pstats) that cgf_vis_json shows, and where */
+static const struct {
+	uint32_t pc;
+	const char *key;
+	bool events;		/* in "events", else at the top */
+} policy_counters[] = {
+	{ CGF_PC_EV_SENT, "sent", true },
+	{ CGF_PC_EV_DROPPED, "dropped", true },
+	{ CGF_PC_EV_SUPPRESSED, "suppressed", true },
+	{ CGF_PC_RATE_LIMITED, "rate_limited", false },
+	{ CGF_PC_SRC_REFUSED, "source_refused", false },
+	{ CGF_PC_ATTACH_FAILED, "attach_failed", false },
+};
+
 json_object *cgf_vis_json(const char *name)
 {
 	struct cgf_vis v;
@@ -247,22 +263,9 @@ json_object *cgf_vis_json(const char *name)
 	}
 	o = json_object_new_object();
 	ev = json_object_new_object();
-	if (v.pstats >= 0) {
-		uint32_t k;
-
-		k = CGF_PC_EV_SENT;
-		json_object_object_add(ev, "sent", u64(cgf_percpu_sum(v.pstats, k)));
-		k = CGF_PC_EV_DROPPED;
-		json_object_object_add(ev, "dropped", u64(cgf_percpu_sum(v.pstats, k)));
-		k = CGF_PC_EV_SUPPRESSED;
-		json_object_object_add(ev, "suppressed", u64(cgf_percpu_sum(v.pstats, k)));
-		k = CGF_PC_RATE_LIMITED;
-		json_object_object_add(o, "rate_limited", u64(cgf_percpu_sum(v.pstats, k)));
-		k = CGF_PC_SRC_REFUSED;
-		json_object_object_add(o, "source_refused", u64(cgf_percpu_sum(v.pstats, k)));
-		k = CGF_PC_ATTACH_FAILED;
-		json_object_object_add(o, "attach_failed", u64(cgf_percpu_sum(v.pstats, k)));
-	}
+	for (size_t i = 0; v.pstats >= 0 && i < ARRAY_SIZE(policy_counters); i++)
+		json_object_object_add(policy_counters[i].events ? ev : o, policy_counters[i].key,
+				       u64(cgf_percpu_sum(v.pstats, policy_counters[i].pc)));
 	if (v.pstats >= 0 && (v.meta.flags & CGF_META_STAGED))
 		json_object_object_add(o, "staged", staged_json(v.pstats));
 	json_object_object_add(o, "events", ev);
@@ -326,3 +329,23 @@ bool cgf_run_stats_enabled(void)
 	return on;
 }
 
+int cgf_stats_count(const char *name, uint32_t key)
+{
+	char dir[CGF_PATH_LEN];
+	int ncpu = libbpf_num_possible_cpus(), err = 0;
+	_cleanup_close_ int fd = -1;
+	uint64_t *v;
+
+	cgf_pin_policy_dir(name, dir, sizeof(dir));
+	fd = cgf_pin_get(dir, "pstats");
+	if (fd < 0 || ncpu <= 0)
+		return -ENOENT;
+	v = xcalloc((size_t)ncpu, sizeof(*v));
+	if (bpf_map_lookup_elem(fd, &key, v))
+		err = -errno;
+	v[0]++;		/* no program writes it: no race with the kernel */
+	if (!err && bpf_map_update_elem(fd, &key, v, BPF_EXIST))
+		err = -errno;
+	free(v);
+	return err;
+}

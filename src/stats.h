@@ -3,6 +3,7 @@
 #define CGF_STATS_H
 
 #include <stdbool.h>
+#include <stdint.h>
 
 #include <json-c/json.h>
 
@@ -11,6 +12,10 @@ json_object *cgf_vis_json(const char *name);
 
 /* to_names: patterns, learnt addresses and their expiry, counters (NULL: none) */
 json_object *cgf_names_json(const char *name);
+
+/* Add one to counter key (CGF_PC_*) of policy name's pstats map: the
+ * counters user space keeps there (the daemon's attach failures). */
+int cgf_stats_count(const char *name, uint32_t key);
 
 /* kernel.bpf_stats_enabled: do programs' run_count and run_time_ns count? */
 bool cgf_run_stats_enabled(void);
