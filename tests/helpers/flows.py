@@ -12,7 +12,7 @@ sends arrives, "timeout" if it does not, an errno name if a call fails.
 Cases (the cgroup's socket is C, outside sockets are S):
   udp-reply        C (unconnected) sends to S, S answers from the same address and port
   udp-reply-conn   the same with C connected to S
-  udp-other-port   C sends to S; a socket on S's address but another port answers
+  udp-other-port   C sends to S; sockets on S's address but 40 other ports answer
   udp-other-addr   C sends to S; a socket on another address, same port, answers
   udp-unasked      a datagram arrives at C, which sent nothing
   udp-serve        S sends to C (a server in the cgroup); C answers S
@@ -61,7 +61,9 @@ def main():
     outside = {}
     if case.startswith("udp"):
         outside["s"] = udp()
-        outside["other_port"] = udp(a1)
+        # 40 other ports: the peer table keeps 8 buckets, and only an answer
+        # that lands in the peer's bucket tests that the port is compared
+        outside["other_ports"] = [udp(a1) for _ in range(40)]
         outside["other_addr"] = udp(a2) if not v6 else udp("::1")
     elif case in ("raw-tcp", "bind0"):
         pass
@@ -179,9 +181,10 @@ def main():
         if not got:
             print("lost")
             return 0
-        answerer = {"udp-other-port": outside["other_port"],
-                    "udp-other-addr": outside["other_addr"]}.get(case, s)
-        answerer.sendto(b"answer", got[1])
+        answerers = {"udp-other-port": outside["other_ports"],
+                     "udp-other-addr": [outside["other_addr"]]}.get(case, [s])
+        for a in answerers:
+            a.sendto(b"answer", got[1])
         print("ok" if wait_recv(c) else "timeout")
     except OSError as e:
         print(errno.errorcode.get(e.errno, str(e.errno)))

@@ -36,6 +36,8 @@ check "control: the address is denied before any answer" EPERM \
 check "control: a frame forged in the policy's own namespace (root) reaches the socket" \
 	"received connect=ok" "$(in_cg "$CG" python3 "$FORGE" packet4 api.example.test 127.1.0.20 | xargs)"
 check "control: ... and teaches there" ok "$(in_cg "$CG" "$NP" connect tcp 127.1.0.20 8080)"
+check "an address learnt in the policy's namespace allows nothing in another (lo down: EPERM, not unreachable)" \
+	EPERM "$(in_cg "$CG" unshare -n "$NP" connect tcp 127.1.0.20 8080)"
 
 check "nobody, own user+net namespace, AF_PACKET on its lo (IPv4): arrives, allows there" \
 	"received connect=ECONNREFUSED" \

@@ -131,9 +131,9 @@ static struct pkt packet6x(const char *src, const char *dst, uint16_t dport, con
 }
 
 /* An IPv4 fragment (offset in 8-byte units; 0: the first) to dst with a UDP header */
-static struct pkt fragment4(const char *dst, uint16_t dport, uint16_t offset)
+static struct pkt fragment4p(const char *dst, int proto, uint16_t dport, uint16_t offset)
 {
-	struct pkt p = packet("127.0.0.1", dst, IPPROTO_UDP, dport);
+	struct pkt p = packet("127.0.0.1", dst, proto, dport);
 	struct iphdr ip;
 
 	memcpy(&ip, p.buf + sizeof(struct ethhdr), sizeof(ip));
@@ -141,6 +141,8 @@ static struct pkt fragment4(const char *dst, uint16_t dport, uint16_t offset)
 	memcpy(p.buf + sizeof(struct ethhdr), &ip, sizeof(ip));
 	return p;
 }
+
+#define fragment4(dst, dport, offset) fragment4p(dst, IPPROTO_UDP, dport, offset)
 
 static struct cgfence_bpf *skel;
 
@@ -267,6 +269,9 @@ static void test_fragments(void **state)
 	assert_int_equal(run(e, fragment4("127.0.0.1", 9, 100)), 1);	/* allowed address */
 	/* 127.0.0.3: only tcp/80 is denied, so a UDP fragment's verdict needs no port */
 	assert_int_equal(run(e, fragment4("127.0.0.3", 80, 100)), 1);
+	/* ... but a TCP one's does: whatever its payload says, no port is read */
+	assert_int_equal(run(e, fragment4p("127.0.0.3", IPPROTO_TCP, 81, 100)), 0);
+	assert_int_equal(run(e, fragment4p("127.0.0.3", IPPROTO_TCP, 81, 0)), 1);	/* first: port 81 */
 }
 
 /* the denial counters count each dropped packet of each hook */
