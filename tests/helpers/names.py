@@ -8,10 +8,12 @@
   names.py hold NAME PORT FILE        connect to an echo server by name; create FILE,
                                       wait until FILE is gone, then send and read
                                       one line: "ok" or the errno
-  names.py forge NAME ADDR SPOOF      from a UDP socket bound to 127.0.0.2:53, send
+  names.py forge NAME ADDR SPOOF [DEST [PORT]]
+                                      from a UDP socket bound to 127.0.0.2:53, send
                                       an answer "NAME is ADDR" with the source
                                       address SPOOF (IP_PKTINFO) to a socket of this
-                                      process; "sent=RESULT received=yes|no"
+                                      process, or to DEST:PORT (default port 53);
+                                      "sent=RESULT received=yes|no"
   names.py teach NAME ADDR SPORT PORT from a UDP socket bound to 127.0.0.2:SPORT, send
                                       an answer "NAME is ADDR" with the source
                                       address 127.0.0.53 (IP_PKTINFO) to
@@ -70,7 +72,7 @@ def answer(name, addr):
     return hdr + q + struct.pack("!HH", 1, 1) + rr
 
 
-def forge(name, addr, spoof):
+def forge(name, addr, spoof, dest_addr=None, dest_port="53"):
     victim = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
     victim.bind(("127.0.0.1", 0))
     victim.settimeout(0.5)
@@ -80,7 +82,7 @@ def forge(name, addr, spoof):
     pktinfo = struct.pack("=I4s4s", 0, socket.inet_aton(spoof), b"\0" * 4)
     try:
         s.sendmsg([answer(name, addr)], [(socket.SOL_IP, 8, pktinfo)], 0,
-                  victim.getsockname())
+                  (dest_addr, int(dest_port)) if dest_addr else victim.getsockname())
         sent = "ok"
     except OSError as e:
         sent = err(e)

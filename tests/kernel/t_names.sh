@@ -139,6 +139,10 @@ check "bind port 53 on another address is allowed" ok "$(in_cg "$CG" "$NP" bind 
 check "a forged answer with the resolver's source (IP_PKTINFO) is dropped" \
 	"sent=EPERM received=no" "$(in_cg "$CG" $NAMES forge api.example.test 127.1.0.7 127.0.0.53)"
 check "... and teaches nothing" EPERM "$(in_cg "$CG" "$NP" connect tcp 127.1.0.7 8080)"
+# the same to a destination egress allows (the other dnsmasq, 127.0.0.54:53,
+# which ignores it), where only the guard of the resolver's port stands
+check "... also to a destination egress allows: dropped by the resolver's guard" \
+	"sent=EPERM received=no" "$(in_cg "$CG" $NAMES forge api.example.test 127.1.0.13 127.0.0.53 127.0.0.54)"
 check "the same forgery from outside the cgroup reaches its socket (the control)" \
 	"sent=ok received=yes from 127.0.0.53:53" "$($NAMES forge api.example.test 127.1.0.7 127.0.0.53)"
 check "raw sockets, which could forge any source, are denied (the pairing)" EPERM \
