@@ -88,17 +88,12 @@ void dmn_add_watch(const char *rel, bool announce)
 		closedir(d);
 }
 
-/* cgroup.freeze of path: 0 or -errno */
-static int set_frozen(const char *path, bool on)
+int dmn_freeze(const char *path, bool on)
 {
 	char p[1100];
-	_cleanup_close_ int fd = -1;
 
 	snprintf(p, sizeof(p), "%s/cgroup.freeze", path);
-	fd = open(p, O_WRONLY | O_CLOEXEC);
-	if (fd < 0 || write(fd, on ? "1" : "0", 1) != 1)
-		return -errno;
-	return 0;
+	return write_string(p, on ? "1" : "0");
 }
 
 #define FROZEN_XATTR "trusted.cgfence.frozen"	/* the policy that froze it: a new daemon thaws it too */
@@ -106,18 +101,15 @@ static int set_frozen(const char *path, bool on)
 void dmn_attach_failed(const char *policy, const char *path, const char *why)
 {
 	char q[1200];
-	int err = set_frozen(path, true);
+	int err = dmn_freeze(path, true);
 
 	cgf_stats_count(policy, CGF_PC_ATTACH_FAILED);
 	if (err) {	/* it cannot be frozen either: the last resort */
 		char p[1100];
-		_cleanup_close_ int fd = -1;
 
 		snprintf(p, sizeof(p), "%s/cgroup.kill", path);
-		fd = open(p, O_WRONLY | O_CLOEXEC);
 		dmn_log(2, "attach-failed", "policy=%s cgroup=%s error=%s action=%s", policy, path,
-			dmn_q(why, q, sizeof(q)), fd >= 0 && write(fd, "1", 1) == 1 ? "killed"
-										 : "none");
+			dmn_q(why, q, sizeof(q)), write_string(p, "1") ? "none" : "killed");
 		return;
 	}
 	setxattr(path, FROZEN_XATTR, policy, strlen(policy), 0);
@@ -139,7 +131,7 @@ void dmn_attached(const char *policy, const char *path)
 
 	if (n <= 0 || strcmp(by, policy))
 		return;		/* not frozen by this policy's daemon */
-	set_frozen(path, false);
+	dmn_freeze(path, false);
 	removexattr(path, FROZEN_XATTR);
 	dmn_log(5, "thawed", "policy=%s cgroup=%s reason=attached", policy, path);
 	D.dirty = true;
@@ -161,7 +153,7 @@ static void retry_frozen(void)
 			continue;
 		}
 		if (!dmn_find_name(f->policy, NULL)) {	/* its policy file is gone */
-			set_frozen(f->path, false);
+			dmn_freeze(f->path, false);
 			removexattr(f->path, FROZEN_XATTR);
 			dmn_log(5, "thawed", "policy=%s cgroup=%s reason=policy-gone", f->policy,
 				f->path);

@@ -96,6 +96,8 @@ void dmn_drop_orphans(void);
  * frozen, counted and logged, never left to run unconfined; each repair
  * tries again and thaws it once it is attached. */
 void dmn_attach_failed(const char *policy, const char *path, const char *why);
+/* cgroup.freeze of the cgroup at path: 0 or -errno */
+int dmn_freeze(const char *path, bool on);
 /* path is attached to policy now: thawed if its daemon froze it (this one
  * or one before it: an extended attribute of the cgroup says) */
 void dmn_attached(const char *policy, const char *path);

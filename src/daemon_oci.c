@@ -129,16 +129,12 @@ static void confined_event(const struct ctr *c, const char *policy, const char *
 static bool hold(const char *abs, bool on)
 {
 	char p[700], *cur = NULL;
-	bool ok;
+	bool paused;
 
 	snprintf(p, sizeof(p), "%s/cgroup.freeze", abs);
-	if (on && !read_file(p, &cur, NULL) && cur[0] == '1') {
-		free(cur);
-		return false;	/* paused by its owner: left as it is */
-	}
+	paused = on && !read_file(p, &cur, NULL) && cur[0] == '1';
 	free(cur);
-	ok = !write_string(p, on ? "1" : "0");
-	return ok;
+	return !paused && !dmn_freeze(abs, on);	/* paused by its owner: left as it is */
 }
 
 /* What a container's state says, acted on. */

@@ -15,15 +15,7 @@ ROOT="$TMPD/runc-root/state"	# neither exists yet
 mkdir -p "$RUN" "$PD" "$OPD"
 : >"$LOG"
 P=$(pname web)
-cat >"$OPD/$P.yaml" <<EOF
-version: 1
-name: $P
-network:
-  egress:
-    default: allow
-    rules:
-      - {action: deny, to: [127.0.0.2]}
-EOF
+cp "$(deny_one_policy web "$P" 127.0.0.2)" "$OPD/$P.yaml"
 INST=$P-oci	# the instance of the policy for annotated containers
 # a busybox bundle per container (its own network namespace, lo down)
 bundle() {	# bundle ID: $TMPD/b-ID, annotated with the policy, cgroup cgfence-TID-oci-ID
